@@ -1,0 +1,107 @@
+"""Allocations (fund → programme) and the FIFO choice of the receipts they draw on."""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import AlreadyReversed, InsufficientFunds
+from domain.meta import Meta
+from domain.money import restriction_allows, specificity
+from domain.receipts import Receipt
+
+
+class Draw(TypedDict):
+    receipt_id: str
+    amount_vnd: int
+    quantity: int
+    item: str | None
+
+
+class Allocation(Aggregate):
+    @event("Made")
+    def __init__(
+        self,
+        *,
+        id: UUID,
+        fund: str,
+        programme_id: UUID,
+        season: str,
+        district: str,
+        commune: str,
+        category: str,
+        amount_vnd: int,
+        item: str | None,
+        quantity: int,
+        decision_ref: str,
+        drawn_from: list[Draw],
+        note: str | None,
+        meta: Meta,
+    ) -> None:
+        self.fund = fund
+        self.programme_id = programme_id
+        self.amount_vnd = amount_vnd
+        self.drawn_from = drawn_from
+        self.reversed = False
+
+    def reverse(self, *, reversal_id: UUID, reason: str, meta: Meta) -> None:
+        if self.reversed:
+            raise AlreadyReversed(f"allocation {self.id} is already reversed")
+        self._reverse(reversal_id=reversal_id, reason=reason, meta=meta)
+
+    @event("Reversed")
+    def _reverse(self, *, reversal_id: UUID, reason: str, meta: Meta) -> None:
+        self.reversed = True
+
+
+def fifo_order(receipt: Receipt) -> tuple[Any, ...]:
+    """Most specific restriction first, unrestricted last; then first received, first used."""
+    return (-specificity(receipt.restriction), receipt.received_on, receipt.created_on, str(receipt.id))
+
+
+def plan_draws(
+    receipts: list[Receipt],
+    *,
+    fund: str,
+    district: str,
+    commune: str,
+    category: str,
+    amount_vnd: int,
+    item: str | None,
+    quantity: int,
+) -> list[Draw]:
+    """Which receipts pay for an allocation, and how much each. Refuses if the fund can't pay."""
+    eligible = sorted(
+        (
+            r for r in receipts
+            if r.fund == fund and not r.reversed and r.item == item
+            and (r.remaining_quantity if item else r.remaining_vnd) > 0
+            and restriction_allows(r.restriction, district, commune, category)
+        ),
+        key=fifo_order,
+    )
+    draws: list[Draw] = []
+    need = quantity if item else amount_vnd
+    for r in eligible:
+        if need == 0:
+            break
+        if item:
+            assert r.goods is not None
+            take = min(need, r.remaining_quantity)
+            draws.append(Draw(receipt_id=str(r.id), amount_vnd=take * r.goods["unit_value_vnd"],
+                              quantity=take, item=item))
+        else:
+            take = min(need, r.remaining_vnd)
+            draws.append(Draw(receipt_id=str(r.id), amount_vnd=take, quantity=0, item=None))
+        need -= take
+    if need:
+        available = sum(r.remaining_quantity if item else r.remaining_vnd for r in eligible)
+        unit = f"× {item}" if item else "đồng"
+        raise InsufficientFunds(
+            f"fund {fund} has {available} {unit} available for commune {commune}, category {category}, "
+            f"{quantity if item else amount_vnd} asked"
+        )
+    return draws
+

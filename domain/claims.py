@@ -1,0 +1,26 @@
+"""A value that may be claimed once in the whole ledger (a bank transaction id, say).
+
+The claim is its own aggregate with a deterministic id: two commands claiming the same value
+race for version 1 of the same aggregate, and the store lets only one of them in."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.meta import Meta
+
+_NAMESPACE = UUID("0e9b7a61-2d5f-4f7c-8a4a-5b3f1d2c9e10")
+
+
+def claim_id(kind: str, value: str) -> UUID:
+    return uuid5(_NAMESPACE, f"{kind}|{value}")
+
+
+class Claim(Aggregate):
+    @event("Claimed")
+    def __init__(self, *, id: UUID, kind: str, value: str, owner_id: UUID, meta: Meta) -> None:
+        self.kind = kind
+        self.value = value
+        self.owner_id = owner_id

@@ -1,0 +1,53 @@
+"""Distributions (programme → children or a counted group)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import AlreadyReversed
+from domain.meta import Meta
+from domain.programmes import Piece
+
+
+class Distribution(Aggregate):
+    @event("Made")
+    def __init__(
+        self,
+        *,
+        id: UUID,
+        programme_id: UUID,
+        season: str,
+        district: str,
+        commune: str,
+        category: str,
+        distributed_on: str,
+        lines: list[dict[str, Any]],
+        beneficiaries_count: int,
+        duplicate_reason: str | None,
+        overrides: int,
+        total_vnd: int,
+        meta: Meta,
+    ) -> None:
+        self.programme_id = programme_id
+        self.lines = lines
+        self.reversed = False
+
+    @property
+    def pieces(self) -> list[Piece]:
+        return [Piece(**p) for line in self.lines for p in line["drawn_from"]]
+
+    @property
+    def child_ids(self) -> list[UUID]:
+        return [UUID(line["child_id"]) for line in self.lines if line.get("child_id")]
+
+    def reverse(self, *, reversal_id: UUID, reason: str, meta: Meta) -> None:
+        if self.reversed:
+            raise AlreadyReversed(f"distribution {self.id} is already reversed")
+        self._reverse(reversal_id=reversal_id, reason=reason, meta=meta)
+
+    @event("Reversed")
+    def _reverse(self, *, reversal_id: UUID, reason: str, meta: Meta) -> None:
+        self.reversed = True

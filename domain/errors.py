@@ -1,0 +1,61 @@
+"""Domain errors. Each carries the stable problem `code` of DESIGN §7."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "domain_error"
+    status = 400
+    title = "Domain rule broken"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidInput(DomainError):
+    code = "validation_error"
+    status = 422
+    title = "Invalid input"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+    title = "Not found"
+
+
+class InsufficientFunds(DomainError):
+    code = "insufficient_funds"
+    status = 409
+    title = "Insufficient funds"
+
+
+class AlreadyReversed(DomainError):
+    code = "already_reversed"
+    status = 409
+    title = "Already reversed"
+
+
+class DuplicateSupport(DomainError):
+    code = "duplicate_support"
+    status = 409
+    title = "Duplicate support"
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+    status = 422
+    title = "Idempotency key reused with a different request"
+
+
+class AlreadyRecorded(DomainError):
+    code = "already_recorded"
+    status = 409
+    title = "Already recorded"
+
+
+class Busy(DomainError):
+    code = "busy"
+    status = 503
+    title = "Too much contention, try again"

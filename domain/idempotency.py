@@ -1,0 +1,24 @@
+"""An applied Idempotency-Key: saved in the same transaction as the command's own events,
+so a key is applied at most once even when two requests race (one of them conflicts)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import IdempotencyKeyReused
+from domain.meta import Meta
+
+
+class IdempotencyRecord(Aggregate):
+    @event("Applied")
+    def __init__(self, *, id: UUID, request_hash: str, response: dict[str, Any], meta: Meta) -> None:
+        self.request_hash = request_hash
+        self.response = response
+
+    def replay(self, request_hash: str) -> dict[str, Any]:
+        if request_hash != self.request_hash:
+            raise IdempotencyKeyReused("this Idempotency-Key was used before with a different request")
+        return self.response

@@ -1,0 +1,23 @@
+"""Deterministic ids for aggregates whose identity is a natural key."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid5
+
+_NAMESPACE = UUID("6f1c3c2e-5d0b-4d7e-9a55-2f0f6b1f8a01")
+
+
+def programme_id(season: str, commune: str, category: str) -> UUID:
+    return uuid5(_NAMESPACE, f"programme|{season}|{commune}|{category}")
+
+
+def need_id(season: str, commune: str, category: str) -> UUID:
+    return uuid5(_NAMESPACE, f"need|{season}|{commune}|{category}")
+
+
+def idempotency_id(actor: str, key: str) -> UUID:
+    return uuid5(_NAMESPACE, f"idempotency|{actor}|{key}")
+
+
+def child_code(child_id: UUID) -> str:
+    return "TE-" + child_id.hex[:8].upper()

@@ -1,0 +1,481 @@
+"""The ledger application: one method per command (DESIGN §7), each one atomic.
+
+Every command loads the aggregates it touches, lets them check the money rules, and saves all
+their new events in one transaction. Optimistic concurrency does the rest: if another command
+changed one of those aggregates meanwhile, the store refuses the whole save and the command runs
+again on fresh state. The store itself is the eventsourcing library's (SQLite or PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol, TypeVar
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, Recording
+
+from domain import privacy
+from domain.allocations import Allocation, plan_draws
+from domain.areas import AreaTree
+from domain.children import Child
+from domain.claims import Claim, claim_id
+from domain.distributions import Distribution
+from domain.donors import Donor, Pledge
+from domain.errors import AlreadyRecorded, Busy, InvalidInput, NotFound
+from domain.idempotency import IdempotencyRecord
+from domain.ids import child_code, idempotency_id, need_id, programme_id
+from domain.meta import Context, Meta
+from domain.money import (
+    Goods,
+    check_amount,
+    check_category,
+    check_fund,
+    check_quantity,
+    goods_value,
+    normalise_restriction,
+)
+from domain.needs import Need
+from domain.programmes import Programme
+from domain.receipts import Receipt
+from domain.text import nfc
+
+MAX_ATTEMPTS = 50
+MAX_LINES = 1000
+
+A = TypeVar("A", bound=Aggregate)
+Response = dict[str, Any]
+PositionOf = Callable[[UUID], int]
+
+
+class OpenReceipts(Protocol):
+    """Ids of receipts that may still pay for (fund, item, place, category), oldest first.
+
+    A read model may lag or be stale: the ledger re-reads each receipt from the log before
+    drawing on it, so a stale answer costs a retry, never a broken rule."""
+
+    def __call__(self, fund: str, item: str | None, district: str, commune: str,
+                 category: str) -> Iterable[UUID]: ...
+
+
+class ChildKeys(Protocol):
+    def store(self, child_id: UUID, wrapped_key: str) -> None: ...
+    def load(self, child_id: UUID) -> str | None: ...
+
+
+def receipt_reference(received_on: str, position: int) -> str:
+    """The receipt's voucher number names its place in the log: unique without a counter."""
+    return f"PT-{received_on[:4]}-{position:06d}"
+
+
+class Ledger(Application[UUID]):
+    name = "Ledger"
+    snapshotting_intervals = {Programme: 50, Child: 50}  # noqa: RUF012 - library's class var
+
+    def __init__(
+        self,
+        env: dict[str, str] | None,
+        *,
+        areas: AreaTree,
+        open_receipts: OpenReceipts,
+        child_keys: ChildKeys,
+        service_key: bytes,
+        position_of: PositionOf,
+    ) -> None:
+        super().__init__(env)
+        self.areas = areas
+        self.open_receipts = open_receipts
+        self.child_keys = child_keys
+        self.service_key = service_key
+        self.position_of = position_of
+
+    # ---- the command runner ------------------------------------------------------------
+
+    def run(
+        self,
+        ctx: Context,
+        request_hash: str,
+        build: Callable[[], tuple[list[Aggregate], Response]],
+        decorate: Callable[[Response, PositionOf], Response] | None = None,
+    ) -> Response:
+        """Apply a command at most once per Idempotency-Key, retrying on write conflicts."""
+        record_id = idempotency_id(ctx.actor, ctx.idempotency_key) if ctx.idempotency_key else None
+        for attempt in range(MAX_ATTEMPTS):
+            if record_id is not None:
+                record = self.find(record_id, IdempotencyRecord)
+                if record is not None:
+                    response = dict(record.replay(request_hash))
+                    response["position"] = self.position_of(record_id)
+                    return decorate(response, self.position_of) if decorate else response
+            aggregates, response = build()
+            if record_id is not None:
+                aggregates.append(
+                    IdempotencyRecord(id=record_id, request_hash=request_hash, response=response,
+                                      meta=ctx.meta())
+                )
+            try:
+                recordings = self.save(*aggregates)
+            except IntegrityError:
+                # Someone changed what we read. Back off a little, with jitter, and redo.
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                continue
+            response = dict(response, position=recordings[-1].notification.id)
+            return decorate(response, _positions(recordings)) if decorate else response
+        raise Busy("the ledger is too busy with the same fund or programme; try again")
+
+    def find(self, aggregate_id: UUID, cls: type[A]) -> A | None:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, cls) else None
+
+    def get(self, aggregate_id: UUID, cls: type[A], what: str) -> A:
+        aggregate = self.find(aggregate_id, cls)
+        if aggregate is None:
+            raise NotFound(f"no {what} with id {aggregate_id}")
+        return aggregate
+
+    # ---- donors and pledges -------------------------------------------------------------
+
+    def register_donor(self, ctx: Context, request_hash: str, *, name: str, kind: str,
+                       public_name: str | None = None, anonymous: bool = False,
+                       contact: str | None = None) -> Response:
+        def build() -> tuple[list[Aggregate], Response]:
+            donor = Donor(id=uuid4(), name=nfc(name), kind=kind,
+                          public_name=nfc(public_name) if public_name else None,
+                          anonymous=anonymous, contact=contact, meta=ctx.meta())
+            return [donor], {"id": str(donor.id)}
+
+        return self.run(ctx, request_hash, build)
+
+    def make_pledge(self, ctx: Context, request_hash: str, *, donor_id: UUID,
+                    amount_vnd: int | None = None, in_kind: Goods | None = None,
+                    restriction: dict[str, Any] | None = None, due_on: str | None = None,
+                    mobilised_by: str | None = None, note: str | None = None) -> Response:
+        value, goods = self._value(amount_vnd, in_kind)
+        checked = self._restriction(restriction)
+
+        def build() -> tuple[list[Aggregate], Response]:
+            self.get(donor_id, Donor, "donor")
+            pledge = Pledge(id=uuid4(), donor_id=donor_id, amount_vnd=value, goods=goods,
+                            restriction=checked, due_on=due_on, mobilised_by=mobilised_by,
+                            note=note, meta=ctx.meta(note))
+            return [pledge], {"id": str(pledge.id)}
+
+        return self.run(ctx, request_hash, build)
+
+    # ---- receipts -------------------------------------------------------------------------
+
+    def record_receipt(self, ctx: Context, request_hash: str, *, donor_id: UUID, fund: str,
+                       received_on: str, channel: str, amount_vnd: int | None = None,
+                       in_kind: Goods | None = None, restriction: dict[str, Any] | None = None,
+                       pledge_id: UUID | None = None, bank_txn_id: str | None = None,
+                       mobilised_by: str | None = None, note: str | None = None) -> Response:
+        check_fund(fund)
+        value, goods = self._value(amount_vnd, in_kind)
+        checked = self._restriction(restriction)
+
+        def build() -> tuple[list[Aggregate], Response]:
+            self.get(donor_id, Donor, "donor")
+            if pledge_id is not None:
+                pledge = self.get(pledge_id, Pledge, "pledge")
+                if pledge.donor_id != donor_id:
+                    raise InvalidInput("the pledge belongs to another donor")
+                if pledge.cancelled:
+                    raise InvalidInput("the pledge was cancelled")
+            receipt = Receipt(id=uuid4(), donor_id=donor_id, fund=fund, received_on=received_on,
+                              channel=channel, amount_vnd=value, goods=goods, restriction=checked,
+                              pledge_id=pledge_id, bank_txn_id=bank_txn_id,
+                              mobilised_by=mobilised_by, note=note, meta=ctx.meta(note))
+            aggregates: list[Aggregate] = [receipt]
+            if bank_txn_id:
+                claimed = claim_id("bank-txn", bank_txn_id)
+                if self.find(claimed, Claim) is not None:
+                    raise AlreadyRecorded(f"bank transaction {bank_txn_id!r} is already recorded")
+                aggregates.append(Claim(id=claimed, kind="bank-txn", value=bank_txn_id,
+                                        owner_id=receipt.id, meta=ctx.meta()))
+            return aggregates, {"id": str(receipt.id), "received_on": received_on}
+
+        def decorate(response: Response, position_of: PositionOf) -> Response:
+            received = response.pop("received_on")
+            position = position_of(UUID(response["id"]))
+            return dict(response, reference=receipt_reference(received, position))
+
+        return self.run(ctx, request_hash, build, decorate)
+
+    # ---- allocations ----------------------------------------------------------------------
+
+    def allocate(self, ctx: Context, request_hash: str, *, fund: str, season: str, commune: str,
+                 category: str, decision_ref: str, amount_vnd: int | None = None,
+                 in_kind: dict[str, Any] | None = None, note: str | None = None) -> Response:
+        check_fund(fund)
+        check_category(category)
+        district = self.areas.district_of(commune)
+        item = nfc(in_kind["item"]) if in_kind else None
+        quantity = check_quantity(in_kind["quantity"]) if in_kind else 0
+        if in_kind is None:
+            if amount_vnd is None:
+                raise InvalidInput("give amount_vnd or in_kind")
+            check_amount(amount_vnd)
+        elif amount_vnd is not None:
+            raise InvalidInput("give amount_vnd or in_kind, not both")
+        if not decision_ref.strip():
+            raise InvalidInput("an allocation needs the decision that ordered it (decision_ref)")
+
+        def build() -> tuple[list[Aggregate], Response]:
+            programme = self._programme(season, district, commune, category)
+            receipts = self._candidates(fund, item, district, commune, category,
+                                        quantity if item else amount_vnd or 0)
+            draws = plan_draws(receipts, fund=fund, district=district, commune=commune,
+                               category=category, amount_vnd=amount_vnd or 0, item=item,
+                               quantity=quantity)
+            allocation_id = uuid4()
+            by_id = {str(r.id): r for r in receipts}
+            for d in draws:
+                by_id[d["receipt_id"]].draw(allocation_id=allocation_id, amount_vnd=d["amount_vnd"],
+                                            quantity=d["quantity"], meta=ctx.meta())
+            total = sum(d["amount_vnd"] for d in draws)
+            allocation = Allocation(
+                id=allocation_id, fund=fund, programme_id=programme.id, season=season,
+                district=district, commune=commune, category=category, amount_vnd=total,
+                item=item, quantity=quantity, decision_ref=decision_ref, drawn_from=draws,
+                note=note, meta=ctx.meta(note),
+            )
+            programme.receive(allocation_id=allocation_id, pieces=[dict(d) for d in draws],
+                              meta=ctx.meta(note))
+            touched = [by_id[d["receipt_id"]] for d in draws]
+            response = {"id": str(allocation_id), "amount_vnd": total, "drawn_from": draws}
+            return [allocation, programme, *touched], response
+
+        return self.run(ctx, request_hash, build)
+
+    def _candidates(self, fund: str, item: str | None, district: str, commune: str,
+                    category: str, need: int) -> list[Receipt]:
+        """Read the eligible receipts from the log, oldest first, until they cover the need."""
+        loaded: list[Receipt] = []
+        covered = 0
+        for receipt_id in self.open_receipts(fund, item, district, commune, category):
+            receipt = self.find(receipt_id, Receipt)
+            if receipt is None or receipt.reversed:
+                continue
+            loaded.append(receipt)
+            covered += receipt.remaining_quantity if item else receipt.remaining_vnd
+            if covered >= need:
+                break
+        return loaded
+
+    def _programme(self, season: str, district: str, commune: str, category: str) -> Programme:
+        pid = programme_id(season, commune, category)
+        return self.find(pid, Programme) or Programme(
+            id=pid, season=season, district=district, commune=commune, category=category
+        )
+
+    # ---- distributions --------------------------------------------------------------------
+
+    def distribute(self, ctx: Context, request_hash: str, *, season: str, commune: str,
+                   category: str, distributed_on: str, lines: list[dict[str, Any]],
+                   beneficiaries_count: int | None = None,
+                   duplicate_reason: str | None = None) -> Response:
+        check_category(category)
+        district = self.areas.district_of(commune)
+        if not lines:
+            raise InvalidInput("a distribution needs at least one line")
+        if len(lines) > MAX_LINES:
+            raise InvalidInput(f"at most {MAX_LINES} lines in one distribution")
+        wanted = []
+        for line in lines:
+            item = nfc(line["item"]) if line.get("item") else None
+            quantity = check_quantity(line.get("quantity") or 1)
+            value = 0 if item else check_amount(line.get("value_vnd") or 0, "value_vnd")
+            wanted.append((value, item, quantity))
+        child_ids = [UUID(str(line["child_id"])) for line in lines if line.get("child_id")]
+        if len(set(child_ids)) != len(child_ids):
+            raise InvalidInput("a child appears on more than one line of this distribution")
+        counted = beneficiaries_count or 0
+        if counted < 0:
+            raise InvalidInput("beneficiaries_count can't be negative")
+
+        def build() -> tuple[list[Aggregate], Response]:
+            pid = programme_id(season, commune, category)
+            programme = self.find(pid, Programme)
+            if programme is None:
+                raise NotFound(f"nothing was allocated to {season}/{commune}/{category} yet")
+            children = [self.get(cid, Child, "child") for cid in child_ids]
+            distribution_id = uuid4()
+            overrides = 0
+            for child in children:
+                if child.check_support(season=season, category=category,
+                                       duplicate_reason=duplicate_reason):
+                    overrides += 1
+            planned = programme.plan(wanted)
+            recorded_lines = []
+            for line, (value, item, quantity), pieces in zip(lines, wanted, planned, strict=True):
+                recorded_lines.append({
+                    "child_id": str(line["child_id"]) if line.get("child_id") else None,
+                    "description": nfc(str(line.get("description") or "")),
+                    "item": item,
+                    "quantity": quantity,
+                    "value_vnd": sum(p["amount_vnd"] for p in pieces),
+                    "drawn_from": pieces,
+                })
+            total = sum(line["value_vnd"] for line in recorded_lines)
+            meta = ctx.meta(duplicate_reason)
+            distribution = Distribution(
+                id=distribution_id, programme_id=pid, season=season, district=district,
+                commune=commune, category=category, distributed_on=distributed_on,
+                lines=recorded_lines, beneficiaries_count=counted,
+                duplicate_reason=duplicate_reason, overrides=overrides, total_vnd=total, meta=meta,
+            )
+            programme.distribute(distribution_id=distribution_id,
+                                 pieces=[p for ps in planned for p in ps], meta=meta)
+            values = {line["child_id"]: line["value_vnd"] for line in recorded_lines}
+            for child in children:
+                repeated = f"{season}|{category}" in child.supported
+                child.receive_support(distribution_id=distribution_id, season=season,
+                                      category=category, value_vnd=values[str(child.id)],
+                                      override_reason=duplicate_reason if repeated else None,
+                                      meta=meta)
+            response = {"id": str(distribution_id), "total_vnd": total, "overrides": overrides}
+            return [distribution, programme, *children], response
+
+        return self.run(ctx, request_hash, build)
+
+    # ---- reversals ------------------------------------------------------------------------
+
+    def reverse(self, ctx: Context, request_hash: str, *, target_id: UUID, reason: str) -> Response:
+        if not reason.strip():
+            raise InvalidInput("a reversal needs a reason")
+
+        def build() -> tuple[list[Aggregate], Response]:
+            target = self.find(target_id, Aggregate)
+            reversal_id = uuid4()
+            meta = ctx.meta(reason)
+            touched: list[Aggregate]
+            if isinstance(target, Receipt):
+                target.reverse(reversal_id=reversal_id, reason=reason, meta=meta)
+                touched = [target]
+            elif isinstance(target, Pledge):
+                target.cancel(reversal_id=reversal_id, reason=reason, meta=meta)
+                touched = [target]
+            elif isinstance(target, Allocation):
+                touched = self._reverse_allocation(target, reversal_id, reason, meta)
+            elif isinstance(target, Distribution):
+                touched = self._reverse_distribution(target, reversal_id, reason, meta)
+            else:
+                raise NotFound(f"nothing reversible has id {target_id}")
+            return touched, {"id": str(reversal_id), "target_id": str(target_id)}
+
+        return self.run(ctx, request_hash, build)
+
+    def _reverse_allocation(self, allocation: Allocation, reversal_id: UUID, reason: str,
+                            meta: Meta) -> list[Aggregate]:
+        allocation.reverse(reversal_id=reversal_id, reason=reason, meta=meta)
+        programme = self.get(allocation.programme_id, Programme, "programme")
+        programme.return_allocation(allocation_id=allocation.id, meta=meta)
+        receipts = []
+        for draw in allocation.drawn_from:
+            receipt = self.get(UUID(draw["receipt_id"]), Receipt, "receipt")
+            receipt.give_back(allocation_id=allocation.id, amount_vnd=draw["amount_vnd"],
+                              quantity=draw["quantity"], meta=meta)
+            receipts.append(receipt)
+        return [allocation, programme, *receipts]
+
+    def _reverse_distribution(self, distribution: Distribution, reversal_id: UUID, reason: str,
+                              meta: Meta) -> list[Aggregate]:
+        distribution.reverse(reversal_id=reversal_id, reason=reason, meta=meta)
+        programme = self.get(distribution.programme_id, Programme, "programme")
+        programme.return_distribution(distribution_id=distribution.id, pieces=distribution.pieces,
+                                      meta=meta)
+        children = []
+        for child_id in distribution.child_ids:
+            child = self.get(child_id, Child, "child")
+            child.withdraw_support(distribution_id=distribution.id, season=programme.season,
+                                   category=programme.category, meta=meta)
+            children.append(child)
+        return [distribution, programme, *children]
+
+    # ---- children and needs ---------------------------------------------------------------
+
+    def register_child(self, ctx: Context, request_hash: str, *, commune: str,
+                       personal: dict[str, Any]) -> Response:
+        district = self.areas.district_of(commune)
+        fields = {k: (nfc(v) if isinstance(v, str) else v) for k, v in personal.items()
+                  if k in privacy.PERSONAL_FIELDS and v is not None}
+        if not fields.get("full_name"):
+            raise InvalidInput("a child needs a full_name")
+
+        def build() -> tuple[list[Aggregate], Response]:
+            child_id = uuid4()
+            key = privacy.new_key()
+            # The key is stored before the event: if the save fails, an unused key is left
+            # behind, which is harmless; the other way round could leave sealed data unreadable.
+            self.child_keys.store(child_id, privacy.wrap_key(self.service_key, key, str(child_id)))
+            sealed = privacy.seal_fields(key, str(child_id), fields)
+            child = Child(id=child_id, code=child_code(child_id), district=district,
+                          commune=commune, sealed=sealed, meta=ctx.meta())
+            return [child], {"id": str(child_id), "code": child.code}
+
+        return self.run(ctx, request_hash, build)
+
+    def child_personal_data(self, child: Child) -> dict[str, Any] | None:
+        """The child's personal fields, or None once the key is erased."""
+        wrapped = self.child_keys.load(child.id)
+        if wrapped is None:
+            return None
+        key = privacy.unwrap_key(self.service_key, wrapped, str(child.id))
+        return privacy.open_fields(key, str(child.id), child.sealed)
+
+    def record_need(self, ctx: Context, request_hash: str, *, season: str, commune: str,
+                    category: str, children_count: int, estimated_vnd: int,
+                    note: str | None = None) -> Response:
+        check_category(category)
+        district = self.areas.district_of(commune)
+        if children_count < 0 or estimated_vnd < 0:
+            raise InvalidInput("children_count and estimated_vnd can't be negative")
+        if estimated_vnd:
+            check_amount(estimated_vnd, "estimated_vnd")
+
+        def build() -> tuple[list[Aggregate], Response]:
+            nid = need_id(season, commune, category)
+            need = self.find(nid, Need) or Need(id=nid, season=season, district=district,
+                                               commune=commune, category=category)
+            need.survey(children_count=children_count, estimated_vnd=estimated_vnd, note=note,
+                        meta=ctx.meta(note))
+            return [need], {"id": str(nid)}
+
+        return self.run(ctx, request_hash, build)
+
+    # ---- shared checks --------------------------------------------------------------------
+
+    @staticmethod
+    def _value(amount_vnd: int | None, in_kind: Goods | None) -> tuple[int, Goods | None]:
+        if (amount_vnd is None) == (in_kind is None):
+            raise InvalidInput("give exactly one of amount_vnd or in_kind")
+        if in_kind is not None:
+            goods = Goods(item=nfc(in_kind["item"]), unit=nfc(in_kind["unit"]),
+                          quantity=in_kind["quantity"], unit_value_vnd=in_kind["unit_value_vnd"])
+            if not goods["item"]:
+                raise InvalidInput("goods need an item name")
+            return goods_value(goods), goods
+        assert amount_vnd is not None
+        return check_amount(amount_vnd), None
+
+    def _restriction(self, restriction: dict[str, Any] | None) -> dict[str, Any]:
+        checked = dict(normalise_restriction(restriction))
+        if "commune" in checked:
+            district = self.areas.district_of(checked["commune"])
+            if checked.setdefault("district", district) != district:
+                raise InvalidInput("the restricted commune is not in the restricted district")
+        elif "district" in checked:
+            self.areas.district(checked["district"])
+        return checked
+
+
+def _positions(recordings: list[Recording[UUID]]) -> PositionOf:
+    first = {r.domain_event.originator_id: r.notification.id for r in recordings
+             if r.domain_event.originator_version == 1}
+    return first.__getitem__

@@ -1,0 +1,107 @@
+"""Money and reference vocabulary: amounts in whole đồng, funds, categories, restrictions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypedDict
+
+from domain.errors import InvalidInput
+
+MAX_AMOUNT_VND = 10**15
+MAX_QUANTITY = 10**9
+
+FUNDS: dict[str, dict[str, str]] = {
+    "child-protection-fund": {"name_vi": "Quỹ Bảo trợ trẻ em", "name_en": "Child Protection Fund"},
+    "fund-for-the-poor": {"name_vi": "Quỹ Vì người nghèo", "name_en": "Fund for the Poor"},
+    "state-budget": {"name_vi": "Ngân sách nhà nước", "name_en": "State budget"},
+    "campaign": {"name_vi": "Vận động xã hội", "name_en": "Social campaign"},
+}
+
+CATEGORIES: dict[str, dict[str, str]] = {
+    "nutrition-health": {"name_vi": "Dinh dưỡng, khám chữa bệnh", "name_en": "Nutrition and health"},
+    "play-recreation": {"name_vi": "Vui chơi, giải trí", "name_en": "Play and recreation"},
+    "warm-clothing": {"name_vi": "Đồ ấm", "name_en": "Warm clothing"},
+    "tet-gifts": {"name_vi": "Quà Tết", "name_en": "Tết gifts"},
+    "other": {"name_vi": "Khác", "name_en": "Other"},
+}
+
+
+class Restriction(TypedDict, total=False):
+    """A donor's earmark; a missing key means "any"."""
+
+    district: str
+    commune: str
+    category: str
+
+
+class Goods(TypedDict):
+    item: str
+    unit: str
+    quantity: int
+    unit_value_vnd: int
+
+
+def check_amount(amount_vnd: int, what: str = "amount_vnd") -> int:
+    if isinstance(amount_vnd, bool) or not isinstance(amount_vnd, int):
+        raise InvalidInput(f"{what} must be a whole number of đồng")
+    if not 0 < amount_vnd <= MAX_AMOUNT_VND:
+        raise InvalidInput(f"{what} must be between 1 and {MAX_AMOUNT_VND} đồng")
+    return amount_vnd
+
+
+def check_quantity(quantity: int) -> int:
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise InvalidInput("quantity must be a whole number")
+    if not 0 < quantity <= MAX_QUANTITY:
+        raise InvalidInput(f"quantity must be between 1 and {MAX_QUANTITY}")
+    return quantity
+
+
+def check_fund(fund: str) -> str:
+    if fund not in FUNDS:
+        raise InvalidInput(f"unknown fund {fund!r}; expected one of {sorted(FUNDS)}")
+    return fund
+
+
+def check_category(category: str) -> str:
+    if category not in CATEGORIES:
+        raise InvalidInput(f"unknown category {category!r}; expected one of {sorted(CATEGORIES)}")
+    return category
+
+
+def goods_value(goods: Mapping[str, Any]) -> int:
+    value = check_quantity(goods["quantity"]) * check_amount(goods["unit_value_vnd"], "unit_value_vnd")
+    return check_amount(value, "quantity × unit_value_vnd")
+
+
+def normalise_restriction(restriction: Mapping[str, Any] | None) -> Restriction:
+    result: Restriction = {}
+    if not restriction:
+        return result
+    for key in ("district", "commune", "category"):
+        value = restriction.get(key)
+        if value:
+            result[key] = str(value)  # type: ignore[literal-required]
+    if "category" in result:
+        check_category(result["category"])
+    return result
+
+
+def restriction_key(restriction: Mapping[str, Any]) -> str:
+    """A stable text key for grouping balances: '' for unrestricted money."""
+    return "|".join(f"{k}={restriction[k]}" for k in ("district", "commune", "category") if restriction.get(k))
+
+
+def restriction_allows(restriction: Mapping[str, Any], district: str, commune: str, category: str) -> bool:
+    return (
+        restriction.get("district") in (None, district)
+        and restriction.get("commune") in (None, commune)
+        and restriction.get("category") in (None, category)
+    )
+
+
+def specificity(restriction: Mapping[str, Any]) -> int:
+    """Most specific first: commune beats district; each earmarked field counts."""
+    return (4 if restriction.get("commune") else 0) + (2 if restriction.get("district") else 0) + (
+        1 if restriction.get("category") else 0
+    )

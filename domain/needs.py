@@ -1,0 +1,22 @@
+"""Needs surveyed per season × commune × category; the latest survey stands."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.meta import Meta
+
+
+class Need(Aggregate):
+    @event("Opened")
+    def __init__(self, *, id: UUID, season: str, district: str, commune: str, category: str) -> None:
+        self.season = season
+        self.commune = commune
+        self.category = category
+
+    @event("Surveyed")
+    def survey(self, *, children_count: int, estimated_vnd: int, note: str | None, meta: Meta) -> None:
+        self.children_count = children_count
+        self.estimated_vnd = estimated_vnd

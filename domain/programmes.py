@@ -1,0 +1,147 @@
+"""Programmes (season × commune × category): money allocated in, support distributed out.
+
+Invariant 2 lives here: allocated − distributed − returned ≥ 0, and no item's stock below zero.
+Money sits in tranches, one per (allocation, receipt) piece, so a distribution that draws FIFO
+over tranches knows exactly which receipts paid for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import AlreadyReversed, InsufficientFunds
+from domain.meta import Meta
+
+
+class Tranche(TypedDict):
+    allocation_id: str
+    receipt_id: str
+    item: str | None
+    unit_value_vnd: int
+    remaining_vnd: int
+    remaining_quantity: int
+
+
+class Piece(TypedDict):
+    """One drawn piece of money or goods, traced to the receipt that paid for it."""
+
+    allocation_id: str
+    receipt_id: str
+    amount_vnd: int
+    quantity: int
+
+
+class Programme(Aggregate):
+    @event("Opened")
+    def __init__(self, *, id: UUID, season: str, district: str, commune: str, category: str) -> None:
+        self.season = season
+        self.district = district
+        self.commune = commune
+        self.category = category
+        self.tranches: list[Tranche] = []
+        self.allocated_vnd = 0
+        self.distributed_vnd = 0
+        self.returned_vnd = 0
+        self.allocations: dict[str, int] = {}  # allocation id → amount still counted in
+
+    @property
+    def remaining_vnd(self) -> int:
+        return self.allocated_vnd - self.distributed_vnd - self.returned_vnd
+
+    def stock(self, item: str | None) -> int:
+        return sum(t["remaining_quantity"] for t in self.tranches if t["item"] == item and item)
+
+    @event("FundsAllocated")
+    def receive(self, *, allocation_id: UUID, pieces: list[dict[str, Any]], meta: Meta) -> None:
+        total = 0
+        for p in pieces:
+            quantity = int(p["quantity"])
+            self.tranches.append(
+                Tranche(
+                    allocation_id=str(allocation_id),
+                    receipt_id=str(p["receipt_id"]),
+                    item=p.get("item"),
+                    unit_value_vnd=int(p["amount_vnd"]) // quantity if quantity else 0,
+                    remaining_vnd=int(p["amount_vnd"]),
+                    remaining_quantity=quantity,
+                )
+            )
+            total += int(p["amount_vnd"])
+        self.allocated_vnd += total
+        self.allocations[str(allocation_id)] = total
+
+    def plan(self, lines: list[tuple[int, str | None, int]]) -> list[list[Piece]]:
+        """FIFO pieces for each (amount_vnd, item, quantity) line, in order; state is untouched."""
+        tranches = [Tranche(**t) for t in self.tranches]
+        return [draw_fifo(tranches, amount_vnd, item, quantity) for amount_vnd, item, quantity in lines]
+
+    @event("SupportDistributed")
+    def distribute(self, *, distribution_id: UUID, pieces: list[Piece], meta: Meta) -> None:
+        for piece in pieces:
+            self._tranche(piece)["remaining_vnd"] -= piece["amount_vnd"]
+            self._tranche(piece)["remaining_quantity"] -= piece["quantity"]
+        self.distributed_vnd += sum(p["amount_vnd"] for p in pieces)
+        assert self.remaining_vnd >= 0 and all(
+            t["remaining_vnd"] >= 0 and t["remaining_quantity"] >= 0 for t in self.tranches
+        ), "invariant 2"
+
+    def return_allocation(self, *, allocation_id: UUID, meta: Meta) -> None:
+        key = str(allocation_id)
+        if key not in self.allocations:
+            raise AlreadyReversed(f"allocation {allocation_id} is not held by this programme")
+        held = sum(t["remaining_vnd"] for t in self.tranches if t["allocation_id"] == key)
+        if held != self.allocations[key]:
+            raise InsufficientFunds(
+                f"allocation {allocation_id} was partly distributed; reverse those distributions first"
+            )
+        self._return_allocation(allocation_id=allocation_id, meta=meta)
+
+    @event("AllocationReturned")
+    def _return_allocation(self, *, allocation_id: UUID, meta: Meta) -> None:
+        key = str(allocation_id)
+        self.returned_vnd += self.allocations.pop(key)
+        self.tranches = [t for t in self.tranches if t["allocation_id"] != key]
+        assert self.remaining_vnd >= 0, "invariant 2"
+
+    @event("DistributionReturned")
+    def return_distribution(self, *, distribution_id: UUID, pieces: list[Piece], meta: Meta) -> None:
+        for piece in pieces:
+            self._tranche(piece)["remaining_vnd"] += piece["amount_vnd"]
+            self._tranche(piece)["remaining_quantity"] += piece["quantity"]
+            self.distributed_vnd -= piece["amount_vnd"]
+
+    def _tranche(self, piece: Piece) -> Tranche:
+        for t in self.tranches:
+            if t["allocation_id"] == piece["allocation_id"] and t["receipt_id"] == piece["receipt_id"]:
+                return t
+        raise AssertionError(f"no tranche for {piece}")
+
+
+def draw_fifo(tranches: list[Tranche], amount_vnd: int, item: str | None, quantity: int) -> list[Piece]:
+    """Take from the oldest tranches first; goods by quantity of one item, money by đồng."""
+    pieces: list[Piece] = []
+    need = quantity if item else amount_vnd
+    for t in tranches:
+        if need == 0:
+            break
+        if item:
+            if t["item"] != item or t["remaining_quantity"] == 0:
+                continue
+            take = min(need, t["remaining_quantity"])
+            value = take * t["unit_value_vnd"]
+            t["remaining_quantity"] -= take
+        else:
+            if t["item"] or t["remaining_vnd"] == 0:
+                continue
+            take = value = min(need, t["remaining_vnd"])
+        t["remaining_vnd"] -= value
+        pieces.append(Piece(allocation_id=t["allocation_id"], receipt_id=t["receipt_id"],
+                            amount_vnd=value, quantity=take if item else 0))
+        need -= take
+    if need:
+        what = f"{item!r}" if item else "money"
+        raise InsufficientFunds(f"the programme holds too little {what} for this distribution")
+    return pieces

@@ -1,0 +1,93 @@
+"""Receipts: money or goods that arrived in a fund. Each receipt is its own consistency boundary.
+
+Invariant 1 (per fund and restriction: received − allocated + returned ≥ 0) holds because it
+holds for every receipt on its own: an allocation draws from receipts, and a receipt never
+gives out more than it has left. Receipts are separate aggregates so that recording one never
+contends with recording another.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import AlreadyReversed, InsufficientFunds, InvalidInput
+from domain.meta import Meta
+from domain.money import Goods, Restriction
+
+CHANNELS = ("bank", "cash", "in_kind")
+
+
+class Receipt(Aggregate):
+    @event("Recorded")
+    def __init__(
+        self,
+        *,
+        id: UUID,
+        donor_id: UUID,
+        fund: str,
+        received_on: str,
+        channel: str,
+        amount_vnd: int,
+        goods: Goods | None,
+        restriction: Restriction,
+        pledge_id: UUID | None,
+        bank_txn_id: str | None,
+        mobilised_by: str | None,
+        note: str | None,
+        meta: Meta,
+    ) -> None:
+        if channel not in CHANNELS:
+            raise InvalidInput(f"unknown channel {channel!r}; expected one of {list(CHANNELS)}")
+        if (goods is not None) != (channel == "in_kind"):
+            raise InvalidInput("goods come through the in_kind channel, and only goods do")
+        self.donor_id = donor_id
+        self.fund = fund
+        self.received_on = received_on
+        self.amount_vnd = amount_vnd
+        self.goods = goods
+        self.restriction = restriction
+        self.pledge_id = pledge_id
+        self.remaining_vnd = amount_vnd
+        self.remaining_quantity = goods["quantity"] if goods else 0
+        self.reversed = False
+
+    @property
+    def item(self) -> str | None:
+        return self.goods["item"] if self.goods else None
+
+    def draw(self, *, allocation_id: UUID, amount_vnd: int, quantity: int, meta: Meta) -> None:
+        if self.reversed:
+            raise InsufficientFunds(f"receipt {self.id} was reversed")
+        if amount_vnd <= 0 or amount_vnd > self.remaining_vnd or quantity > self.remaining_quantity:
+            raise InsufficientFunds(f"receipt {self.id} has only {self.remaining_vnd} đồng left")
+        self._draw(allocation_id=allocation_id, amount_vnd=amount_vnd, quantity=quantity, meta=meta)
+
+    @event("Drawn")
+    def _draw(self, *, allocation_id: UUID, amount_vnd: int, quantity: int, meta: Meta) -> None:
+        self.remaining_vnd -= amount_vnd
+        self.remaining_quantity -= quantity
+        assert self.remaining_vnd >= 0 and self.remaining_quantity >= 0
+
+    @event("Returned")
+    def give_back(self, *, allocation_id: UUID, amount_vnd: int, quantity: int, meta: Meta) -> None:
+        self.remaining_vnd += amount_vnd
+        self.remaining_quantity += quantity
+        assert self.remaining_vnd <= self.amount_vnd
+
+    def reverse(self, *, reversal_id: UUID, reason: str, meta: Meta) -> None:
+        if self.reversed:
+            raise AlreadyReversed(f"receipt {self.id} is already reversed")
+        if self.remaining_vnd != self.amount_vnd:
+            raise InsufficientFunds(
+                f"receipt {self.id} has {self.amount_vnd - self.remaining_vnd} đồng allocated; "
+                "reverse those allocations first"
+            )
+        self._reverse(reversal_id=reversal_id, reason=reason, meta=meta)
+
+    @event("Reversed")
+    def _reverse(self, *, reversal_id: UUID, reason: str, meta: Meta) -> None:
+        self.reversed = True
+        self.remaining_vnd = 0
+        self.remaining_quantity = 0
