@@ -97,12 +97,13 @@ class Programme(Aggregate):
             raise InsufficientFunds(
                 f"allocation {allocation_id} was partly distributed; reverse those distributions first"
             )
-        self._return_allocation(allocation_id=allocation_id, meta=meta)
+        self._return_allocation(allocation_id=allocation_id, amount_vnd=held, meta=meta)
 
     @event("AllocationReturned")
-    def _return_allocation(self, *, allocation_id: UUID, meta: Meta) -> None:
+    def _return_allocation(self, *, allocation_id: UUID, amount_vnd: int, meta: Meta) -> None:
         key = str(allocation_id)
-        self.returned_vnd += self.allocations.pop(key)
+        self.allocations.pop(key)
+        self.returned_vnd += amount_vnd
         self.tranches = [t for t in self.tranches if t["allocation_id"] != key]
         assert self.remaining_vnd >= 0, "invariant 2"
 

@@ -1,0 +1,54 @@
+"""The FastAPI application, built from settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+
+from api import problems
+from api.routes import commands, public, queries
+from api.services import Services, build
+from api.settings import Settings
+
+PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        svc = services or build(settings)
+        app.state.services = svc
+        if svc.settings.run_projections:
+            svc.start_projections()
+        try:
+            yield
+        finally:
+            if services is None:
+                svc.close()
+
+    app = FastAPI(
+        title="Minh Bạch API",
+        version="1",
+        summary="Sổ cái minh bạch cho các khoản ủng hộ trẻ em — a verifiable donation ledger",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    for module in (commands, queries, public):
+        app.include_router(module.router, prefix=PREFIX)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, Any]:
+        svc: Services = app.state.services
+        return {"status": "ok", "projected_position": svc.runner.position()}
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home() -> str:
+        return ("<!doctype html><html lang=vi><meta charset=utf-8><title>Minh Bạch</title>"
+                "<h1>Minh Bạch — sổ cái ủng hộ trẻ em</h1>"
+                "<p><a href=/docs>API</a> · <a href=/api/v1/public/summary>Tổng quan</a></p>")
+
+    return app

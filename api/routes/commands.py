@@ -1,0 +1,110 @@
+"""Command endpoints (DESIGN §7): parse, check the caller, call one ledger method, answer 201."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import Caller, IdemKey, Svc, context, request_hash, require, require_district
+from api.schemas import (
+    AllocationCreated,
+    AllocationIn,
+    ChildCreated,
+    ChildIn,
+    Created,
+    DistributionCreated,
+    DistributionIn,
+    DonorIn,
+    NeedIn,
+    PledgeIn,
+    ReceiptCreated,
+    ReceiptIn,
+    ReversalCreated,
+    ReversalIn,
+)
+from api.services import Services
+
+router = APIRouter(tags=["commands"])
+
+
+async def _run(svc: Services, request: Request, who: Any, key: str | None, body: Any,
+               method: Any, **kwargs: Any) -> dict[str, Any]:
+    ctx = context(request, who, key)
+    # The ledger blocks on the database; keep the event loop free for other requests.
+    result: dict[str, Any] = await run_in_threadpool(
+        method, ctx, request_hash(request, body), **kwargs)
+    svc.runner.wake.set()
+    return result
+
+
+
+@router.post("/donors", status_code=201, response_model=Created)
+async def create_donor(body: DonorIn, request: Request, svc: Svc, who: Caller,
+                       idempotency_key: IdemKey = None) -> dict[str, Any]:
+    require(who, "finance")
+    return await _run(svc, request, who, idempotency_key, body, svc.ledger.register_donor,
+                      **body.model_dump())
+
+
+@router.post("/pledges", status_code=201, response_model=Created)
+async def create_pledge(body: PledgeIn, request: Request, svc: Svc, who: Caller,
+                        idempotency_key: IdemKey = None) -> dict[str, Any]:
+    require(who, "finance")
+    data = body.model_dump(mode="json")
+    return await _run(svc, request, who, idempotency_key, body, svc.ledger.make_pledge,
+                      **{**data, "donor_id": body.donor_id})
+
+
+@router.post("/receipts", status_code=201, response_model=ReceiptCreated)
+async def create_receipt(body: ReceiptIn, request: Request, svc: Svc, who: Caller,
+                         idempotency_key: IdemKey = None) -> dict[str, Any]:
+    require(who, "finance")
+    data = body.model_dump(mode="json")
+    return await _run(svc, request, who, idempotency_key, body, svc.ledger.record_receipt,
+                      **{**data, "donor_id": body.donor_id, "pledge_id": body.pledge_id})
+
+
+@router.post("/allocations", status_code=201, response_model=AllocationCreated)
+async def create_allocation(body: AllocationIn, request: Request, svc: Svc, who: Caller,
+                            idempotency_key: IdemKey = None) -> dict[str, Any]:
+    require(who, "finance")
+    return await _run(svc, request, who, idempotency_key, body, svc.ledger.allocate,
+                      **body.model_dump(mode="json"))
+
+
+@router.post("/distributions", status_code=201, response_model=DistributionCreated)
+async def create_distribution(body: DistributionIn, request: Request, svc: Svc, who: Caller,
+                              idempotency_key: IdemKey = None) -> dict[str, Any]:
+    require(who, "finance", "district")
+    require_district(svc, who, body.commune)
+    return await _run(svc, request, who, idempotency_key, body, svc.ledger.distribute,
+                      **body.model_dump(mode="json"))
+
+
+@router.post("/reversals", status_code=201, response_model=ReversalCreated)
+async def create_reversal(body: ReversalIn, request: Request, svc: Svc, who: Caller,
+                          idempotency_key: IdemKey = None) -> dict[str, Any]:
+    require(who, "finance")
+    return await _run(svc, request, who, idempotency_key, body, svc.ledger.reverse,
+                      target_id=body.target_id, reason=body.reason)
+
+
+@router.post("/children", status_code=201, response_model=ChildCreated)
+async def create_child(body: ChildIn, request: Request, svc: Svc, who: Caller,
+                       idempotency_key: IdemKey = None) -> dict[str, Any]:
+    require(who, "finance", "district")
+    require_district(svc, who, body.commune)
+    personal = body.model_dump(exclude={"commune"})
+    return await _run(svc, request, who, idempotency_key, body, svc.ledger.register_child,
+                      commune=body.commune, personal=personal)
+
+
+@router.post("/needs", status_code=201, response_model=Created)
+async def create_need(body: NeedIn, request: Request, svc: Svc, who: Caller,
+                      idempotency_key: IdemKey = None) -> dict[str, Any]:
+    require(who, "finance", "district")
+    require_district(svc, who, body.commune)
+    return await _run(svc, request, who, idempotency_key, body, svc.ledger.record_need,
+                      **body.model_dump(mode="json"))

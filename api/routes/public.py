@@ -1,0 +1,76 @@
+"""Public, unauthenticated reads: reference data, the summary, donations, needs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from api.deps import Consistent, Svc
+from api.problems import Problem
+from api.schemas import Page, Season
+from domain.money import CATEGORIES, FUNDS, MAX_AMOUNT_VND
+
+router = APIRouter(tags=["public"])
+PUBLIC_CACHE = "public, max-age=10"
+
+
+@router.get("/areas", response_model=Page)
+def areas(svc: Svc, response: Response) -> dict[str, Any]:
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    items = [{"code": a.code, "name": a.name, "kind": a.kind, "parent": a.parent,
+              "extremely_difficult": a.extremely_difficult} for a in svc.areas.all()]
+    return {"items": items, "next_cursor": None}
+
+
+@router.get("/funds", response_model=Page)
+def funds(response: Response) -> dict[str, Any]:
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return {"items": [{"code": k, **v} for k, v in FUNDS.items()], "next_cursor": None}
+
+
+@router.get("/categories", response_model=Page)
+def categories(response: Response) -> dict[str, Any]:
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return {"items": [{"code": k, **v} for k, v in CATEGORIES.items()], "next_cursor": None}
+
+
+@router.get("/public/summary", dependencies=[Consistent])
+def summary(svc: Svc, response: Response, season: Season | None = None) -> dict[str, Any]:
+    response.headers["Cache-Control"] = PUBLIC_CACHE
+    return svc.queries.summary(season)
+
+
+@router.get("/public/donations", response_model=Page, dependencies=[Consistent])
+def donations(
+    svc: Svc, response: Response,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    min_vnd: Annotated[int | None, Query(ge=0, le=MAX_AMOUNT_VND)] = None,
+    max_vnd: Annotated[int | None, Query(ge=0, le=MAX_AMOUNT_VND)] = None,
+    date_from: Annotated[dt.date | None, Query(alias="from")] = None,
+    date_to: Annotated[dt.date | None, Query(alias="to")] = None,
+    cursor: Annotated[int | None, Query(ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    response.headers["Cache-Control"] = PUBLIC_CACHE
+    items, next_cursor = svc.queries.donations(
+        q=q, min_vnd=min_vnd, max_vnd=max_vnd,
+        date_from=date_from.isoformat() if date_from else None,
+        date_to=date_to.isoformat() if date_to else None, cursor=cursor, limit=limit)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get("/public/donations/{reference}", dependencies=[Consistent])
+def donation(reference: str, svc: Svc, response: Response) -> dict[str, Any]:
+    found = svc.queries.donation(reference)
+    if found is None:
+        raise Problem(404, "not_found", "Not found", f"no receipt with reference {reference}")
+    response.headers["Cache-Control"] = PUBLIC_CACHE
+    return found
+
+
+@router.get("/public/needs", response_model=Page, dependencies=[Consistent])
+def needs(svc: Svc, response: Response, season: Season | None = None) -> dict[str, Any]:
+    response.headers["Cache-Control"] = PUBLIC_CACHE
+    return {"items": svc.queries.needs(season), "next_cursor": None}

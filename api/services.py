@@ -1,0 +1,91 @@
+"""The composition root: builds the store, the ledger, the read models and their runner."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from uuid import UUID
+
+import migrations
+from api.keys import ChildKeyTable, load_service_key
+from api.settings import Settings
+from domain.areas import AreaTree
+from domain.ledger import Ledger
+from projections.db import Database
+from projections.queries import Queries
+from projections.registry import all_projections
+from projections.runner import Runner
+
+
+def load_areas() -> AreaTree:
+    return AreaTree.from_json(resources.files("domain").joinpath("data/areas.json").read_text("utf-8"))
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    ledger: Ledger
+    queries: Queries
+    runner: Runner
+    areas: AreaTree
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start_projections(self) -> None:
+        """Follow the log in a background thread of this process."""
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self.runner.follow, args=(self._stop,),
+                                            name="projections", daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self.runner.wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self.ledger.close()
+        self.db.close()
+
+
+def position_of(db: Database) -> Callable[[UUID], int]:
+    """Where an aggregate's first event sits in the log (for replayed idempotent responses)."""
+    if db.dialect == "sqlite":
+        sql = f"SELECT rowid AS position FROM {db.events_table}"
+    else:
+        sql = f"SELECT notification_id AS position FROM {db.events_table}"
+    sql += " WHERE originator_id = ? AND originator_version = 1"
+
+    def lookup(aggregate_id: UUID) -> int:
+        key = aggregate_id.hex if db.dialect == "sqlite" else str(aggregate_id)
+        row = db.query_one(sql, (key,))
+        if row is None:
+            raise LookupError(f"aggregate {aggregate_id} is not in the log")
+        return int(row["position"])
+
+    return lookup
+
+
+def build(settings: Settings | None = None) -> Services:
+    """Migrate, then wire everything. Safe to call on an empty or an up-to-date database."""
+    settings = settings or Settings()
+    url = settings.resolved_database_url
+    db = Database(url)
+    queries = Queries(db)
+    env = db.url.eventsourcing_env()
+    ledger = Ledger(
+        env,
+        areas=(areas := load_areas()),
+        open_receipts=queries.open_receipts,
+        child_keys=ChildKeyTable(db),
+        service_key=load_service_key(settings.data_dir, settings.service_key_hex),
+        position_of=position_of(db),
+    )
+    migrations.apply(db.url.yoyo_uri())
+    runner = Runner(db, ledger, all_projections())
+    return Services(settings=settings, db=db, ledger=ledger, queries=queries, runner=runner,
+                    areas=areas)

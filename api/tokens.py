@@ -1,0 +1,45 @@
+"""Bearer tokens: shown once, stored only as a SHA-256 hash."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from projections.db import Database
+
+ROLES = ("admin", "finance", "district", "auditor")
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    role: str
+    district: str | None
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(db: Database, *, name: str, role: str, district: str | None = None) -> str:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    if (role == "district") != bool(district):
+        raise ValueError("a district token needs --district, and only a district token takes it")
+    token = "mb_" + secrets.token_urlsafe(32)
+    with db.write() as cur:
+        cur.execute(
+            "INSERT INTO api_tokens (name, role, district, token_hash, created_at) VALUES (?,?,?,?,?)"
+            " ON CONFLICT (name) DO UPDATE SET role = excluded.role, district = excluded.district,"
+            " token_hash = excluded.token_hash, created_at = excluded.created_at",
+            (name, role, district, _hash(token), datetime.now(UTC).isoformat()),
+        )
+    return token
+
+
+def find_principal(db: Database, token: str) -> Principal | None:
+    row = db.query_one("SELECT name, role, district FROM api_tokens WHERE token_hash = ?",
+                       (_hash(token),))
+    return Principal(row["name"], row["role"], row["district"]) if row else None

@@ -1,0 +1,1 @@
+"""Read models built from the event log, each rebuildable from position 0."""

@@ -1,0 +1,44 @@
+"""What a projection is: a name, the tables it owns, and one handler per event it reads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from projections.db import Cursor
+
+Handler = Callable[[Cursor, Any, int], None]
+
+
+class Projection:
+    """Subclasses map event class names (`Receipt.Recorded`) to handlers on their own tables.
+
+    A projection reads and writes only its own tables, so it can be dropped and rebuilt alone."""
+
+    name: str = ""
+    tables: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, Handler] = {}
+        for attr in dir(type(self)):
+            topic = getattr(getattr(type(self), attr), "_handles", None)
+            if topic:
+                for t in topic:
+                    self.handlers[t] = getattr(self, attr)
+
+    def apply(self, cur: Cursor, event: Any, position: int) -> None:
+        handler = self.handlers.get(type(event).__qualname__)
+        if handler is not None:
+            handler(cur, event, position)
+
+    def clear(self, cur: Cursor) -> None:
+        for table in self.tables:
+            cur.execute(f"DELETE FROM {table}")
+
+
+def handles(*topics: str) -> Callable[[Handler], Handler]:
+    def mark(fn: Handler) -> Handler:
+        fn._handles = topics  # type: ignore[attr-defined]
+        return fn
+
+    return mark

@@ -1,0 +1,192 @@
+"""The read-model database: the same SQLite file or PostgreSQL database as the events.
+
+One small wrapper so projections and queries write SQL once (with `?` placeholders) and run on
+both. Rows come back as dicts.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+Row = dict[str, Any]
+SQLITE_BUSY_TIMEOUT_S = 30
+
+
+@dataclass(frozen=True)
+class DatabaseUrl:
+    """`sqlite:///relative/path.db`, `sqlite:////absolute/path.db` or `postgresql://u:p@h:port/db`."""
+
+    url: str
+
+    @property
+    def dialect(self) -> str:
+        scheme = urlparse(self.url).scheme
+        if scheme == "sqlite":
+            return "sqlite"
+        if scheme in ("postgresql", "postgres"):
+            return "postgresql"
+        raise ValueError(f"unsupported database URL {self.url!r}: use sqlite:/// or postgresql://")
+
+    @property
+    def sqlite_path(self) -> Path:
+        return Path(self.url.removeprefix("sqlite:///"))
+
+    @property
+    def pg_conninfo(self) -> str:
+        parts = urlparse(self.url)
+        fields = {
+            "host": parts.hostname or "127.0.0.1",
+            "port": str(parts.port or 5432),
+            "dbname": parts.path.lstrip("/") or "postgres",
+            "user": unquote(parts.username) if parts.username else "postgres",
+        }
+        if parts.password:
+            fields["password"] = unquote(parts.password)
+        return " ".join(f"{k}={v}" for k, v in fields.items())
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """The eventsourcing library's settings for the same database."""
+        if self.dialect == "sqlite":
+            self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.sqlite_path),
+                "SQLITE_LOCK_TIMEOUT": str(SQLITE_BUSY_TIMEOUT_S),
+            }
+        parts = urlparse(self.url)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": parts.path.lstrip("/") or "postgres",
+            "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": unquote(parts.username) if parts.username else "postgres",
+            "POSTGRES_PASSWORD": unquote(parts.password) if parts.password else "",
+            "POSTGRES_POOL_SIZE": "10",
+            "POSTGRES_MAX_OVERFLOW": "10",
+            "POSTGRES_LOCK_TIMEOUT": "10",
+            "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
+        }
+
+    def yoyo_uri(self) -> str:
+        if self.dialect == "sqlite":
+            return f"sqlite:///{self.sqlite_path}"
+        parts = urlparse(self.url)
+        return self.url.replace(parts.scheme + "://", "postgresql+psycopg://", 1)
+
+
+class Cursor:
+    def __init__(self, raw: Any, dialect: str) -> None:
+        self.raw = raw
+        self.dialect = dialect
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.dialect == "postgresql" else sql
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        self.raw.execute(self._sql(sql), tuple(params))
+        return self
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self.raw.executemany(self._sql(sql), [tuple(r) for r in rows])
+
+    def fetchone(self) -> Row | None:
+        row = self.raw.fetchone()
+        return dict(row) if row is not None else None
+
+    def fetchall(self) -> list[Row]:
+        return [dict(r) for r in self.raw.fetchall()]
+
+    @property
+    def rowcount(self) -> int:
+        return int(self.raw.rowcount)
+
+
+class Database:
+    """Connections to the read-model tables, thread-safe."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = DatabaseUrl(url)
+        self.dialect = self.url.dialect
+        self._local = threading.local()
+        self._pool: ConnectionPool[Any] | None = None
+        if self.dialect == "postgresql":
+            self._pool = ConnectionPool(
+                self.url.pg_conninfo, min_size=1, max_size=pool_size, open=True,
+                kwargs={"row_factory": dict_row, "autocommit": False},
+            )
+
+    @property
+    def events_table(self) -> str:
+        return "stored_events" if self.dialect == "sqlite" else "ledger_events"
+
+    def _sqlite(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.url.sqlite_path, isolation_level=None,
+                                   check_same_thread=False, timeout=SQLITE_BUSY_TIMEOUT_S)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[Cursor]:
+        """One transaction: everything inside commits together or not at all."""
+        if self._pool is None:
+            conn = self._sqlite()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Cursor(conn.cursor(), "sqlite")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return
+        with self._pool.connection() as pg, pg.transaction(), pg.cursor() as cur:
+            yield Cursor(cur, "postgresql")
+
+    @contextmanager
+    def read(self) -> Iterator[Cursor]:
+        """A consistent snapshot for one query or a few."""
+        if self._pool is None:
+            conn = self._sqlite()
+            conn.execute("BEGIN")
+            try:
+                yield Cursor(conn.cursor(), "sqlite")
+            finally:
+                conn.execute("ROLLBACK")
+            return
+        with self._pool.connection() as pg, pg.transaction(), pg.cursor() as cur:
+            yield Cursor(cur, "postgresql")
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        with self.read() as cur:
+            return cur.execute(sql, params).fetchall()
+
+    def query_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        with self.read() as cur:
+            return cur.execute(sql, params).fetchone()
+
+    def listen_connection(self) -> psycopg.Connection[Any]:
+        """A separate autocommit connection for LISTEN (PostgreSQL only)."""
+        return psycopg.connect(self.url.pg_conninfo, autocommit=True)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
