@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from uuid import UUID
@@ -77,15 +77,25 @@ def build(settings: Settings | None = None) -> Services:
     db = Database(url)
     queries = Queries(db)
     env = db.url.eventsourcing_env()
+    runners: list[Runner] = []
+
+    def open_receipts(fund: str, item: str | None, district: str, commune: str,
+                      category: str) -> Iterator[UUID]:
+        # Candidates come from a read model: bring it up to the head of the log first, so a
+        # receipt recorded a moment ago is seen (the ledger re-checks each one anyway).
+        runners[0].ensure(ledger.recorder.max_notification_id() or 0)
+        return queries.open_receipts(fund, item, district, commune, category)
+
     ledger = Ledger(
         env,
         areas=(areas := load_areas()),
-        open_receipts=queries.open_receipts,
+        open_receipts=open_receipts,
         child_keys=ChildKeyTable(db),
         service_key=load_service_key(settings.data_dir, settings.service_key_hex),
         position_of=position_of(db),
     )
     migrations.apply(db.url.yoyo_uri())
     runner = Runner(db, ledger, all_projections())
+    runners.append(runner)
     return Services(settings=settings, db=db, ledger=ledger, queries=queries, runner=runner,
                     areas=areas)

@@ -37,7 +37,7 @@ class Distribution(Aggregate):
 
     @property
     def pieces(self) -> list[Piece]:
-        return [Piece(**p) for line in self.lines for p in line["drawn_from"]]
+        return [p for line in self.lines for p in line["drawn_from"]]
 
     @property
     def child_ids(self) -> list[UUID]:

@@ -31,6 +31,7 @@ from domain.ids import child_code, idempotency_id, need_id, programme_id
 from domain.meta import Context, Meta
 from domain.money import (
     Goods,
+    Restriction,
     check_amount,
     check_category,
     check_fund,
@@ -128,7 +129,7 @@ class Ledger(Application[UUID]):
 
     def find(self, aggregate_id: UUID, cls: type[A]) -> A | None:
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
         return aggregate if isinstance(aggregate, cls) else None
@@ -312,7 +313,7 @@ class Ledger(Application[UUID]):
                                        duplicate_reason=duplicate_reason):
                     overrides += 1
             planned = programme.plan(wanted)
-            recorded_lines = []
+            recorded_lines: list[dict[str, Any]] = []
             for line, (value, item, quantity), pieces in zip(lines, wanted, planned, strict=True):
                 recorded_lines.append({
                     "child_id": str(line["child_id"]) if line.get("child_id") else None,
@@ -322,7 +323,7 @@ class Ledger(Application[UUID]):
                     "value_vnd": sum(p["amount_vnd"] for p in pieces),
                     "drawn_from": pieces,
                 })
-            total = sum(line["value_vnd"] for line in recorded_lines)
+            total = sum(int(line["value_vnd"]) for line in recorded_lines)
             meta = ctx.meta(duplicate_reason)
             distribution = Distribution(
                 id=distribution_id, programme_id=pid, season=season, district=district,
@@ -332,7 +333,7 @@ class Ledger(Application[UUID]):
             )
             programme.distribute(distribution_id=distribution_id,
                                  pieces=[p for ps in planned for p in ps], meta=meta)
-            values = {line["child_id"]: line["value_vnd"] for line in recorded_lines}
+            values = {line["child_id"]: int(line["value_vnd"]) for line in recorded_lines}
             for child in children:
                 repeated = f"{season}|{category}" in child.supported
                 child.receive_support(distribution_id=distribution_id, season=season,
@@ -464,8 +465,8 @@ class Ledger(Application[UUID]):
         assert amount_vnd is not None
         return check_amount(amount_vnd), None
 
-    def _restriction(self, restriction: dict[str, Any] | None) -> dict[str, Any]:
-        checked = dict(normalise_restriction(restriction))
+    def _restriction(self, restriction: dict[str, Any] | None) -> Restriction:
+        checked = normalise_restriction(restriction)
         if "commune" in checked:
             district = self.areas.district_of(checked["commune"])
             if checked.setdefault("district", district) != district:

@@ -81,7 +81,7 @@ def normalise_restriction(restriction: Mapping[str, Any] | None) -> Restriction:
     for key in ("district", "commune", "category"):
         value = restriction.get(key)
         if value:
-            result[key] = str(value)  # type: ignore[literal-required]
+            result[key] = str(value)
     if "category" in result:
         check_category(result["category"])
     return result

@@ -197,7 +197,8 @@ class Queries:
         for r in rows:
             r["children_count"] = small(int(r["children_count"]))
             estimated = r["estimated_vnd"]
-            r["covered_percent"] = min(100, round(100 * r["allocated_vnd"] / estimated)) if estimated else None
+            covered = round(100 * r["allocated_vnd"] / estimated) if estimated else None
+            r["covered_percent"] = min(100, covered) if covered is not None else None
         return rows
 
     def summary(self, season: str | None = None) -> Row:

@@ -19,6 +19,7 @@ from projections.db import Cursor, Database
 
 BATCH_SIZE = 1000
 POLL_INTERVAL_S = 0.25
+PROJECTION_LOCK = 7_202_102_021  # an arbitrary, fixed advisory lock key
 
 
 class Runner:
@@ -55,7 +56,10 @@ class Runner:
             return 0
         events = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
         with self.db.write() as cur:
-            # Re-read under the write lock: another runner may have moved on meanwhile.
+            if self.db.dialect == "postgresql":
+                # One writer of read models at a time (SQLite's BEGIN IMMEDIATE does the same).
+                cur.execute("SELECT pg_advisory_xact_lock(?)", (PROJECTION_LOCK,))
+            # Re-read under the lock: another runner may have moved on meanwhile.
             positions = self.positions(cur)
             for projection in self.projections:
                 done = positions[projection.name]
@@ -81,6 +85,11 @@ class Runner:
                 progress(n)
         return total
 
+    def ensure(self, position: int) -> None:
+        """Apply the log up to `position` in this thread, if no one else has yet."""
+        while self.position() < position and self.run_once():
+            pass
+
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Drop every row of these projections and replay the whole log into them."""
         with self.db.write() as cur:
@@ -102,7 +111,7 @@ class Runner:
                 try:
                     if self.run_once():
                         continue
-                except Exception:  # noqa: BLE001 - a worker must outlive a passing DB error
+                except Exception:
                     time.sleep(POLL_INTERVAL_S)
                     continue
                 if listener is not None:

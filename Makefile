@@ -1,0 +1,34 @@
+# Two commands for a newcomer: `make run` and `make test`. Everything installs into .venv,
+# pinned by constraints.txt.
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+
+.PHONY: install run test bench lint clean
+
+$(BIN)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/minhbach demo
+	$(BIN)/minhbach serve --host 127.0.0.1 --port 8000
+
+test: install
+	$(BIN)/ruff check domain projections api migrations tests bench
+	$(BIN)/mypy domain
+	$(BIN)/pytest -q
+
+bench: install
+	$(BIN)/minhbach bench
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy domain
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

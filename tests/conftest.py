@@ -1,0 +1,101 @@
+"""Shared fixtures: a fresh SQLite file or a fresh PostgreSQL database per test, real servers.
+
+PostgreSQL tests need the server at MINHBACH_TEST_PG_URL (default: postgres@127.0.0.1/test).
+Outside CI they are skipped when it is unreachable; under CI=true they fail instead."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.services import Services, build
+from api.settings import Settings
+from api.tokens import create_token
+
+PG_URL = os.environ.get("MINHBACH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _pg_admin() -> psycopg.Connection[tuple[object, ...]]:
+    base = PG_URL.rsplit("/", 1)[0]
+    try:
+        return psycopg.connect(f"{base}/test", autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as e:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required under CI and unreachable: {e}")
+        pytest.skip(f"PostgreSQL unreachable: {e}")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A brand-new, empty PostgreSQL database, dropped afterwards."""
+    name = f"mb_test_{uuid.uuid4().hex[:12]}"
+    with _pg_admin() as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with _pg_admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'ledger.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+def make_services(database_url: str, data_dir: Path) -> Services:
+    settings = Settings(data_dir=data_dir, database_url=database_url, run_projections=False,
+                        service_key_hex="", wait_timeout_s=10)
+    return build(settings)
+
+
+@pytest.fixture
+def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
+    svc = make_services(database_url, tmp_path / "data")
+    try:
+        yield svc
+    finally:
+        svc.close()
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    """The whole app, its projections following the log in a background thread."""
+    services.start_projections()
+    with TestClient(create_app(services=services)) as c:
+        yield c
+
+
+@pytest.fixture
+def tokens(services: Services) -> dict[str, str]:
+    """One token per role; `district` and `district_other` belong to two different districts."""
+    districts = [a.code for a in services.areas.all() if a.kind == "district"]
+    return {
+        "admin": create_token(services.db, name="admin", role="admin"),
+        "finance": create_token(services.db, name="finance", role="finance"),
+        "auditor": create_token(services.db, name="auditor", role="auditor"),
+        "district": create_token(services.db, name="district", role="district",
+                                 district=districts[0]),
+        "district_other": create_token(services.db, name="district2", role="district",
+                                       district=districts[1]),
+    }
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
