@@ -79,7 +79,7 @@ def request_hash(request: Request, body: BaseModel | dict[str, Any]) -> str:
 
 def consistent(
     svc: Svc,
-    after: Annotated[int | None, Query(ge=0, description="answer once the log position P is projected")] = None,
+    after: Annotated[int | None, Query(ge=0, description="answer once position P is projected")] = None,
     x_min_position: Annotated[int | None, Header(ge=0)] = None,
 ) -> None:
     """Read your writes: wait (a few seconds at most) until projections reach the position."""

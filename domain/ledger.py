@@ -314,7 +314,7 @@ class Ledger(Application[UUID]):
                     overrides += 1
             planned = programme.plan(wanted)
             recorded_lines: list[dict[str, Any]] = []
-            for line, (value, item, quantity), pieces in zip(lines, wanted, planned, strict=True):
+            for line, (_, item, quantity), pieces in zip(lines, wanted, planned, strict=True):
                 recorded_lines.append({
                     "child_id": str(line["child_id"]) if line.get("child_id") else None,
                     "description": nfc(str(line.get("description") or "")),

@@ -89,7 +89,8 @@ def normalise_restriction(restriction: Mapping[str, Any] | None) -> Restriction:
 
 def restriction_key(restriction: Mapping[str, Any]) -> str:
     """A stable text key for grouping balances: '' for unrestricted money."""
-    return "|".join(f"{k}={restriction[k]}" for k in ("district", "commune", "category") if restriction.get(k))
+    keys = ("district", "commune", "category")
+    return "|".join(f"{k}={restriction[k]}" for k in keys if restriction.get(k))
 
 
 def restriction_allows(restriction: Mapping[str, Any], district: str, commune: str, category: str) -> bool:

@@ -35,8 +35,7 @@ class Balances(Projection):
         assert row is not None, f"receipt {e.originator_id} unknown at position {position}"
         kind = type(e).__qualname__
         if kind == "Receipt.Reversed":
-            amount, quantity = row["remaining_vnd"], row["remaining_quantity"]
-            self._fund(cur, row["fund"], row["restriction"], received=-amount)
+            self._fund(cur, row["fund"], row["restriction"], received=-row["remaining_vnd"])
             cur.execute("UPDATE receipt_balances SET remaining_vnd = 0, remaining_quantity = 0,"
                         " reversed = 1 WHERE receipt_id = ?", (str(e.originator_id),))
             return
