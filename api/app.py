@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
-from api import problems
+from api import metrics, problems
 from api.routes import commands, public, queries
 from api.services import Services, build
 from api.settings import Settings
@@ -37,8 +37,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         lifespan=lifespan,
     )
     problems.install(app)
+    metrics.install(app)
     for module in (commands, queries, public):
-        app.include_router(module.router, prefix=PREFIX)
+        app.include_router(module.router, prefix=PREFIX, responses=problems.OPENAPI_RESPONSES)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, Any]:

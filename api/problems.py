@@ -17,6 +17,24 @@ _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_f
           503: "unavailable"}
 
 
+_PROBLEM_SCHEMA = {
+    "type": "object",
+    "required": ["type", "title", "status", "code"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "code": {"type": "string"}, "instance": {"type": "string"},
+    },
+}
+OPENAPI_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": text, "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}}}
+    for status, text in (
+        (401, "unauthorized"), (403, "forbidden"), (404, "not_found"),
+        (409, "insufficient_funds, already_reversed, duplicate_support, already_recorded"),
+        (422, "validation_error, idempotency_key_reused"), (503, "busy, not_yet_projected"),
+    )
+}
+
+
 class Problem(Exception):
     def __init__(self, status: int, code: str, title: str, detail: str = "",
                  headers: dict[str, str] | None = None, **extra: Any) -> None:
