@@ -23,6 +23,7 @@ allocation that can't be paid is shrunk, then skipped.
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 from collections.abc import Callable
@@ -38,6 +39,8 @@ from domain.ledger import Ledger
 from domain.meta import Context
 from domain.money import restriction_allows
 
+log = logging.getLogger(__name__)
+
 DEMO = "[Dữ liệu mẫu]"
 MARKER_KIND = "demo"
 MARKER_VALUE = "lang-son-2021"
@@ -45,8 +48,11 @@ SEASON = "2021"
 REQUEST_HASH = "demo"
 _OWNER_NAMESPACE = UUID("3d0c6f4e-8a57-4b8e-9d7b-2a1f5e6c7b90")
 
-COAT = {"item": "Áo ấm trẻ em", "unit": "chiếc", "unit_value_vnd": 150_000}
-MILK = {"item": "Sữa bột", "unit": "hộp", "unit_value_vnd": 250_000}
+COAT_ITEM = "Áo ấm trẻ em"
+MILK_ITEM = "Sữa bột"
+COAT: dict[str, Any] = {"item": COAT_ITEM, "unit": "chiếc", "unit_value_vnd": 150_000}
+MILK: dict[str, Any] = {"item": MILK_ITEM, "unit": "hộp", "unit_value_vnd": 250_000}
+FUNDS = ("state-budget", "child-protection-fund", "fund-for-the-poor", "campaign")
 
 CATEGORIES = ("nutrition-health", "play-recreation", "warm-clothing", "tet-gifts")
 # Which funds pay for which category, and their shares of the programme's need.
@@ -54,28 +60,32 @@ FUND_SHARES: dict[str, tuple[tuple[str, float], ...]] = {
     "nutrition-health": (("state-budget", 0.5), ("campaign", 0.3), ("fund-for-the-poor", 0.2)),
     "play-recreation": (("child-protection-fund", 0.5), ("campaign", 0.5)),
     "warm-clothing": (("fund-for-the-poor", 0.4), ("campaign", 0.6)),
-    "tet-gifts": (("child-protection-fund", 0.5), ("campaign", 0.3), ("fund-for-the-poor", 0.2)),
+    "tet-gifts": (("state-budget", 0.3), ("child-protection-fund", 0.4), ("campaign", 0.2),
+                  ("fund-for-the-poor", 0.1)),
 }
 FUND_CATEGORIES: dict[str, tuple[str, ...]] = {
     fund: tuple(c for c in CATEGORIES if any(f == fund for f, _ in FUND_SHARES[c]))
-    for fund in ("state-budget", "child-protection-fund", "fund-for-the-poor", "campaign")
+    for fund in FUNDS
 }
 ROUND_1 = ("nutrition-health", "play-recreation")
 ROUND_2 = ("warm-clothing", "tet-gifts")
 DECISIONS = {
-    (1, "state-budget"): "QĐ 1286/QĐ-UBND ngày 12/7/2021",
-    (1, "child-protection-fund"): "QĐ 1287/QĐ-UBND ngày 12/7/2021",
-    (1, "fund-for-the-poor"): "QĐ 1288/QĐ-UBND ngày 12/7/2021",
-    (1, "campaign"): "QĐ 1289/QĐ-UBND ngày 12/7/2021",
+    (1, "state-budget"): "QĐ 1556/QĐ-UBND ngày 06/9/2021",
+    (1, "child-protection-fund"): "QĐ 1557/QĐ-UBND ngày 06/9/2021",
+    (1, "fund-for-the-poor"): "QĐ 1558/QĐ-UBND ngày 06/9/2021",
+    (1, "campaign"): "QĐ 1559/QĐ-UBND ngày 06/9/2021",
     (2, "state-budget"): "QĐ 2154/QĐ-UBND ngày 05/11/2021",
     (2, "child-protection-fund"): "QĐ 2155/QĐ-UBND ngày 05/11/2021",
     (2, "fund-for-the-poor"): "QĐ 2156/QĐ-UBND ngày 05/11/2021",
     (2, "campaign"): "QĐ 2157/QĐ-UBND ngày 05/11/2021",
 }
+# Goods go through the campaign: milk in round 1 for nutrition, coats and milk in round 2
+# for warm clothing and Tết gifts.
+GOODS_FOR = {"nutrition-health": MILK_ITEM, "warm-clothing": COAT_ITEM, "tet-gifts": MILK_ITEM}
 # Survey: children per commune (range) and estimated cost per child.
 NEED_CHILDREN = {
-    "nutrition-health": (80, 220), "play-recreation": (80, 220),
-    "warm-clothing": (60, 180), "tet-gifts": (20, 70),
+    "nutrition-health": (120, 300), "play-recreation": (120, 300),
+    "warm-clothing": (100, 250), "tet-gifts": (30, 90),
 }
 NEED_UNIT_VND = {
     "nutrition-health": 500_000, "play-recreation": 200_000,
@@ -94,9 +104,13 @@ GROUP_LINE = {
     "warm-clothing": "Chăn ấm, mũ len, tất, ủng cho trẻ",
     "tet-gifts": "Quà Tết cho trẻ em có hoàn cảnh đặc biệt",
 }
+TOP_UP_LINE = {
+    "nutrition-health": "Bổ sung bữa ăn dinh dưỡng học kỳ I năm học 2021–2022",
+    "play-recreation": "Bổ sung đồ chơi, dụng cụ thể thao cho điểm trường",
+}
 DISTRIBUTED_ON = {  # month ranges (first day, last day) per category
-    "nutrition-health": (date(2021, 7, 20), date(2021, 9, 30)),
-    "play-recreation": (date(2021, 9, 6), date(2021, 9, 20)),
+    "nutrition-health": (date(2021, 9, 15), date(2021, 10, 31)),
+    "play-recreation": (date(2021, 9, 8), date(2021, 9, 20)),
     "warm-clothing": (date(2021, 11, 15), date(2021, 12, 15)),
     "tet-gifts": (date(2021, 12, 16), date(2021, 12, 30)),
 }
@@ -214,9 +228,16 @@ RECEIPT_NOTES = (
     "Ủng hộ đồ ấm, dinh dưỡng cho trẻ em vùng cao",
 )
 # Receipts per month (weights): the launch in March, Children's Day (1/6), Mid-Autumn, winter.
-MONTH_WEIGHTS = {2: 3, 3: 8, 4: 8, 5: 11, 6: 14, 7: 6, 8: 6, 9: 10, 10: 9, 11: 12, 12: 13}
+MONTH_WEIGHTS = {2: 3, 3: 9, 4: 9, 5: 12, 6: 15, 7: 6, 8: 6, 9: 9, 10: 8, 11: 11, 12: 12}
 LAUNCH = date(2021, 3, 26)
-MID_YEAR = date(2021, 7, 1)
+N_CHILDREN = 400
+N_REVISED_NEEDS = 8
+N_MISTAKEN_RECEIPTS = 4
+N_CANCELLED_PLEDGES = 2
+N_OVERRIDES = 5
+# receipts, pledges, one wrong allocation per round, one distribution list drawn up wrongly
+N_REVERSALS = N_MISTAKEN_RECEIPTS + N_CANCELLED_PLEDGES + 2 + 1
+ROUND_1_CUTOFF = date(2021, 9, 1)
 
 
 @dataclass
@@ -271,6 +292,7 @@ class _Programme:
     commune: Area
     category: str
     cash: int = 0
+    allocated: int = 0  # money and goods, in đồng
     stock: dict[str, int] = field(default_factory=dict)
     named: list[str] = field(default_factory=list)  # children who got a line
 
@@ -293,6 +315,7 @@ def load_demo(ledger: Ledger, *, progress: Callable[[int, int], None] | None = N
     ctx = loader.ctx(f"{DEMO} Đã nạp dữ liệu mẫu Kế hoạch 2021 tỉnh Lạng Sơn (seed {seed})")
     ledger.save(Claim(id=marker, kind=MARKER_KIND, value=MARKER_VALUE,
                       owner_id=uuid5(_OWNER_NAMESPACE, f"{MARKER_VALUE}|{seed}"), meta=ctx.meta()))
+    loader.done = loader.total - 1
     loader.tick()
     return counts
 
@@ -348,42 +371,55 @@ class _Loader:
         self.plan_donors()
         self.plan_pledges()
         self.plan_receipts()
-        n_needs = len(self.communes) * len(CATEGORIES) + 8
-        n_children = 400
-        n_programmes = len(self.communes) * len(CATEGORIES)
-        self.total = (len(self.donors) + len(self.pledges) + len(self.specs) + n_needs
-                      + n_children + n_programmes * 5 + 40 + 1)
+        # One progress step per command planned (or skipped), plus the marker at the end.
+        per_commune = (len(CATEGORIES)  # needs
+                       + len(GOODS_FOR)  # goods allocations
+                       + sum(len(FUND_SHARES[k]) for k in CATEGORIES)  # money allocations
+                       + len(CATEGORIES)  # top-ups
+                       + 2 * len(CATEGORIES)  # named and counted distributions
+                       + len(ROUND_1))  # distributions of the top-ups
+        self.total = (len(self.donors) + len(self.pledges) + len(self.specs) + N_CHILDREN
+                      + len(self.communes) * per_commune + N_REVISED_NEEDS
+                      + N_REVERSALS + N_OVERRIDES + 1)
 
         for i in range(len(self.donors)):
             self.register_donor(i)
         self.survey_needs()
         early = [s for s in self.specs if s.on < LAUNCH]
-        middle = [s for s in self.specs if LAUNCH <= s.on < MID_YEAR]
-        late = [s for s in self.specs if s.on >= MID_YEAR]
+        middle = [s for s in self.specs if LAUNCH <= s.on < ROUND_1_CUTOFF]
+        late = [s for s in self.specs if s.on >= ROUND_1_CUTOFF]
         for spec in early:
             self.record(spec)
         for i in range(len(self.pledges)):
             self.make_pledge(i)
         for spec in middle:
             self.record(spec)
-        self.register_children(n_children)
-        # Round 1 (July): nutrition and health, play and recreation; handed out in summer.
+        self.register_children(N_CHILDREN)
+        # Round 1 (September): nutrition and health, play and recreation (Mid-Autumn).
         self.wrong_allocation(1)
         self.allocate_round(1, ROUND_1)
         self.distribute_round(ROUND_1, redo_one=True)
-        # Second half of the year: more receipts, a few of them entered wrongly and reversed.
-        mistakes = sorted(self.rng.sample(range(len(late)), 4))
+        # September to December: more receipts, a few of them entered wrongly and reversed.
+        unbanked = [i for i, spec in enumerate(late) if spec.channel != "bank"]
+        mistakes = sorted(self.rng.sample(unbanked, N_MISTAKEN_RECEIPTS))
         for i, spec in enumerate(late):
+            if i == mistakes[-1]:
+                self.mistaken_receipt(spec, wrong_fund=True)
             self.record(spec)
-            if i in mistakes:
-                self.mistaken_receipt(spec, wrong_fund=(i == mistakes[-1]))
-        self.cancel_pledges(2)
-        # Round 2 (November): warm clothing and Tết gifts, plus milk that arrived since July.
+            if i in mistakes[:-1]:
+                self.mistaken_receipt(spec, wrong_fund=False)
+        self.cancel_pledges(N_CANCELLED_PLEDGES)
+        # Round 2 (November): warm clothing and Tết gifts (with the milk received since
+        # September), then supplements for any programme still short of its need.
         self.wrong_allocation(2)
         self.allocate_round(2, ROUND_2)
+        self.top_up(2, ROUND_1 + ROUND_2)
         self.distribute_round(ROUND_2, redo_one=False)
-        self.top_up_milk()
-        self.overrides(5)
+        self.distribute_top_ups(ROUND_1)
+        self.overrides(N_OVERRIDES)
+        if not self.counts["allocations"]:
+            log.warning("demo: nothing could be allocated; is the open_receipts read model "
+                        "of this ledger running?")
         return dict(self.counts)
 
     # ---- donors and pledges ---------------------------------------------------------------------
@@ -401,7 +437,7 @@ class _Loader:
     def plan_donors(self) -> None:
         rng = self.rng
         seen: set[str] = set()
-        individuals = []
+        individuals: list[_Donor] = []
         while len(individuals) < 130:
             name, boy = self.person_name()
             if name in seen:
@@ -409,16 +445,16 @@ class _Loader:
             seen.add(name)
             donor = _Donor(name=name, kind="individual")
             roll = rng.random()
-            if roll < 0.14:
+            if roll < 0.15:
                 donor.anonymous = True
             elif roll < 0.24:
                 title = "anh" if boy else "chị"
                 donor.public_name = rng.choice((
                     f"Gia đình {title} {name}", f"Nhà hảo tâm {name}",
-                    f"{name} và các bạn", f"Cựu học sinh {name}",
+                    f"{title.capitalize()} {name} và các bạn",
                 ))
             individuals.append(donor)
-        businesses = []
+        businesses: list[_Donor] = []
         names = list(BUSINESS_NAMES)
         rng.shuffle(names)
         for brand in names:
@@ -426,7 +462,7 @@ class _Loader:
             trade = rng.choice(BUSINESS_TRADES)
             donor = _Donor(name=f"{form} {trade} {brand}", kind="business")
             roll = rng.random()
-            if roll < 0.06:
+            if roll < 0.1:
                 donor.anonymous = True
             elif roll < 0.35:
                 donor.public_name = f"{brand} {trade}"
@@ -450,13 +486,12 @@ class _Loader:
         self.counts["donors"] += 1
         self.tick()
 
-    def restriction(self, fund: str, categories: tuple[str, ...] | None = None
-                    ) -> dict[str, str] | None:
+    def restriction(self, fund: str) -> dict[str, str] | None:
         """About 15% of gifts are earmarked: a district, a commune and/or a category."""
         rng = self.rng
         if rng.random() >= 0.15:
             return None
-        allowed = categories or FUND_CATEGORIES[fund]
+        allowed = FUND_CATEGORIES[fund]
         kind = self.pick((("district", 4), ("commune", 4), ("category", 3), ("both", 2)))
         r: dict[str, str] = {}
         if kind in ("district", "both"):
@@ -470,8 +505,8 @@ class _Loader:
     def plan_pledges(self) -> None:
         rng = self.rng
         plans: list[tuple[str, int]] = [
-            ("business", 60), ("organisation", 30), ("fund", 12), ("individual", 40),
-            ("budget", 8),
+            ("business", 62), ("organisation", 30), ("fund", 12), ("individual", 42),
+            ("budget", 4),
         ]
         for kind, n in plans:
             pool = self.donors_of("agency", True) if kind == "budget" else self.donors_of(kind)
@@ -491,10 +526,10 @@ class _Loader:
                     if kind_of is COAT and rng.random() < 0.3:
                         restriction = {"category": "warm-clothing"}
                 else:
-                    fund = self.pick((("campaign", 5), ("child-protection-fund", 3),
-                                      ("fund-for-the-poor", 2)))
-                    scale = {"business": (10, 20, 30, 50, 100), "organisation": (5, 10, 20, 50),
-                             "fund": (20, 50, 100, 150), "individual": (1, 2, 5, 10, 20)}[kind]
+                    fund = self.pick((("campaign", 5), ("child-protection-fund", 2),
+                                      ("fund-for-the-poor", 3)))
+                    scale = {"business": (5, 10, 20, 30), "organisation": (5, 10, 20),
+                             "fund": (20, 30, 50), "individual": (1, 2, 3, 5, 10)}[kind]
                     amount = rng.choice(scale) * 1_000_000
                     restriction = self.restriction(fund)
                 due = self.day(date(2021, 5, 31), date(2021, 12, 31))
@@ -579,16 +614,16 @@ class _Loader:
                 specs.append(spec)
         # Large state-budget transfers from the provincial budget.
         finance = self.donors_of("agency", True)[0]
-        for on, amount in ((date(2021, 3, 30), 600_000_000), (date(2021, 4, 20), 450_000_000),
-                           (date(2021, 9, 15), 400_000_000), (date(2021, 10, 12), 300_000_000)):
+        for on, amount in ((date(2021, 3, 30), 400_000_000), (date(2021, 4, 20), 300_000_000),
+                           (date(2021, 9, 15), 250_000_000), (date(2021, 10, 12), 200_000_000)):
             spec = _ReceiptSpec(donor=finance, fund="state-budget", on=on, channel="bank",
                                 amount_vnd=amount,
                                 note="Cấp kinh phí thực hiện Kế hoạch vận động nguồn lực năm 2021")
             spec.bank_txn_id = self.txn_id(on)
             specs.append(spec)
         # Everything else: gifts without a pledge.
-        kinds = (("individual", 56), ("business", 20), ("organisation", 13), ("fund", 3),
-                 ("agency", 5), ("budget", 1), ("goods", 2))
+        kinds = (("individual", 600), ("business", 120), ("organisation", 120), ("fund", 30),
+                 ("agency", 40), ("budget", 5), ("goods", 25))
         pools = {k: (self.donors_of("agency", True) if k == "budget" else
                      self.donors_of(k) if k != "goods" else
                      self.donors_of("business") + self.donors_of("organisation"))
@@ -601,46 +636,44 @@ class _Loader:
             on = self.receipt_day()
             spec = _ReceiptSpec(donor=donor, fund="campaign", on=on, channel="bank")
             if kind == "goods":
-                kind_of = COAT if on.month >= 9 or rng.random() < 0.3 else MILK
+                autumn = on.month >= 9
+                kind_of = COAT if rng.random() < (0.75 if autumn else 0.3) else MILK
                 qty = rng.choice((20, 30, 50, 80, 100, 150, 200) if kind_of is COAT
                                  else (10, 20, 30, 40, 60, 100))
                 spec.goods = dict(kind_of, quantity=qty)
-                spec.fund = self.pick((("campaign", 7), ("child-protection-fund", 2),
-                                       ("fund-for-the-poor", 1)))
-                if rng.random() < 0.2:
-                    cat = "warm-clothing" if kind_of is COAT else "nutrition-health"
-                    spec.restriction = {"category": cat}
+                if kind_of is COAT and rng.random() < 0.2:
+                    spec.restriction = {"category": "warm-clothing"}
             elif kind == "budget":
                 spec.fund = "state-budget"
-                spec.amount_vnd = rng.choice((20, 30, 40, 50, 80, 100)) * 1_000_000
+                spec.amount_vnd = rng.choice((20, 30, 40, 50)) * 1_000_000
                 spec.on = self.day(date(2021, 3, 1), date(2021, 10, 31))
             else:
                 fund_weights = {
-                    "individual": (("campaign", 55), ("child-protection-fund", 30),
-                                   ("fund-for-the-poor", 15)),
-                    "business": (("campaign", 50), ("child-protection-fund", 25),
-                                 ("fund-for-the-poor", 25)),
-                    "organisation": (("campaign", 60), ("child-protection-fund", 25),
-                                     ("fund-for-the-poor", 15)),
-                    "fund": (("child-protection-fund", 70), ("campaign", 30)),
-                    "agency": (("campaign", 50), ("child-protection-fund", 30),
-                               ("fund-for-the-poor", 20)),
+                    "individual": (("campaign", 60), ("child-protection-fund", 20),
+                                   ("fund-for-the-poor", 20)),
+                    "business": (("campaign", 55), ("child-protection-fund", 15),
+                                 ("fund-for-the-poor", 30)),
+                    "organisation": (("campaign", 60), ("child-protection-fund", 20),
+                                     ("fund-for-the-poor", 20)),
+                    "fund": (("child-protection-fund", 50), ("campaign", 50)),
+                    "agency": (("campaign", 50), ("child-protection-fund", 25),
+                               ("fund-for-the-poor", 25)),
                 }[kind]
                 spec.fund = self.pick(fund_weights)
                 scale = {
                     "individual": ((100_000, 14), (200_000, 18), (300_000, 12), (500_000, 20),
                                    (1_000_000, 16), (2_000_000, 9), (3_000_000, 5),
                                    (5_000_000, 4), (10_000_000, 2)),
-                    "business": ((1_000_000, 8), (2_000_000, 14), (3_000_000, 14),
-                                 (5_000_000, 22), (10_000_000, 18), (15_000_000, 8),
-                                 (20_000_000, 8), (30_000_000, 5), (50_000_000, 3)),
+                    "business": ((1_000_000, 12), (2_000_000, 18), (3_000_000, 18),
+                                 (5_000_000, 24), (10_000_000, 16), (20_000_000, 7),
+                                 (30_000_000, 3), (50_000_000, 1)),
                     "organisation": ((500_000, 8), (1_000_000, 16), (2_000_000, 18),
                                      (3_000_000, 14), (5_000_000, 18), (10_000_000, 12),
                                      (20_000_000, 6), (50_000_000, 2)),
-                    "fund": ((10_000_000, 4), (20_000_000, 4), (30_000_000, 3),
-                             (50_000_000, 2)),
-                    "agency": ((2_000_000, 4), (5_000_000, 6), (8_000_000, 4),
-                               (10_000_000, 4), (15_000_000, 2), (20_000_000, 1)),
+                    "fund": ((5_000_000, 4), (10_000_000, 4), (20_000_000, 2),
+                             (30_000_000, 1)),
+                    "agency": ((2_000_000, 4), (3_000_000, 4), (5_000_000, 6),
+                               (8_000_000, 3), (10_000_000, 2)),
                 }[kind]
                 spec.amount_vnd = self.pick(scale)
                 spec.restriction = self.restriction(spec.fund)
@@ -685,27 +718,22 @@ class _Loader:
         return result
 
     def mistaken_receipt(self, spec: _ReceiptSpec, *, wrong_fund: bool) -> None:
-        """A receipt entered twice (or into the wrong fund) and reversed before any use."""
-        twin = _ReceiptSpec(donor=spec.donor, fund=spec.fund, on=spec.on, channel="cash",
+        """A cash or goods receipt entered twice (after the right one) or into the wrong fund
+        (before the right one), reversed at once, before anything was allocated from it."""
+        twin = _ReceiptSpec(donor=spec.donor, fund=spec.fund, on=spec.on, channel=spec.channel,
                             amount_vnd=spec.amount_vnd, goods=spec.goods,
-                            restriction=spec.restriction, mobilised_by=spec.mobilised_by,
-                            note=spec.note)
-        if spec.goods is not None:
-            twin.channel = "in_kind"
+                            restriction=spec.restriction, pledge=spec.pledge,
+                            mobilised_by=spec.mobilised_by, note=spec.note)
         if wrong_fund:
             twin.fund = "fund-for-the-poor" if spec.fund != "fund-for-the-poor" else "campaign"
             if twin.restriction and twin.restriction.get("category") not in (
                     None, *FUND_CATEGORIES[twin.fund]):
                 twin.restriction = None
         rid = self.record(twin, count_tick=False)
-        reason = (f"{DEMO} Nhập nhầm quỹ, đã lập lại phiếu thu vào đúng quỹ" if wrong_fund
+        reason = (f"{DEMO} Nhập nhầm quỹ, hủy để lập lại phiếu thu vào đúng quỹ" if wrong_fund
                   else f"{DEMO} Phiếu thu nhập trùng, hủy bản ghi thừa")
         self.reverse(rid, reason)
         self.held[rid].left = 0
-        if wrong_fund:
-            right = _ReceiptSpec(**{**twin.__dict__, "fund": spec.fund,
-                                    "restriction": spec.restriction})
-            self.record(right, count_tick=False)
 
     def reverse(self, target: UUID, reason: str) -> dict[str, Any]:
         r = self.ledger.reverse(self.ctx(reason), REQUEST_HASH, target_id=target, reason=reason)
@@ -718,6 +746,7 @@ class _Loader:
         unpaid = [p.id for i, p in enumerate(self.pledges) if i not in paid and p.id]
         for pid in unpaid[:n]:
             self.reverse(pid, f"{DEMO} Nhà tài trợ rút cam kết do ảnh hưởng dịch COVID-19")
+        self.tick(n - len(unpaid[:n]))
 
     # ---- needs and children -------------------------------------------------------------------------
 
@@ -729,7 +758,7 @@ class _Loader:
                 children = rng.randint(low, high)
                 self.record_need(commune, category, children,
                                  f"{DEMO} Khảo sát nhu cầu tháng 3/2021")
-        for commune in rng.sample(self.communes, min(8, len(self.communes))):
+        for commune in rng.sample(self.communes, N_REVISED_NEEDS):
             category = rng.choice(CATEGORIES)
             children = self.needs[(commune.code, category)] + rng.randint(5, 25)
             self.record_need(commune, category, children,
@@ -748,7 +777,8 @@ class _Loader:
         rng = self.rng
         surname = rng.choice(ETHNIC_SURNAMES[ethnicity])
         if ethnicity == "H'Mông":
-            return f"{surname} {'A' if boy else 'Thị'} {rng.choice(HMONG_BOYS if boy else HMONG_GIRLS)}"
+            given = rng.choice(HMONG_BOYS if boy else HMONG_GIRLS)
+            return f"{surname} {'A' if boy else 'Thị'} {given}"
         if ethnicity == "Dao":
             given = rng.choice(DAO_BOYS if boy else DAO_GIRLS)
             return f"{surname} {'Văn' if boy else 'Thị'} {given}"
@@ -760,14 +790,25 @@ class _Loader:
         per = [n // len(self.communes)] * len(self.communes)
         for i in rng.sample(range(len(self.communes)), n % len(self.communes)):
             per[i] += 1
+        # No child or guardian shares a name with a donor: a donor's name is public, and a
+        # child's must never seem to appear anywhere public.
+        public = [t for d in self.donors for t in (d.name, d.public_name) if t]
+
+        def clashes(name: str) -> bool:
+            return any(name in t for t in public)
+
         for commune, count in zip(self.communes, per, strict=True):
             for _ in range(count):
                 boy = rng.random() < 0.5
                 ethnicity = self.pick(ETHNICITIES)
                 name = self.child_name(ethnicity, boy)
+                while clashes(name):
+                    name = self.child_name(ethnicity, boy)
                 surname = name.split()[0]
                 guardian = (f"{surname} Văn {rng.choice(BOY_NAMES)}" if rng.random() < 0.6
                             else self.child_name(ethnicity, False))
+                while clashes(guardian):
+                    guardian = f"{surname} Văn {rng.choice(BOY_NAMES)} {rng.choice(BOY_NAMES)}"
                 circumstances = rng.choice(CIRCUMSTANCES)
                 personal = {
                     "full_name": name, "birth_year": rng.randint(2008, 2019),
@@ -816,7 +857,8 @@ class _Loader:
                     amount_vnd=None if item else want,
                     in_kind={"item": item, "quantity": want} if item else None, note=note,
                 )
-            except InsufficientFunds:
+            except InsufficientFunds as e:
+                log.info("demo: allocation to %s/%s shrunk: %s", commune.code, category, e)
                 want = want // 2 if item else want // 2 // 100_000 * 100_000
                 continue
             for d in r["drawn_from"]:
@@ -826,39 +868,76 @@ class _Loader:
                 prog.stock[item] = prog.stock.get(item, 0) + want
             else:
                 prog.cash += int(r["amount_vnd"])
+            prog.allocated += int(r["amount_vnd"])
             self.counts["allocations"] += 1
             return r
         return None
 
+    def need_vnd(self, commune: Area, category: str) -> int:
+        return self.needs[(commune.code, category)] * NEED_UNIT_VND[category]
+
     def allocate_round(self, round_no: int, categories: tuple[str, ...]) -> None:
+        """Goods first, then each fund pays its share of what the goods leave uncovered.
+
+        When a fund holds less than its shares add up to, every share shrinks alike; money
+        earmarked for a commune goes to that commune in any case."""
         rng = self.rng
         for category in categories:
+            item = GOODS_FOR.get(category)
+            if item:
+                self.allocate_goods(round_no, category, item)
+        for fund in FUNDS:
+            targets: list[tuple[Area, str, float]] = []
+            for category in categories:
+                share = dict(FUND_SHARES[category]).get(fund)
+                if not share:
+                    continue
+                for commune in self.communes:
+                    prog = self.programmes.get((commune.code, category))
+                    goods = prog.allocated if prog else 0
+                    uncovered = max(self.need_vnd(commune, category) - goods, 0)
+                    targets.append((commune, category, uncovered * share * rng.uniform(0.9, 1.1)))
+            if not targets:
+                continue
+            held = sum(h.left for h in self.held.values() if h.fund == fund and not h.item)
+            scale = min(1.0, held * 0.97 / max(sum(t for _, _, t in targets), 1))
+            for commune, category, target in targets:
+                earmarked = sum(
+                    h.left for h in self.held.values()
+                    if h.fund == fund and not h.item and h.left > 0
+                    and h.restriction.get("commune") == commune.code
+                    and h.restriction.get("category") in (None, category))
+                self.allocate(round_no, fund, commune, category,
+                              amount_vnd=max(int(target * scale), earmarked))
+                self.tick()
+
+    def top_up(self, round_no: int, categories: tuple[str, ...]) -> None:
+        """Programmes still short of their need get a supplement, from the social campaign
+        when their own funds have run dry."""
+        for category in categories:
             for commune in self.communes:
-                need = self.needs[(commune.code, category)] * NEED_UNIT_VND[category]
-                cover = rng.uniform(0.8, 1.05)
-                for fund, share in FUND_SHARES[category]:
-                    self.allocate(round_no, fund, commune, category,
-                                  amount_vnd=int(need * cover * share))
-                    self.tick()
-        goods = {"warm-clothing": COAT, "nutrition-health": MILK}
-        for category, kind_of in goods.items():
-            if category in categories:
-                self.allocate_goods(round_no, category, str(kind_of["item"]))
+                prog = self.programme(commune, category)
+                goal = self.need_vnd(commune, category) * self.rng.uniform(0.85, 1.15)
+                gap = int(goal) - prog.allocated
+                funds = [f for f, _ in FUND_SHARES[category]]
+                for fund in [*funds, *(["campaign"] if "campaign" not in funds else [])]:
+                    if gap < 2_000_000:
+                        break
+                    r = self.allocate(round_no, fund, commune, category, amount_vnd=gap,
+                                      note=f"{DEMO} Phân bổ bổ sung theo {DECISIONS[(2, fund)]}")
+                    if r is not None:
+                        gap -= int(r["amount_vnd"])
+                self.tick()
 
     def allocate_goods(self, round_no: int, category: str, item: str) -> None:
-        """Share out the goods the funds hold among the communes, in proportion to the need."""
-        for fund_name in ("campaign", "child-protection-fund", "fund-for-the-poor"):
-            stock = sum(h.left for h in self.held.values()
-                        if h.fund == fund_name and h.item == item)
-            if stock <= 0:
-                continue
-            total_need = sum(self.needs[(c.code, category)] for c in self.communes)
-            for commune in self.communes:
-                share = self.needs[(commune.code, category)] / total_need
-                quantity = int(stock * share)
-                if quantity > 0:
-                    self.allocate(round_no, fund_name, commune, category, item=item,
-                                  quantity=quantity)
+        """Share out the goods the campaign holds among the communes, in proportion to need."""
+        stock = sum(h.left for h in self.held.values() if h.fund == "campaign" and h.item == item)
+        total_need = sum(self.needs[(c.code, category)] for c in self.communes)
+        for commune in self.communes:
+            quantity = int(stock * self.needs[(commune.code, category)] / total_need)
+            if quantity > 0:
+                self.allocate(round_no, "campaign", commune, category, item=item,
+                              quantity=quantity)
             self.tick()
 
     def wrong_allocation(self, round_no: int) -> None:
@@ -870,11 +949,13 @@ class _Loader:
         r = self.allocate(round_no, "campaign", commune, category, amount_vnd=5_000_000,
                           note=note)
         if r is None:
+            self.tick()
             return
         self.reverse(UUID(r["id"]), f"{DEMO} Phân bổ nhầm xã so với quyết định, hủy để lập lại")
         for d in r["drawn_from"]:
             self.held[UUID(d["receipt_id"])].left += d["amount_vnd"]
         self.programme(commune, category).cash -= int(r["amount_vnd"])
+        self.programme(commune, category).allocated -= int(r["amount_vnd"])
 
     # ---- distributions ------------------------------------------------------------------------------
 
@@ -887,7 +968,9 @@ class _Loader:
                 category=prog.category, distributed_on=on.isoformat(), lines=lines,
                 beneficiaries_count=beneficiaries, duplicate_reason=duplicate_reason,
             )
-        except DomainError:
+        except DomainError as e:
+            log.warning("demo: distribution in %s/%s skipped: %s", prog.commune.code,
+                        prog.category, e)
             return None
         for line in lines:
             if line.get("item"):
@@ -916,17 +999,17 @@ class _Loader:
         description, value = CHILD_LINE[prog.category]
         lines: list[dict[str, Any]] = []
         cash = prog.cash
-        coats = prog.stock.get(str(COAT["item"]), 0)
-        milk = prog.stock.get(str(MILK["item"]), 0)
+        coats = prog.stock.get(COAT_ITEM, 0)
+        milk = prog.stock.get(MILK_ITEM, 0)
         for child in here:
             if prog.category == "warm-clothing" and coats >= 1:
                 coats -= 1
                 lines.append({"child_id": child.id, "description": "Áo ấm trẻ em",
-                              "item": COAT["item"], "quantity": 1})
+                              "item": COAT_ITEM, "quantity": 1})
             elif prog.category == "nutrition-health" and milk >= 4:
                 milk -= 4
                 lines.append({"child_id": child.id, "description": "Sữa bột cho trẻ",
-                              "item": MILK["item"], "quantity": 4})
+                              "item": MILK_ITEM, "quantity": 4})
             elif cash >= value:
                 cash -= value
                 lines.append({"child_id": child.id, "description": description,
@@ -982,20 +1065,22 @@ class _Loader:
             self.distribute(prog, on, lines, beneficiaries=count,
                             note=f"{DEMO} Cấp phát cho {count} trẻ theo danh sách khảo sát")
 
-    def top_up_milk(self) -> None:
-        """Milk received since July, allocated in round 2 to nutrition and handed out."""
-        item = str(MILK["item"])
-        self.allocate_goods(2, "nutrition-health", item)
-        for commune in self.communes:
-            prog = self.programmes.get((commune.code, "nutrition-health"))
-            if prog is None or prog.stock.get(item, 0) <= 0:
-                continue
-            count = self.needs[(commune.code, "nutrition-health")]
-            lines = [{"description": "Sữa bột bổ sung đợt 2", "item": item,
-                      "quantity": prog.stock[item]}]
-            self.distribute(prog, self.day(date(2021, 11, 20), date(2021, 12, 20)), lines,
-                            beneficiaries=count,
-                            note=f"{DEMO} Cấp phát sữa bột bổ sung đợt 2 cho trẻ mầm non")
+    def distribute_top_ups(self, categories: tuple[str, ...]) -> None:
+        """The supplements of round 2 reach the same surveyed children: not counted again."""
+        rng = self.rng
+        for category in categories:
+            for commune in self.communes:
+                self.tick()
+                prog = self.programmes.get((commune.code, category))
+                if prog is None:
+                    continue
+                value = int(prog.cash * rng.uniform(0.85, 0.97)) // 100_000 * 100_000
+                if value < 1_000_000:
+                    continue
+                lines = [{"description": TOP_UP_LINE[category], "quantity": 1,
+                          "value_vnd": value}]
+                self.distribute(prog, self.day(date(2021, 11, 22), date(2021, 12, 24)), lines,
+                                note=f"{DEMO} Cấp phát bổ sung đợt 2 cho nhóm trẻ đã khảo sát")
 
     def overrides(self, n: int) -> None:
         """A few children given Tết gifts twice, each time with the officer's recorded reason."""
@@ -1016,4 +1101,5 @@ class _Loader:
             if self.distribute(prog, date(2021, 12, 30), lines, duplicate_reason=reason,
                                note=reason):
                 done += 1
-            self.tick()
+                self.tick()
+        self.tick(n - done)

@@ -23,4 +23,14 @@ class Claim(Aggregate):
     def __init__(self, *, id: UUID, kind: str, value: str, owner_id: UUID, meta: Meta) -> None:
         self.kind = kind
         self.value = value
+        self.owner_id: UUID | None = owner_id
+
+    @event("Released")
+    def release(self, *, meta: Meta) -> None:
+        """The owner was reversed: the value may be claimed again by its correction."""
+        self.owner_id = None
+
+    @event("Reclaimed")
+    def reclaim(self, *, owner_id: UUID, meta: Meta) -> None:
+        assert self.owner_id is None, "only a released claim can be claimed again"
         self.owner_id = owner_id

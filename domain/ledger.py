@@ -195,10 +195,15 @@ class Ledger(Application[UUID]):
             aggregates: list[Aggregate] = [receipt]
             if bank_txn_id:
                 claimed = claim_id("bank-txn", bank_txn_id)
-                if self.find(claimed, Claim) is not None:
+                claim = self.find(claimed, Claim)
+                if claim is None:
+                    claim = Claim(id=claimed, kind="bank-txn", value=bank_txn_id,
+                                  owner_id=receipt.id, meta=ctx.meta())
+                elif claim.owner_id is None:
+                    claim.reclaim(owner_id=receipt.id, meta=ctx.meta())
+                else:
                     raise AlreadyRecorded(f"bank transaction {bank_txn_id!r} is already recorded")
-                aggregates.append(Claim(id=claimed, kind="bank-txn", value=bank_txn_id,
-                                        owner_id=receipt.id, meta=ctx.meta()))
+                aggregates.append(claim)
             return aggregates, {"id": str(receipt.id), "received_on": received_on}
 
         def decorate(response: Response, position_of: PositionOf) -> Response:
@@ -228,7 +233,7 @@ class Ledger(Application[UUID]):
             raise InvalidInput("an allocation needs the decision that ordered it (decision_ref)")
 
         def build() -> tuple[list[Aggregate], Response]:
-            programme = self._programme(season, district, commune, category)
+            programme = self._programme(season, district, commune, category, ctx.meta())
             receipts = self._candidates(fund, item, district, commune, category,
                                         quantity if item else amount_vnd or 0)
             draws = plan_draws(receipts, fund=fund, district=district, commune=commune,
@@ -269,10 +274,11 @@ class Ledger(Application[UUID]):
                 break
         return loaded
 
-    def _programme(self, season: str, district: str, commune: str, category: str) -> Programme:
+    def _programme(self, season: str, district: str, commune: str, category: str,
+                   meta: Meta) -> Programme:
         pid = programme_id(season, commune, category)
         return self.find(pid, Programme) or Programme(
-            id=pid, season=season, district=district, commune=commune, category=category
+            id=pid, season=season, district=district, commune=commune, category=category, meta=meta
         )
 
     # ---- distributions --------------------------------------------------------------------
@@ -290,7 +296,7 @@ class Ledger(Application[UUID]):
         wanted = []
         for line in lines:
             item = nfc(line["item"]) if line.get("item") else None
-            quantity = check_quantity(line.get("quantity") or 1)
+            quantity = check_quantity(1 if line.get("quantity") is None else line["quantity"])
             value = 0 if item else check_amount(line.get("value_vnd") or 0, "value_vnd")
             wanted.append((value, item, quantity))
         child_ids = [UUID(str(line["child_id"])) for line in lines if line.get("child_id")]
@@ -359,6 +365,11 @@ class Ledger(Application[UUID]):
             if isinstance(target, Receipt):
                 target.reverse(reversal_id=reversal_id, reason=reason, meta=meta)
                 touched = [target]
+                if target.bank_txn_id:
+                    # The bank transaction happened; its corrected receipt may record it again.
+                    claim = self.get(claim_id("bank-txn", target.bank_txn_id), Claim, "claim")
+                    claim.release(meta=meta)
+                    touched.append(claim)
             elif isinstance(target, Pledge):
                 target.cancel(reversal_id=reversal_id, reason=reason, meta=meta)
                 touched = [target]
@@ -443,7 +454,8 @@ class Ledger(Application[UUID]):
         def build() -> tuple[list[Aggregate], Response]:
             nid = need_id(season, commune, category)
             need = self.find(nid, Need) or Need(id=nid, season=season, district=district,
-                                               commune=commune, category=category)
+                                               commune=commune, category=category,
+                                               meta=ctx.meta(note))
             need.survey(children_count=children_count, estimated_vnd=estimated_vnd, note=note,
                         meta=ctx.meta(note))
             return [need], {"id": str(nid)}

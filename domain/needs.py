@@ -11,7 +11,8 @@ from domain.meta import Meta
 
 class Need(Aggregate):
     @event("Opened")
-    def __init__(self, *, id: UUID, season: str, district: str, commune: str, category: str) -> None:
+    def __init__(self, *, id: UUID, season: str, district: str, commune: str, category: str,
+                 meta: Meta) -> None:
         self.season = season
         self.commune = commune
         self.category = category

@@ -36,7 +36,8 @@ class Piece(TypedDict):
 
 class Programme(Aggregate):
     @event("Opened")
-    def __init__(self, *, id: UUID, season: str, district: str, commune: str, category: str) -> None:
+    def __init__(self, *, id: UUID, season: str, district: str, commune: str, category: str,
+                 meta: Meta) -> None:
         self.season = season
         self.district = district
         self.commune = commune

@@ -49,6 +49,7 @@ class Receipt(Aggregate):
         self.goods = goods
         self.restriction = restriction
         self.pledge_id = pledge_id
+        self.bank_txn_id = bank_txn_id
         self.remaining_vnd = amount_vnd
         self.remaining_quantity = goods["quantity"] if goods else 0
         self.reversed = False

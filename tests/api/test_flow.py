@@ -170,3 +170,18 @@ def test_restricted_money_only_goes_where_the_donor_said(client: TestClient, ser
     listed = get(client, "/public/donations", after=alloc["position"])["items"]
     assert {x["donor"] for x in listed} == {"Ẩn danh"}
     assert get(client, "/public/donations", q="nguyen")["items"] == []
+
+
+def test_a_reversed_bank_receipt_frees_its_transaction_for_the_correction(
+        client: TestClient, services: Services, tokens: dict[str, str]) -> None:
+    fin = tokens["finance"]
+    d = donor(client, fin)
+    wrong = receipt(client, fin, d, 900_000, fund="state-budget", bank_txn_id="FT21777")
+    assert post(client, "/receipts", fin, {
+        "donor_id": d, "fund": "campaign", "received_on": "2021-03-01", "channel": "bank",
+        "amount_vnd": 900_000, "bank_txn_id": "FT21777"}, 409)["code"] == "already_recorded"
+    post(client, "/reversals", fin, {"target_id": wrong["id"], "reason": "nhầm quỹ"})
+    fixed = receipt(client, fin, d, 900_000, fund="campaign", bank_txn_id="FT21777")
+    funds = get(client, "/balances/funds", fin, after=fixed["position"])["items"]
+    assert {f["fund"]: f["available_vnd"] for f in funds} == {"campaign": 900_000,
+                                                              "state-budget": 0}
