@@ -1,0 +1,86 @@
+"""Projection runners: exactly once across a crash, and workers in a separate process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from api.services import Services
+from domain.meta import Context
+from projections.db import Cursor
+from projections.registry import all_projections
+from projections.runner import Runner
+from tests.integration.test_demo_ledger import dump
+
+CTX = Context(actor="test", role="finance", request_id="t")
+
+
+def record_some(services: Services, n: int) -> int:
+    donor = services.ledger.register_donor(CTX, "h", name="Công ty TNHH Ánh Dương",
+                                           kind="business")
+    last = 0
+    for i in range(n):
+        last = services.ledger.record_receipt(
+            CTX, "h", donor_id=UUID(donor["id"]), fund="campaign",
+            received_on="2021-05-01", channel="cash", amount_vnd=100_000 + i)["position"]
+    return int(last)
+
+
+class Crash(Exception):
+    pass
+
+
+def test_a_crash_mid_batch_applies_nothing_and_the_retry_applies_everything_once(
+        services: Services) -> None:
+    head = record_some(services, 30)
+    crash_at = head - 5
+
+    projections = all_projections()
+    original = projections[0].apply
+
+    def apply_or_crash(cur: Cursor, event: Any, position: int) -> None:
+        if position == crash_at:
+            raise Crash(position)
+        original(cur, event, position)
+
+    projections[0].apply = apply_or_crash  # type: ignore[method-assign]
+    crashing = Runner(services.db, services.ledger, projections, batch_size=1000)
+    with pytest.raises(Crash):
+        crashing.run_once()
+    assert crashing.position() == 0
+    assert dump(services)["public_donations"] == []
+
+    services.runner.catch_up()
+    assert services.runner.position() == head
+    once = dump(services)
+    assert len(once["public_donations"]) == 30
+    services.runner.rebuild()
+    assert dump(services) == once
+
+
+def test_projection_worker_in_its_own_process(pg_url: str, tmp_path: Path) -> None:
+    from tests.conftest import make_services
+
+    services = make_services(pg_url, tmp_path / "data")
+    try:
+        env = {**os.environ, "MINHBACH_DATABASE_URL": pg_url,
+               "MINHBACH_DATA_DIR": str(tmp_path / "data")}
+        worker = subprocess.Popen([sys.executable, "-m", "api.cli", "project"], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            head = record_some(services, 10)
+            # This process runs no projections: only the worker can move the position.
+            assert services.runner.wait_for(head, timeout_s=30), "worker did not catch up"
+            rows = services.db.query("SELECT COUNT(*) AS n FROM public_donations")
+            assert rows[0]["n"] == 10
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+    finally:
+        services.close()
