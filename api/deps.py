@@ -28,10 +28,11 @@ Svc = Annotated[Services, Depends(services)]
 
 
 def principal(svc: Svc, authorization: Annotated[str | None, Header()] = None) -> Principal:
-    if not authorization or not authorization.startswith("Bearer "):
+    scheme, _, credentials = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
         raise Problem(401, "unauthorized", "Authentication required",
                       "send Authorization: Bearer <token>", {"WWW-Authenticate": "Bearer"})
-    found = find_principal(svc.db, authorization.removeprefix("Bearer ").strip())
+    found = find_principal(svc.db, credentials.strip())
     if found is None:
         raise Problem(401, "unauthorized", "Unknown token", "this token is not valid",
                       {"WWW-Authenticate": "Bearer"})

@@ -25,7 +25,7 @@ from domain.children import Child
 from domain.claims import Claim, claim_id
 from domain.distributions import Distribution
 from domain.donors import Donor, Pledge
-from domain.errors import AlreadyRecorded, Busy, InvalidInput, NotFound
+from domain.errors import AlreadyRecorded, Busy, DomainError, InvalidInput, NotFound
 from domain.idempotency import IdempotencyRecord
 from domain.ids import child_code, idempotency_id, need_id, programme_id
 from domain.meta import Context, Meta
@@ -104,14 +104,26 @@ class Ledger(Application[UUID]):
     ) -> Response:
         """Apply a command at most once per Idempotency-Key, retrying on write conflicts."""
         record_id = idempotency_id(ctx.actor, ctx.idempotency_key) if ctx.idempotency_key else None
+
+        def replayed() -> Response | None:
+            record = self.find(record_id, IdempotencyRecord) if record_id else None
+            if record is None or record_id is None:
+                return None
+            response = dict(record.replay(request_hash))
+            response["position"] = self.position_of(record_id)
+            return decorate(response, self.position_of) if decorate else response
+
         for attempt in range(MAX_ATTEMPTS):
-            if record_id is not None:
-                record = self.find(record_id, IdempotencyRecord)
-                if record is not None:
-                    response = dict(record.replay(request_hash))
-                    response["position"] = self.position_of(record_id)
-                    return decorate(response, self.position_of) if decorate else response
-            aggregates, response = build()
+            if (earlier := replayed()) is not None:
+                return earlier
+            try:
+                aggregates, response = build()
+            except DomainError:
+                # A twin with the same key may have been applied while we built: its effect
+                # (money spent, say) is what refused us, so answer with its response instead.
+                if (earlier := replayed()) is not None:
+                    return earlier
+                raise
             if record_id is not None:
                 aggregates.append(
                     IdempotencyRecord(id=record_id, request_hash=request_hash, response=response,

@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import STAFF, Caller, Consistent, Svc, require
+from api.deps import STAFF, Caller, Consistent, Svc, principal, require
 from api.problems import Problem
 from api.schemas import Category, Page, Season
 from domain.children import Child
 
-router = APIRouter(tags=["balances"], dependencies=[Consistent])
+# Authenticate before waiting for a position: nobody unknown may hold a worker thread.
+router = APIRouter(tags=["balances"], dependencies=[Depends(principal), Consistent])
 READERS = (*STAFF, "auditor")
 
 

@@ -1,0 +1,293 @@
+"""Who may call what (DESIGN §7): every endpoint × every caller → the expected status.
+
+One set-up per backend (module scope): a fresh SQLite file and a fresh PostgreSQL database, each
+holding a donor, a receipt, an allocation (so distributions can succeed) and a registered child,
+made with the finance token. Each case then makes one request as one caller. Refused commands
+must leave the log untouched; refusals are RFC 9457 problems with a stable code."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.services import Services
+from api.tokens import create_token
+from tests.conftest import PG_URL, _pg_admin, make_services
+from tests.helpers import API, auth, communes, donor, post, receipt
+
+PROBLEM_JSON = "application/problem+json"
+UNKNOWN_TOKEN = "mb_this-token-was-never-issued"
+SEASON = "2021"
+ALLOCATED_VND = 50_000_000
+
+
+@dataclass(frozen=True)
+class World:
+    client: TestClient
+    services: Services
+    tokens: dict[str, str]
+    commune: str  # a commune of the `district` token's district
+    other_commune: str  # a commune of the `district_other` token's district
+    donor_id: str
+    reference: str  # of the set-up receipt
+    child_id: str  # registered in `commune`
+    position: int  # of the last set-up event
+
+    def ids(self) -> dict[str, str]:
+        return {"donor_id": self.donor_id, "reference": self.reference, "child_id": self.child_id}
+
+
+def _tokens(services: Services) -> dict[str, str]:
+    """The same callers as the `tokens` fixture of conftest, for a module-scoped store."""
+    districts = [a.code for a in services.areas.all() if a.kind == "district"]
+    return {
+        "admin": create_token(services.db, name="admin", role="admin"),
+        "finance": create_token(services.db, name="finance", role="finance"),
+        "auditor": create_token(services.db, name="auditor", role="auditor"),
+        "district": create_token(services.db, name="district", role="district",
+                                 district=districts[0]),
+        "district_other": create_token(services.db, name="district2", role="district",
+                                       district=districts[1]),
+    }
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+             ) -> Iterator[tuple[str, Path]]:
+    """A fresh store for this module: (database URL, data directory)."""
+    data_dir = tmp_path_factory.mktemp(f"roles-{request.param}")
+    if request.param == "sqlite":
+        yield f"sqlite:///{data_dir / 'ledger.db'}", data_dir
+        return
+    name = f"mb_test_{uuid.uuid4().hex[:12]}"
+    with _pg_admin() as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_URL.rsplit("/", 1)[0] + "/" + name, data_dir
+    finally:
+        with _pg_admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def world(database: tuple[str, Path]) -> Iterator[World]:
+    url, data_dir = database
+    services = make_services(url, data_dir / "data")
+    try:
+        services.start_projections()
+        with TestClient(create_app(services=services)) as client:
+            tokens = _tokens(services)
+            fin = tokens["finance"]
+            districts = [a.code for a in services.areas.all() if a.kind == "district"]
+            commune = communes(services, districts[0])[0]
+            other_commune = communes(services, districts[1])[0]
+            donor_id = donor(client, fin)
+            paid = receipt(client, fin, donor_id, 10 * ALLOCATED_VND)
+            post(client, "/allocations", fin, {
+                "fund": "campaign", "season": SEASON, "commune": commune, "category": "other",
+                "amount_vnd": ALLOCATED_VND, "decision_ref": "QĐ 7/QĐ-UBND"})
+            child = post(client, "/children", fin, {"commune": commune, "full_name": "Vi Thị Lan",
+                                                    "birth_year": 2013})
+            yield World(client=client, services=services, tokens=tokens, commune=commune,
+                        other_commune=other_commune, donor_id=donor_id,
+                        reference=paid["reference"], child_id=child["id"],
+                        position=int(child["position"]))
+    finally:
+        services.close()
+
+
+# ---- the matrix -----------------------------------------------------------------------------
+
+Body = Callable[[World], dict[str, Any]]
+Check = Callable[[World, Any], bool]
+CALLERS = ("anonymous", "unknown", "admin", "finance", "district", "district_other", "auditor")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str  # may name {donor_id}, {reference}, {child_id}
+    expect: dict[str, int]  # caller → status
+    body: Body | None = None
+    check: Check | None = None  # what a 200 must show
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def _fresh_receipt_id(w: World) -> str:
+    """A reversal can succeed once per target, so each reversal gets its own receipt."""
+    return str(receipt(w.client, w.tokens["finance"], w.donor_id, 1_000)["id"])
+
+
+def _statuses(default: int, anonymous: int = 401, **by_role: int) -> dict[str, int]:
+    staff = {r: default for r in ("admin", "finance", "district", "district_other", "auditor")}
+    return {"anonymous": anonymous, "unknown": 401, **staff, **by_role}
+
+
+FINANCE_WRITES = _statuses(403, admin=201, finance=201)
+DISTRICT_WRITES = _statuses(403, admin=201, finance=201, district=201)
+READERS = _statuses(200)
+PUBLIC = {caller: 200 for caller in CALLERS if caller != "unknown"}
+
+
+def _items(w: World, data: Any) -> bool:
+    return isinstance(data["items"], list) and len(data["items"]) > 0
+
+
+ENDPOINTS = [
+    Endpoint("POST", "/donors", FINANCE_WRITES,
+             lambda w: {"name": "Công ty TNHH Hoa Sen", "kind": "business"}),
+    Endpoint("POST", "/pledges", FINANCE_WRITES,
+             lambda w: {"donor_id": w.donor_id, "amount_vnd": 2_000_000, "due_on": "2021-06-30"}),
+    Endpoint("POST", "/receipts", FINANCE_WRITES,
+             lambda w: {"donor_id": w.donor_id, "fund": "campaign", "received_on": "2021-03-02",
+                        "channel": "cash", "amount_vnd": 300_000}),
+    Endpoint("POST", "/allocations", FINANCE_WRITES,
+             lambda w: {"fund": "campaign", "season": SEASON, "commune": w.commune,
+                        "category": "other", "amount_vnd": 1_000, "decision_ref": "QĐ 8"}),
+    Endpoint("POST", "/reversals", FINANCE_WRITES,
+             lambda w: {"target_id": _fresh_receipt_id(w), "reason": "ghi nhầm"}),
+    Endpoint("POST", "/distributions", DISTRICT_WRITES,
+             lambda w: {"season": SEASON, "commune": w.commune, "category": "other",
+                        "distributed_on": "2021-12-01", "beneficiaries_count": 3,
+                        "lines": [{"description": "Sách vở cho 3 em", "value_vnd": 90_000}]}),
+    Endpoint("POST", "/children", DISTRICT_WRITES,
+             lambda w: {"commune": w.commune, "full_name": "Nông Văn Tú", "birth_year": 2015}),
+    Endpoint("POST", "/needs", DISTRICT_WRITES,
+             lambda w: {"season": SEASON, "commune": w.commune, "category": "warm-clothing",
+                        "children_count": 40, "estimated_vnd": 12_000_000}),
+    Endpoint("GET", "/balances/funds", READERS, check=lambda w, d: any(
+        row["fund"] == "campaign" and row["received_vnd"] >= 10 * ALLOCATED_VND
+        for row in d["items"])),
+    Endpoint("GET", "/balances/programmes", READERS, check=lambda w, d: any(
+        row["commune"] == w.commune and row["allocated_vnd"] >= ALLOCATED_VND
+        for row in d["items"])),
+    Endpoint("GET", "/donors/{donor_id}", READERS,
+             check=lambda w, d: d["donor_id"] == w.donor_id and d["received_vnd"] > 0),
+    Endpoint("GET", "/children/{child_id}/history", _statuses(200, district_other=403),
+             check=lambda w, d: d["child_id"] == w.child_id
+             and d["personal"]["full_name"] == "Vi Thị Lan"),
+    Endpoint("GET", "/areas", PUBLIC, check=lambda w, d: w.commune in {a["code"] for a in d["items"]}),
+    Endpoint("GET", "/funds", PUBLIC, check=lambda w, d: "campaign" in {f["code"] for f in d["items"]}),
+    Endpoint("GET", "/categories", PUBLIC, check=_items),
+    Endpoint("GET", "/public/summary", PUBLIC,
+             check=lambda w, d: d["received_vnd"] >= 10 * ALLOCATED_VND),
+    Endpoint("GET", "/public/donations", PUBLIC,
+             check=lambda w, d: w.reference in {x["reference"] for x in d["items"]}),
+    Endpoint("GET", "/public/donations/{reference}", PUBLIC,
+             check=lambda w, d: d["reference"] == w.reference
+             and d["allocations"][0]["amount_vnd"] == ALLOCATED_VND),
+    Endpoint("GET", "/public/needs", PUBLIC, check=lambda w, d: isinstance(d["items"], list)),
+]
+
+CASES = [pytest.param(e, caller, id=f"{e}-{caller}") for e in ENDPOINTS for caller in CALLERS
+         if caller in e.expect]
+
+
+def _headers(w: World, caller: str) -> dict[str, str]:
+    if caller == "anonymous":
+        return {}
+    return auth(UNKNOWN_TOKEN if caller == "unknown" else w.tokens[caller])
+
+
+def _log_head(w: World) -> int:
+    return w.services.ledger.recorder.max_notification_id() or 0
+
+
+@pytest.mark.parametrize(("endpoint", "caller"), CASES)
+def test_role_matrix(world: World, endpoint: Endpoint, caller: str) -> None:
+    expected = endpoint.expect[caller]
+    url = API + endpoint.path.format(**world.ids())
+    headers = _headers(world, caller)
+    if endpoint.method == "POST":
+        assert endpoint.body is not None
+        body = endpoint.body(world)
+        before = _log_head(world)
+        response = world.client.post(url, json=body, headers=headers)
+    else:
+        # Read our set-up's writes: every query may wait for a position (ignored by static ones).
+        response = world.client.get(url, params={"after": world.position}, headers=headers)
+
+    assert response.status_code == expected, response.text
+    data = response.json()
+    if expected == 201:
+        assert uuid.UUID(data["id"]) and data["position"] > before
+        assert _log_head(world) >= data["position"]
+    elif expected == 200:
+        assert endpoint.check is not None
+        assert endpoint.check(world, data), data
+    else:
+        assert response.headers["content-type"] == PROBLEM_JSON
+        assert data["status"] == expected
+        assert data["code"] == {401: "unauthorized", 403: "forbidden"}[expected]
+        if expected == 401:
+            assert response.headers["www-authenticate"] == "Bearer"
+        if endpoint.method == "POST":
+            assert _log_head(world) == before, "a refused command must record nothing"
+
+
+def test_every_endpoint_and_caller_is_covered() -> None:
+    """The matrix names every caller for every protected endpoint, and no endpoint twice."""
+    assert len({str(e) for e in ENDPOINTS}) == len(ENDPOINTS)
+    for endpoint in ENDPOINTS:
+        missing = set(CALLERS) - set(endpoint.expect)
+        assert missing <= {"unknown"}, (str(endpoint), missing)
+        assert (endpoint.expect == PUBLIC) == ("unknown" in missing)
+
+
+@pytest.mark.parametrize("path", ["/children", "/needs"])
+def test_a_district_officer_writes_in_their_own_district(world: World, path: str) -> None:
+    """Scoping follows the token's district, not the role: each officer succeeds at home."""
+    other = world.tokens["district_other"]
+    bodies = {
+        "/children": {"commune": world.other_commune, "full_name": "Hà Văn Sơn",
+                      "birth_year": 2016},
+        "/needs": {"season": SEASON, "commune": world.other_commune, "category": "tet-gifts",
+                   "children_count": 7, "estimated_vnd": 3_500_000},
+    }
+    created = post(world.client, path, other, bodies[path])
+    assert created["position"] > world.position
+    refused = post(world.client, path, world.tokens["district"], bodies[path], 403)
+    assert refused["code"] == "forbidden"
+    assert _log_head(world) == created["position"]
+
+
+def test_a_child_history_is_visible_to_its_own_district_only(world: World) -> None:
+    other = world.tokens["district_other"]
+    child = post(world.client, "/children", other, {"commune": world.other_commune,
+                                                    "full_name": "Hoàng Thị Nga",
+                                                    "birth_year": 2014})
+    url = f"{API}/children/{child['id']}/history"
+    params = {"after": child["position"]}
+    mine = world.client.get(url, params=params, headers=auth(other))
+    assert mine.status_code == 200, mine.text
+    assert mine.json()["personal"]["full_name"] == "Hoàng Thị Nga"
+    theirs = world.client.get(url, params=params, headers=auth(world.tokens["district"]))
+    assert theirs.status_code == 403, theirs.text
+    assert theirs.json()["code"] == "forbidden"
+    assert "Hoàng" not in theirs.text
+
+
+PROTECTED_READS = [e for e in ENDPOINTS if e.method == "GET" and e.expect["anonymous"] == 401]
+
+
+@pytest.mark.parametrize("endpoint", PROTECTED_READS, ids=str)
+def test_callers_are_authenticated_before_anyone_waits_for_them(
+        world: World, endpoint: Endpoint, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`?after=` far ahead of the log must not make the server hold a request for a stranger:
+    no token, or a bad one, is 401 at once, never a wait followed by 503 not_yet_projected."""
+    monkeypatch.setattr(world.services.settings, "wait_timeout_s", 0.2)  # keep a failure short
+    url = API + endpoint.path.format(**world.ids())
+    for caller in ("anonymous", "unknown"):
+        response = world.client.get(url, params={"after": 10**12},
+                                    headers=_headers(world, caller))
+        assert (response.status_code, response.json()["code"]) == (401, "unauthorized"), (
+            caller, response.text)
