@@ -76,7 +76,9 @@ def test_projection_worker_in_its_own_process(pg_url: str, tmp_path: Path) -> No
         try:
             head = record_some(services, 10)
             # This process runs no projections: only the worker can move the position.
-            assert services.runner.wait_for(head, timeout_s=30), "worker did not catch up"
+            if not services.runner.wait_for(head, timeout_s=30):
+                worker.terminate()
+                pytest.fail(f"the worker did not catch up; it said:\n{worker.communicate()[0]}")
             rows = services.db.query("SELECT COUNT(*) AS n FROM public_donations")
             assert rows[0]["n"] == 10
         finally:
