@@ -26,11 +26,12 @@ class Child(Aggregate):
         self.district = district
         self.commune = commune
         self.sealed = sealed
-        self.supported: dict[str, str] = {}  # "season|category" → distribution id
+        # "season|category" → the distributions (still standing) that gave it
+        self.supported: dict[str, list[str]] = {}
 
     def check_support(self, *, season: str, category: str, duplicate_reason: str | None) -> bool:
         """True when this support repeats an earlier one (allowed only with a recorded reason)."""
-        repeated = f"{season}|{category}" in self.supported
+        repeated = bool(self.supported.get(f"{season}|{category}"))
         if repeated and not duplicate_reason:
             raise DuplicateSupport(
                 f"child {self.code} already received {category} support in season {season}; "
@@ -49,10 +50,13 @@ class Child(Aggregate):
         override_reason: str | None,
         meta: Meta,
     ) -> None:
-        self.supported.setdefault(f"{season}|{category}", str(distribution_id))
+        self.supported.setdefault(f"{season}|{category}", []).append(str(distribution_id))
 
     @event("SupportWithdrawn")
     def withdraw_support(self, *, distribution_id: UUID, season: str, category: str, meta: Meta) -> None:
         key = f"{season}|{category}"
-        if self.supported.get(key) == str(distribution_id):
-            del self.supported[key]
+        standing = [d for d in self.supported.get(key, []) if d != str(distribution_id)]
+        if standing:
+            self.supported[key] = standing
+        else:
+            self.supported.pop(key, None)

@@ -34,6 +34,7 @@ from domain.money import (
     Restriction,
     check_amount,
     check_category,
+    check_count,
     check_fund,
     check_quantity,
     goods_value,
@@ -314,9 +315,8 @@ class Ledger(Application[UUID]):
         child_ids = [UUID(str(line["child_id"])) for line in lines if line.get("child_id")]
         if len(set(child_ids)) != len(child_ids):
             raise InvalidInput("a child appears on more than one line of this distribution")
-        counted = beneficiaries_count or 0
-        if counted < 0:
-            raise InvalidInput("beneficiaries_count can't be negative")
+        counted = check_count(0 if beneficiaries_count is None else beneficiaries_count,
+                              "beneficiaries_count")
 
         def build() -> tuple[list[Aggregate], Response]:
             pid = programme_id(season, commune, category)
@@ -325,11 +325,10 @@ class Ledger(Application[UUID]):
                 raise NotFound(f"nothing was allocated to {season}/{commune}/{category} yet")
             children = [self.get(cid, Child, "child") for cid in child_ids]
             distribution_id = uuid4()
-            overrides = 0
-            for child in children:
-                if child.check_support(season=season, category=category,
-                                       duplicate_reason=duplicate_reason):
-                    overrides += 1
+            repeats = {child.id: child.check_support(season=season, category=category,
+                                                     duplicate_reason=duplicate_reason)
+                       for child in children}
+            overrides = sum(repeats.values())
             planned = programme.plan(wanted)
             recorded_lines: list[dict[str, Any]] = []
             for line, (_, item, quantity), pieces in zip(lines, wanted, planned, strict=True):
@@ -353,10 +352,9 @@ class Ledger(Application[UUID]):
                                  pieces=[p for ps in planned for p in ps], meta=meta)
             values = {line["child_id"]: int(line["value_vnd"]) for line in recorded_lines}
             for child in children:
-                repeated = f"{season}|{category}" in child.supported
                 child.receive_support(distribution_id=distribution_id, season=season,
                                       category=category, value_vnd=values[str(child.id)],
-                                      override_reason=duplicate_reason if repeated else None,
+                                      override_reason=duplicate_reason if repeats[child.id] else None,
                                       meta=meta)
             response = {"id": str(distribution_id), "total_vnd": total, "overrides": overrides}
             return [distribution, programme, *children], response
@@ -458,9 +456,8 @@ class Ledger(Application[UUID]):
                     note: str | None = None) -> Response:
         check_category(category)
         district = self.areas.district_of(commune)
-        if children_count < 0 or estimated_vnd < 0:
-            raise InvalidInput("children_count and estimated_vnd can't be negative")
-        if estimated_vnd:
+        check_count(children_count, "children_count")
+        if estimated_vnd != 0:
             check_amount(estimated_vnd, "estimated_vnd")
 
         def build() -> tuple[list[Aggregate], Response]:

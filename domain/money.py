@@ -57,6 +57,13 @@ def check_quantity(quantity: int) -> int:
     return quantity
 
 
+def check_count(count: int, what: str) -> int:
+    """A number of children: a whole number, zero or more."""
+    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_QUANTITY:
+        raise InvalidInput(f"{what} must be a whole number from 0 to {MAX_QUANTITY}")
+    return count
+
+
 def check_fund(fund: str) -> str:
     if fund not in FUNDS:
         raise InvalidInput(f"unknown fund {fund!r}; expected one of {sorted(FUNDS)}")
