@@ -84,6 +84,10 @@ def client(services: Services) -> Iterator[TestClient]:
 
 @pytest.fixture
 def tokens(services: Services) -> dict[str, str]:
+    return make_tokens(services)
+
+
+def make_tokens(services: Services) -> dict[str, str]:
     """One token per role; `district` and `district_other` belong to two different districts."""
     districts = [a.code for a in services.areas.all() if a.kind == "district"]
     return {

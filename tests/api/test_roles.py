@@ -18,8 +18,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.services import Services
-from api.tokens import create_token
-from tests.conftest import PG_URL, _pg_admin, make_services
+from tests.conftest import PG_URL, _pg_admin, make_services, make_tokens
 from tests.helpers import API, auth, communes, donor, post, receipt
 
 PROBLEM_JSON = "application/problem+json"
@@ -42,20 +41,6 @@ class World:
 
     def ids(self) -> dict[str, str]:
         return {"donor_id": self.donor_id, "reference": self.reference, "child_id": self.child_id}
-
-
-def _tokens(services: Services) -> dict[str, str]:
-    """The same callers as the `tokens` fixture of conftest, for a module-scoped store."""
-    districts = [a.code for a in services.areas.all() if a.kind == "district"]
-    return {
-        "admin": create_token(services.db, name="admin", role="admin"),
-        "finance": create_token(services.db, name="finance", role="finance"),
-        "auditor": create_token(services.db, name="auditor", role="auditor"),
-        "district": create_token(services.db, name="district", role="district",
-                                 district=districts[0]),
-        "district_other": create_token(services.db, name="district2", role="district",
-                                       district=districts[1]),
-    }
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -83,7 +68,7 @@ def world(database: tuple[str, Path]) -> Iterator[World]:
     try:
         services.start_projections()
         with TestClient(create_app(services=services)) as client:
-            tokens = _tokens(services)
+            tokens = make_tokens(services)
             fin = tokens["finance"]
             districts = [a.code for a in services.areas.all() if a.kind == "district"]
             commune = communes(services, districts[0])[0]
