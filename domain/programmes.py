@@ -42,7 +42,8 @@ class Programme(Aggregate):
         self.district = district
         self.commune = commune
         self.category = category
-        self.tranches: list[Tranche] = []
+        # keyed "allocation|receipt"; a dict keeps insertion order, which is the FIFO order
+        self.tranches: dict[str, Tranche] = {}
         self.allocated_vnd = 0
         self.distributed_vnd = 0
         self.returned_vnd = 0
@@ -53,22 +54,20 @@ class Programme(Aggregate):
         return self.allocated_vnd - self.distributed_vnd - self.returned_vnd
 
     def stock(self, item: str | None) -> int:
-        return sum(t["remaining_quantity"] for t in self.tranches if t["item"] == item and item)
+        return sum(t["remaining_quantity"] for t in self.tranches.values() if t["item"] == item and item)
 
     @event("FundsAllocated")
     def receive(self, *, allocation_id: UUID, pieces: list[dict[str, Any]], meta: Meta) -> None:
         total = 0
         for p in pieces:
             quantity = int(p["quantity"])
-            self.tranches.append(
-                Tranche(
-                    allocation_id=str(allocation_id),
-                    receipt_id=str(p["receipt_id"]),
-                    item=p.get("item"),
-                    unit_value_vnd=int(p["amount_vnd"]) // quantity if quantity else 0,
-                    remaining_vnd=int(p["amount_vnd"]),
-                    remaining_quantity=quantity,
-                )
+            self.tranches[f"{allocation_id}|{p['receipt_id']}"] = Tranche(
+                allocation_id=str(allocation_id),
+                receipt_id=str(p["receipt_id"]),
+                item=p.get("item"),
+                unit_value_vnd=int(p["amount_vnd"]) // quantity if quantity else 0,
+                remaining_vnd=int(p["amount_vnd"]),
+                remaining_quantity=quantity,
             )
             total += int(p["amount_vnd"])
         self.allocated_vnd += total
@@ -76,7 +75,7 @@ class Programme(Aggregate):
 
     def plan(self, lines: list[tuple[int, str | None, int]]) -> list[list[Piece]]:
         """FIFO pieces for each (amount_vnd, item, quantity) line, in order; state is untouched."""
-        tranches = [Tranche(**t) for t in self.tranches]
+        tranches = [Tranche(**t) for t in self.tranches.values()]
         return [draw_fifo(tranches, amount_vnd, item, quantity) for amount_vnd, item, quantity in lines]
 
     @event("SupportDistributed")
@@ -86,14 +85,14 @@ class Programme(Aggregate):
             self._tranche(piece)["remaining_quantity"] -= piece["quantity"]
         self.distributed_vnd += sum(p["amount_vnd"] for p in pieces)
         assert self.remaining_vnd >= 0 and all(
-            t["remaining_vnd"] >= 0 and t["remaining_quantity"] >= 0 for t in self.tranches
+            t["remaining_vnd"] >= 0 and t["remaining_quantity"] >= 0 for t in self.tranches.values()
         ), "invariant 2"
 
     def return_allocation(self, *, allocation_id: UUID, meta: Meta) -> None:
         key = str(allocation_id)
         if key not in self.allocations:
             raise AlreadyReversed(f"allocation {allocation_id} is not held by this programme")
-        held = sum(t["remaining_vnd"] for t in self.tranches if t["allocation_id"] == key)
+        held = sum(t["remaining_vnd"] for t in self.tranches.values() if t["allocation_id"] == key)
         if held != self.allocations[key]:
             raise InsufficientFunds(
                 f"allocation {allocation_id} was partly distributed; reverse those distributions first"
@@ -105,7 +104,7 @@ class Programme(Aggregate):
         key = str(allocation_id)
         self.allocations.pop(key)
         self.returned_vnd += amount_vnd
-        self.tranches = [t for t in self.tranches if t["allocation_id"] != key]
+        self.tranches = {k: t for k, t in self.tranches.items() if t["allocation_id"] != key}
         assert self.remaining_vnd >= 0, "invariant 2"
 
     @event("DistributionReturned")
@@ -116,10 +115,7 @@ class Programme(Aggregate):
             self.distributed_vnd -= piece["amount_vnd"]
 
     def _tranche(self, piece: Piece) -> Tranche:
-        for t in self.tranches:
-            if t["allocation_id"] == piece["allocation_id"] and t["receipt_id"] == piece["receipt_id"]:
-                return t
-        raise AssertionError(f"no tranche for {piece}")
+        return self.tranches[f"{piece['allocation_id']}|{piece['receipt_id']}"]
 
 
 def draw_fifo(tranches: list[Tranche], amount_vnd: int, item: str | None, quantity: int) -> list[Piece]:
