@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from eventsourcing.persistence import Notification
+
 from projections.db import Cursor
 
 Handler = Callable[[Cursor, Any, int], None]
@@ -26,10 +28,11 @@ class Projection:
                 for t in topic:
                     self.handlers[t] = getattr(self, attr)
 
-    def apply(self, cur: Cursor, event: Any, position: int) -> None:
+    def apply(self, cur: Cursor, event: Any, stored: Notification) -> None:
+        """`event` is the decoded domain event, `stored` the row as the log holds it."""
         handler = self.handlers.get(type(event).__qualname__)
         if handler is not None:
-            handler(cur, event, position)
+            handler(cur, event, stored.id)
 
     def clear(self, cur: Cursor) -> None:
         for table in self.tables:

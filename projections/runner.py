@@ -54,7 +54,7 @@ class Runner:
             start=start + 1, limit=self.batch_size)
         if not notifications:
             return 0
-        events = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+        events = [(n, self.app.mapper.to_domain_event(n)) for n in notifications]
         with self.db.write() as cur:
             if self.db.dialect == "postgresql":
                 # One writer of read models at a time (SQLite's BEGIN IMMEDIATE does the same).
@@ -63,10 +63,10 @@ class Runner:
             positions = self.positions(cur)
             for projection in self.projections:
                 done = positions[projection.name]
-                for position, event in events:
-                    if position > done:
-                        projection.apply(cur, event, position)
-                last = events[-1][0]
+                for stored, event in events:
+                    if stored.id > done:
+                        projection.apply(cur, event, stored)
+                last = events[-1][0].id
                 if last > done:
                     cur.execute(
                         "INSERT INTO projection_tracking (name, position) VALUES (?, ?)"

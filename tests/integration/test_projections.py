@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from eventsourcing.persistence import Notification
 
 from api.services import Services
 from domain.meta import Context
@@ -44,10 +45,10 @@ def test_a_crash_mid_batch_applies_nothing_and_the_retry_applies_everything_once
     projections = all_projections()
     original = projections[0].apply
 
-    def apply_or_crash(cur: Cursor, event: Any, position: int) -> None:
-        if position == crash_at:
-            raise Crash(position)
-        original(cur, event, position)
+    def apply_or_crash(cur: Cursor, event: Any, stored: Notification) -> None:
+        if stored.id == crash_at:
+            raise Crash(stored.id)
+        original(cur, event, stored)
 
     projections[0].apply = apply_or_crash  # type: ignore[method-assign]
     crashing = Runner(services.db, services.ledger, projections, batch_size=1000)
