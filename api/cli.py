@@ -18,7 +18,9 @@ app = typer.Typer(help="Minh Bạch — sổ cái minh bạch / the transparent 
 token_app = typer.Typer(help="API tokens", no_args_is_help=True)
 projections_app = typer.Typer(help="Read models", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+audit_app = typer.Typer(help="Verify the log (DESIGN §5)", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
+app.add_typer(audit_app, name="audit")
 console = Console(stderr=True)
 
 
@@ -120,6 +122,41 @@ def projections_rebuild(
         console.print(f"rebuilt from {count} events")
     finally:
         svc.close()
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute leaves and roots, check tree heads, replay every projection and compare."""
+    from api.audit import verify
+
+    svc = _services()
+    try:
+        with _progress() as bar:
+            task = bar.add_task("verify", total=svc.ledger.recorder.max_notification_id() or 0)
+            report = verify(svc, lambda n: bar.advance(task, n))
+    finally:
+        svc.close()
+    for problem in report.problems:
+        print(f"PROBLEM: {problem}")
+    print(f"{report.events} events, {report.tree_heads} tree heads: "
+          + ("all verified" if report.ok else f"{len(report.problems)} problems"))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("replay")
+def audit_replay(as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD (end of day, UTC)")]) -> None:
+    """Fund and programme balances as they stood at a date, rebuilt from the log alone."""
+    import json
+
+    from api.audit import replay_balances
+
+    svc = _services()
+    try:
+        balances = replay_balances(svc, as_of)
+    finally:
+        svc.close()
+    print(json.dumps({"as_of": as_of, **balances}, ensure_ascii=False, indent=2))
 
 
 @app.command()

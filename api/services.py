@@ -11,6 +11,7 @@ from uuid import UUID
 import migrations
 from api.keys import ChildKeyTable, load_service_key
 from api.settings import Settings
+from api.signing import TreeHeads, load_signing_key
 from domain.areas import AreaTree
 from domain.ledger import Ledger
 from projections.db import Database
@@ -31,23 +32,36 @@ class Services:
     queries: Queries
     runner: Runner
     areas: AreaTree
+    tree_heads: TreeHeads
     _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _threads: list[threading.Thread] = field(default_factory=list)
 
     def start_projections(self) -> None:
-        """Follow the log in a background thread of this process."""
-        if self._thread is None:
+        """Follow the log, and sign new tree heads, in background threads of this process."""
+        if not self._threads:
             self._stop.clear()
-            self._thread = threading.Thread(target=self.runner.follow, args=(self._stop,),
-                                            name="projections", daemon=True)
-            self._thread.start()
+            for name, target in (("projections", self.runner.follow),
+                                 ("tree-heads", self._publish_tree_heads)):
+                thread = threading.Thread(target=target, args=(self._stop,), name=name, daemon=True)
+                thread.start()
+                self._threads.append(thread)
 
-    def close(self) -> None:
+    def _publish_tree_heads(self, stop: threading.Event) -> None:
+        while not stop.wait(self.settings.tree_head_interval_s):
+            try:
+                self.tree_heads.publish()
+            except Exception:
+                continue
+
+    def stop_background(self) -> None:
         self._stop.set()
         self.runner.wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._threads.clear()
+
+    def close(self) -> None:
+        self.stop_background()
         self.ledger.close()
         self.db.close()
 
@@ -97,5 +111,6 @@ def build(settings: Settings | None = None) -> Services:
     migrations.apply(db.url.yoyo_uri())
     runner = Runner(db, ledger, all_projections())
     runners.append(runner)
+    tree_heads = TreeHeads(db, load_signing_key(settings.data_dir, settings.signing_key_hex))
     return Services(settings=settings, db=db, ledger=ledger, queries=queries, runner=runner,
-                    areas=areas)
+                    areas=areas, tree_heads=tree_heads)

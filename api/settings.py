@@ -14,6 +14,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("./var"), description="SQLite file, keys")
     database_url: str = Field(default="", description="sqlite:///path or postgresql://...")
     service_key_hex: str = Field(default="", description="64 hex chars; else var/service.key")
+    signing_key_hex: str = Field(default="", description="Ed25519 key, 64 hex; else var/signing.key")
+    tree_head_interval_s: float = Field(default=2.0, description="seconds between tree heads")
     wait_timeout_s: float = Field(default=5.0, description="how long ?after= may wait")
     run_projections: bool = Field(default=True, description="follow the log inside the server")
 

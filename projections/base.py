@@ -34,6 +34,9 @@ class Projection:
         if handler is not None:
             handler(cur, event, stored.id)
 
+    def begin(self, cur: Cursor) -> None:
+        """Called at the start of each batch, inside its transaction (and its lock)."""
+
     def clear(self, cur: Cursor) -> None:
         for table in self.tables:
             cur.execute(f"DELETE FROM {table}")

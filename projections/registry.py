@@ -8,6 +8,7 @@ from projections.balances import Balances
 from projections.base import Projection, handles
 from projections.db import Cursor
 from projections.donations import Donations
+from projections.merkle import MerkleTree
 from projections.traces import Traces
 
 
@@ -46,4 +47,4 @@ class Needs(Projection):
 
 
 def all_projections() -> list[Projection]:
-    return [Balances(), Donations(), Traces(), Children(), Needs()]
+    return [Balances(), Donations(), Traces(), Children(), Needs(), MerkleTree()]

@@ -47,11 +47,11 @@ class Runner:
 
     # ---- applying -------------------------------------------------------------------------
 
-    def run_once(self) -> int:
-        """Apply the next batch; returns how many events were read."""
+    def run_once(self, stop: int | None = None) -> int:
+        """Apply the next batch (not beyond position `stop`); returns how many events were read."""
         start = self.position()
         notifications = self.app.recorder.select_notifications(
-            start=start + 1, limit=self.batch_size)
+            start=start + 1, limit=self.batch_size, stop=stop)
         if not notifications:
             return 0
         events = [(n, self.app.mapper.to_domain_event(n)) for n in notifications]
@@ -63,6 +63,7 @@ class Runner:
             positions = self.positions(cur)
             for projection in self.projections:
                 done = positions[projection.name]
+                projection.begin(cur)
                 for stored, event in events:
                     if stored.id > done:
                         projection.apply(cur, event, stored)
@@ -77,9 +78,10 @@ class Runner:
             self._advanced.notify_all()
         return len(notifications)
 
-    def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
+    def catch_up(self, progress: Callable[[int], None] | None = None,
+                 stop: int | None = None) -> int:
         total = 0
-        while n := self.run_once():
+        while n := self.run_once(stop):
             total += n
             if progress:
                 progress(n)

@@ -9,7 +9,9 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import Consistent, Svc
 from api.problems import Problem
+from api.routes.audit import inclusion_proof
 from api.schemas import Page, Season
+from api.services import Services
 from domain.money import CATEGORIES, FUNDS, MAX_AMOUNT_VND
 
 router = APIRouter(tags=["public"])
@@ -67,7 +69,18 @@ def donation(reference: str, svc: Svc, response: Response) -> dict[str, Any]:
     if found is None:
         raise Problem(404, "not_found", "Not found", f"no receipt with reference {reference}")
     response.headers["Cache-Control"] = PUBLIC_CACHE
+    head = svc.tree_heads.latest()
+    found["tree_head"] = head
+    found["inclusion_proof"] = None
+    if head is not None and found["position"] <= _head_position(svc, int(head["tree_size"])):
+        found["inclusion_proof"] = inclusion_proof(svc, found["position"], int(head["tree_size"]))
     return found
+
+
+def _head_position(svc: Services, tree_size: int) -> int:
+    row = svc.db.query_one("SELECT position FROM merkle_leaves WHERE leaf_index = ?",
+                           (tree_size - 1,))
+    return int(row["position"]) if row else 0
 
 
 @router.get("/public/needs", response_model=Page, dependencies=[Consistent])

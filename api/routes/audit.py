@@ -1,0 +1,116 @@
+"""The verifiable log over HTTP (DESIGN §5): raw events, tree heads, RFC 9162 proofs."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from api.deps import Caller, Svc, require
+from api.problems import Problem
+from api.services import Services
+from domain import merkle
+from projections.merkle import fetcher
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+MAX_EVENTS_PAGE = 5000
+
+
+def inclusion_proof(svc: Services, position: int, tree_size: int | None = None) -> dict[str, Any]:
+    """The proof that the event at `position` is in the tree of `tree_size` (default: latest STH)."""
+    if tree_size is None:
+        head = svc.tree_heads.latest()
+        if head is None:
+            raise Problem(404, "not_found", "No tree head yet", "no signed tree head is published yet")
+        tree_size = int(head["tree_size"])
+    with svc.db.read() as cur:
+        leaf = cur.execute("SELECT leaf_index, leaf_hash FROM merkle_leaves WHERE position = ?",
+                           (position,)).fetchone()
+        if leaf is None:
+            raise Problem(404, "not_found", "Not in the tree",
+                          f"no event at position {position} is in the Merkle tree yet")
+        size = _tree_size(cur)
+        index = int(leaf["leaf_index"])
+        if not index < tree_size <= size:
+            raise Problem(422, "validation_error", "Bad tree size",
+                          f"tree_size must be above leaf index {index} and at most {size}")
+        path = merkle.inclusion_path(index, tree_size, fetcher(cur))
+    return {"leaf_index": index, "tree_size": tree_size, "leaf_hash": leaf["leaf_hash"],
+            "audit_path": [h.hex() for h in path]}
+
+
+def _tree_size(cur: Any) -> int:
+    row = cur.execute("SELECT MAX(leaf_index) AS last FROM merkle_leaves").fetchone()
+    return 0 if row is None or row["last"] is None else int(row["last"]) + 1
+
+
+@router.get("/tree-head")
+def tree_head(svc: Svc, response: Response) -> dict[str, Any]:
+    head = svc.tree_heads.latest()
+    if head is None:
+        raise Problem(404, "not_found", "No tree head yet", "no signed tree head is published yet")
+    response.headers["Cache-Control"] = "public, max-age=2"
+    return head
+
+
+@router.get("/tree-heads")
+def tree_heads(svc: Svc, after: Annotated[int, Query(ge=-1)] = -1,
+               limit: Annotated[int, Query(ge=1, le=1000)] = 1000) -> dict[str, Any]:
+    items = svc.tree_heads.all(after, limit)
+    next_cursor = items[-1]["tree_size"] if len(items) == limit else None
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get("/public-key")
+def public_key(svc: Svc, response: Response) -> dict[str, str]:
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return {"algorithm": "Ed25519", "public_key": svc.tree_heads.public_key}
+
+
+@router.get("/proofs/inclusion")
+def proof_inclusion(svc: Svc, position: Annotated[int, Query(ge=1)],
+                    tree_size: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
+    return inclusion_proof(svc, position, tree_size)
+
+
+@router.get("/proofs/consistency")
+def proof_consistency(svc: Svc, first: Annotated[int, Query(ge=1)],
+                      second: Annotated[int, Query(ge=1)]) -> dict[str, Any]:
+    with svc.db.read() as cur:
+        size = _tree_size(cur)
+        if not first <= second <= size:
+            raise Problem(422, "validation_error", "Bad tree sizes",
+                          f"need 1 ≤ first ≤ second ≤ {size}")
+        proof = merkle.consistency_proof(first, second, fetcher(cur))
+    return {"first": first, "second": second, "proof": [h.hex() for h in proof]}
+
+
+@router.get("/events")
+def events(svc: Svc, who: Caller, after: Annotated[int, Query(ge=0)] = 0,
+           limit: Annotated[int, Query(ge=1, le=MAX_EVENTS_PAGE)] = 1000) -> dict[str, Any]:
+    """The raw log as stored, with each event's place in the Merkle tree."""
+    require(who, "auditor")
+    stored = svc.ledger.recorder.select_notifications(start=after + 1, limit=limit)
+    if not stored:
+        return {"items": [], "next_cursor": None}
+    leaves = {
+        int(r["position"]): r for r in svc.db.query(
+            "SELECT position, leaf_index, leaf_hash FROM merkle_leaves"
+            " WHERE position >= ? AND position <= ?", (stored[0].id, stored[-1].id))
+    }
+    items = []
+    for n in stored:
+        leaf = leaves.get(n.id)
+        if leaf is None:
+            break  # not yet in the tree: the next page will carry it
+        items.append({
+            "position": n.id, "originator_id": str(n.originator_id),
+            "originator_version": n.originator_version, "topic": n.topic,
+            "state": base64.b64encode(n.state).decode("ascii"),
+            "leaf_index": int(leaf["leaf_index"]), "leaf_hash": leaf["leaf_hash"],
+        })
+    next_cursor = items[-1]["position"] if len(items) == limit else None
+    if len(items) < len(stored):
+        next_cursor = items[-1]["position"] if items else after
+    return {"items": items, "next_cursor": next_cursor}

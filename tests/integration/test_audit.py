@@ -1,0 +1,134 @@
+"""The verifiable log: proofs over HTTP, signed heads, and `audit verify` catching tampering."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.audit import replay_balances, verify
+from api.services import Services
+from api.signing import verify_head
+from domain import merkle
+from tests.helpers import communes, donor, get, post, receipt
+
+
+def small_ledger(client: TestClient, services: Services, fin: str, n: int = 6) -> list[dict[str, Any]]:
+    d = donor(client, fin, name="Trần Thị Hồng")
+    made = [receipt(client, fin, d, 100_000 * (i + 1)) for i in range(n)]
+    post(client, "/allocations", fin, {"fund": "campaign", "season": "2021",
+                                       "commune": communes(services)[0], "category": "other",
+                                       "amount_vnd": 150_000, "decision_ref": "QĐ 9"})
+    services.runner.catch_up()
+    return made
+
+
+def test_proofs_over_http_verify_against_signed_heads(client: TestClient, services: Services,
+                                                       tokens: dict[str, str]) -> None:
+    fin = tokens["finance"]
+    made = small_ledger(client, services, fin)
+    first = services.tree_heads.publish()
+    assert first is not None
+    more = small_ledger(client, services, fin, n=3)
+    second = services.tree_heads.publish()
+    assert second is not None and second["tree_size"] > first["tree_size"]
+
+    key = get(client, "/audit/public-key")
+    assert key["algorithm"] == "Ed25519"
+    assert get(client, "/audit/tree-head") == second
+    heads = get(client, "/audit/tree-heads")["items"]
+    assert heads == [first, second]
+    assert all(verify_head(key["public_key"], h) for h in heads)
+    forged = dict(second, root_hash=first["root_hash"])
+    assert not verify_head(key["public_key"], forged)
+
+    for r in (made[0], more[-1]):
+        public = get(client, f"/public/donations/{r['reference']}")
+        proof = public["inclusion_proof"]
+        assert proof["tree_size"] == second["tree_size"]
+        assert merkle.verify_inclusion(bytes.fromhex(proof["leaf_hash"]), proof["leaf_index"],
+                                       proof["tree_size"], [bytes.fromhex(h) for h in proof["audit_path"]],
+                                       bytes.fromhex(second["root_hash"]))
+
+    old = get(client, "/audit/proofs/inclusion", position=made[0]["position"],
+              tree_size=first["tree_size"])
+    assert merkle.verify_inclusion(bytes.fromhex(old["leaf_hash"]), old["leaf_index"],
+                                   old["tree_size"], [bytes.fromhex(h) for h in old["audit_path"]],
+                                   bytes.fromhex(first["root_hash"]))
+    consistency = get(client, "/audit/proofs/consistency", first=first["tree_size"],
+                      second=second["tree_size"])
+    assert merkle.verify_consistency(first["tree_size"], second["tree_size"],
+                                     bytes.fromhex(first["root_hash"]),
+                                     bytes.fromhex(second["root_hash"]),
+                                     [bytes.fromhex(h) for h in consistency["proof"]])
+
+    events = get(client, "/audit/events", tokens["auditor"], after=0, limit=3)
+    assert [e["leaf_index"] for e in events["items"]] == [0, 1, 2]
+    for e in events["items"]:
+        data = merkle.leaf_bytes(e["position"], e["originator_id"], e["originator_version"],
+                                 e["topic"], base64.b64decode(e["state"]))
+        assert merkle.leaf_hash(data).hex() == e["leaf_hash"]
+    get(client, "/audit/events", fin, expect=403)
+
+
+def test_verify_passes_on_an_honest_log_and_replays_as_of(client: TestClient, services: Services,
+                                                          tokens: dict[str, str]) -> None:
+    small_ledger(client, services, tokens["finance"])
+    services.tree_heads.publish()
+    report = verify(services)
+    assert report.ok, report.problems
+    assert report.events == services.ledger.recorder.max_notification_id()
+    past = replay_balances(services, "2020-01-01")
+    assert past == {"funds": [], "programmes": []}
+    now = replay_balances(services, "2100-01-01")
+    assert now["funds"] == services.queries.fund_balances()
+
+
+def _events_table(services: Services) -> tuple[str, str]:
+    if services.db.dialect == "sqlite":
+        return "stored_events", "rowid"
+    return "ledger_events", "notification_id"
+
+
+def _tamper(services: Services, how: str, position: int) -> None:
+    table, pos = _events_table(services)
+    with services.db.write() as cur:
+        row = cur.execute(f"SELECT * FROM {table} WHERE {pos} = ?", (position,)).fetchone()
+        assert row is not None
+        state = bytes(row["state"])
+        if how == "byte":
+            i = state.index(b'"amount_vnd":') + len(b'"amount_vnd":')
+            changed = state[:i] + (b"9" if state[i:i + 1] != b"9" else b"8") + state[i + 1:]
+            cur.execute(f"UPDATE {table} SET state = ? WHERE {pos} = ?", (changed, position))
+        elif how == "delete":
+            cur.execute(f"DELETE FROM {table} WHERE {pos} = ?", (position,))
+        elif how == "reorder":
+            other = cur.execute(f"SELECT * FROM {table} WHERE {pos} = ?", (position + 1,)).fetchone()
+            assert other is not None
+            for target, source in ((position, other), (position + 1, row)):
+                cur.execute(f"UPDATE {table} SET topic = ?, state = ? WHERE {pos} = ?",
+                            (source["topic"], bytes(source["state"]), target))
+        elif how == "forge":
+            cur.execute(f"INSERT INTO {table} (originator_id, originator_version, topic, state)"
+                        " VALUES (?, ?, ?, ?)",
+                        (row["originator_id"], 99, row["topic"], state))
+
+
+@pytest.mark.parametrize("how", ["byte", "delete", "reorder", "forge"])
+def test_verify_catches_tampering_and_names_the_position(
+        client: TestClient, services: Services, tokens: dict[str, str], how: str) -> None:
+    made = small_ledger(client, services, tokens["finance"])
+    services.tree_heads.publish()
+    services.stop_background()
+    target = made[2]["position"]
+    _tamper(services, how, target)
+    report = verify(services)
+    assert not report.ok
+    text = "\n".join(report.problems)
+    if how == "forge":
+        forged = services.ledger.recorder.max_notification_id()
+        assert f"position {forged}" in text
+    else:
+        assert f"position {target}" in text, text
