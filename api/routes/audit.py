@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from typing import Annotated, Any
+
+from eventsourcing.persistence import Notification
 
 from fastapi import APIRouter, Query, Response
 
 from api.deps import Caller, Svc, require
+from api.audit import replay_balances
 from api.problems import Problem
 from api.services import Services
 from domain import merkle
@@ -86,6 +90,20 @@ def proof_consistency(svc: Svc, first: Annotated[int, Query(ge=1)],
     return {"first": first, "second": second, "proof": [h.hex() for h in proof]}
 
 
+@router.get("/balances")
+def balances_as_of(svc: Svc, who: Caller, as_of: dt.date) -> dict[str, Any]:
+    """Fund and programme balances as the log stood at the end of `as_of` (UTC), replayed."""
+    require(who, "finance", "district", "auditor")
+    return {"as_of": as_of.isoformat(), **replay_balances(svc, as_of.isoformat())}
+
+
+def leaf_record(n: Notification) -> dict[str, Any]:
+    """The five fields a leaf is made of (docs/verifiable-log.md), as JSON."""
+    return {"position": n.id, "originator_id": str(n.originator_id),
+            "originator_version": n.originator_version, "topic": n.topic,
+            "state": base64.b64encode(n.state).decode("ascii")}
+
+
 @router.get("/events")
 def events(svc: Svc, who: Caller, after: Annotated[int, Query(ge=0)] = 0,
            limit: Annotated[int, Query(ge=1, le=MAX_EVENTS_PAGE)] = 1000) -> dict[str, Any]:
@@ -104,12 +122,8 @@ def events(svc: Svc, who: Caller, after: Annotated[int, Query(ge=0)] = 0,
         leaf = leaves.get(n.id)
         if leaf is None:
             break  # not yet in the tree: the next page will carry it
-        items.append({
-            "position": n.id, "originator_id": str(n.originator_id),
-            "originator_version": n.originator_version, "topic": n.topic,
-            "state": base64.b64encode(n.state).decode("ascii"),
-            "leaf_index": int(leaf["leaf_index"]), "leaf_hash": leaf["leaf_hash"],
-        })
+        items.append({**leaf_record(n), "leaf_index": int(leaf["leaf_index"]),
+                      "leaf_hash": leaf["leaf_hash"]})
     next_cursor = items[-1]["position"] if len(items) == limit else None
     if len(items) < len(stored):
         next_cursor = items[-1]["position"] if items else after

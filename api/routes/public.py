@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import Consistent, Svc
 from api.problems import Problem
-from api.routes.audit import inclusion_proof
+from api.routes.audit import inclusion_proof, leaf_record
 from api.schemas import Page, Season
 from api.services import Services
 from domain.money import CATEGORIES, FUNDS, MAX_AMOUNT_VND
@@ -72,6 +72,8 @@ def donation(reference: str, svc: Svc, response: Response) -> dict[str, Any]:
     head = svc.tree_heads.latest()
     found["tree_head"] = head
     found["inclusion_proof"] = None
+    [stored] = svc.ledger.recorder.select_notifications(start=found["position"], limit=1)
+    found["leaf"] = leaf_record(stored)
     if head is not None and found["position"] <= _head_position(svc, int(head["tree_size"])):
         found["inclusion_proof"] = inclusion_proof(svc, found["position"], int(head["tree_size"]))
     return found

@@ -48,6 +48,10 @@ def test_proofs_over_http_verify_against_signed_heads(client: TestClient, servic
         public = get(client, f"/public/donations/{r['reference']}")
         proof = public["inclusion_proof"]
         assert proof["tree_size"] == second["tree_size"]
+        leaf = public["leaf"]
+        assert merkle.leaf_hash(merkle.leaf_bytes(
+            leaf["position"], leaf["originator_id"], leaf["originator_version"], leaf["topic"],
+            base64.b64decode(leaf["state"]))).hex() == proof["leaf_hash"]
         assert merkle.verify_inclusion(bytes.fromhex(proof["leaf_hash"]), proof["leaf_index"],
                                        proof["tree_size"], [bytes.fromhex(h) for h in proof["audit_path"]],
                                        bytes.fromhex(second["root_hash"]))
@@ -84,6 +88,8 @@ def test_verify_passes_on_an_honest_log_and_replays_as_of(client: TestClient, se
     assert past == {"funds": [], "programmes": []}
     now = replay_balances(services, "2100-01-01")
     assert now["funds"] == services.queries.fund_balances()
+    over_http = get(client, "/audit/balances", tokens["auditor"], as_of="2100-01-01")
+    assert over_http["funds"] == now["funds"] and over_http["programmes"] == now["programmes"]
 
 
 def _events_table(services: Services) -> tuple[str, str]:
