@@ -7,11 +7,10 @@ import datetime as dt
 from typing import Annotated, Any
 
 from eventsourcing.persistence import Notification
-
 from fastapi import APIRouter, Query, Response
 
-from api.deps import Caller, Svc, require
 from api.audit import replay_balances
+from api.deps import Caller, Svc, require
 from api.problems import Problem
 from api.services import Services
 from domain import merkle
