@@ -1,0 +1,1 @@
+"""Benchmarks behind `minhbach bench` and BENCHMARKS.md: each figure measured next to a baseline."""

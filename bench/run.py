@@ -1,0 +1,69 @@
+"""`minhbach bench [--quick] [--json]`: every figure of BENCHMARKS.md, each next to its baseline.
+
+It needs only the PostgreSQL server the tests use (MINHBACH_BENCH_PG_URL, else
+MINHBACH_TEST_PG_URL, else postgresql://postgres@127.0.0.1:5432/test): each figure gets its own
+fresh database, dropped at the end, also on error or interruption. Progress goes to stderr; stdout
+gets the table, or with --json exactly a JSON list of
+`{name, value, unit, baseline, baseline_unit, ratio, target, met}`.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import signal
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from bench import http_receipts, rebuild
+from bench.figures import Figure, json_list, table
+from bench.scratch import fresh_database, server_version
+
+
+@dataclass(frozen=True)
+class Sizes:
+    receipts: int
+    clients: int
+    events: int
+
+
+FULL = Sizes(receipts=20_000, clients=8, events=200_000)
+QUICK = Sizes(receipts=2_000, clients=8, events=20_000)
+
+
+def main(quick: bool = False, as_json: bool = False) -> None:
+    sizes = QUICK if quick else FULL
+    started = time.perf_counter()
+
+    def say(message: str) -> None:
+        print(f"[{time.perf_counter() - started:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+    say(f"minhbach bench ({'quick' if quick else 'full'}): {sizes}; Python {platform.python_version()},"
+        f" PostgreSQL {server_version()}, {os.cpu_count()} CPUs")
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    figures: list[Figure] = []
+    try:
+        with ExitStack() as stack:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="minhbach-bench-")))
+            http_db = stack.enter_context(fresh_database("http"))
+            figures.append(http_receipts.measure(http_db, work, receipts=sizes.receipts,
+                                                 clients=sizes.clients, say=say))
+            rebuild_db = stack.enter_context(fresh_database("rebuild"))
+            figures.append(rebuild.measure(rebuild_db, work, events=sizes.events, say=say))
+    except (KeyboardInterrupt, SystemExit):
+        say("interrupted: the server is stopped and the scratch databases are dropped")
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    say(f"done in {time.perf_counter() - started:.0f}s; scratch databases dropped")
+    print(json_list(figures) if as_json else table(figures), flush=True)
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # Unwind normally, so the server is stopped and the scratch databases are dropped.
+    raise SystemExit(128 + signum)
