@@ -17,6 +17,7 @@ class Settings(BaseSettings):
     signing_key_hex: str = Field(default="", description="Ed25519 key, 64 hex; else var/signing.key")
     tree_head_interval_s: float = Field(default=2.0, description="seconds between tree heads")
     wait_timeout_s: float = Field(default=5.0, description="how long ?after= may wait")
+    access_log: bool = Field(default=True, description="log every request (uvicorn access log)")
     run_projections: bool = Field(default=True, description="follow the log inside the server")
 
     @property

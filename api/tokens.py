@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -39,7 +40,20 @@ def create_token(db: Database, *, name: str, role: str, district: str | None = N
     return token
 
 
+CACHE_TTL_S = 10.0
+_cache: dict[str, tuple[float, Principal | None]] = {}
+
+
 def find_principal(db: Database, token: str) -> Principal | None:
-    row = db.query_one("SELECT name, role, district FROM api_tokens WHERE token_hash = ?",
-                       (_hash(token),))
-    return Principal(row["name"], row["role"], row["district"]) if row else None
+    """Who holds this token. Answers are kept a few seconds: one lookup per token, not per request."""
+    key = _hash(token)
+    now = time.monotonic()
+    hit = _cache.get(key)
+    if hit is not None and now - hit[0] < CACHE_TTL_S and hit[1] is not None:
+        return hit[1]
+    row = db.query_one("SELECT name, role, district FROM api_tokens WHERE token_hash = ?", (key,))
+    found = Principal(row["name"], row["role"], row["district"]) if row else None
+    if len(_cache) > 10_000:
+        _cache.clear()
+    _cache[key] = (now, found)
+    return found

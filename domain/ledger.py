@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 
@@ -141,10 +141,14 @@ class Ledger(Application[UUID]):
         raise Busy("the ledger is too busy with the same fund or programme; try again")
 
     def find(self, aggregate_id: UUID, cls: type[A]) -> A | None:
-        try:
-            aggregate: Aggregate = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
+        if cls in self.snapshotting_intervals or cls is Aggregate:
+            try:
+                aggregate: Aggregate | None = self.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                return None
+        else:
+            # Never snapshotted: read its events at once, without first asking for a snapshot.
+            aggregate = project_aggregate(None, self.events.get(aggregate_id))
         return aggregate if isinstance(aggregate, cls) else None
 
     def get(self, aggregate_id: UUID, cls: type[A], what: str) -> A:

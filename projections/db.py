@@ -124,7 +124,9 @@ class Database:
         if self.dialect == "postgresql":
             self._pool = ConnectionPool(
                 self.url.pg_conninfo, min_size=1, max_size=pool_size, open=True,
-                kwargs={"row_factory": dict_row, "autocommit": False},
+                # Autocommit, so a lone SELECT is one round trip; blocks of work use
+                # explicit transactions (write() and read()).
+                kwargs={"row_factory": dict_row, "autocommit": True},
             )
 
     @property
@@ -172,12 +174,21 @@ class Database:
         with self._pool.connection() as pg, pg.transaction(), pg.cursor() as cur:
             yield Cursor(cur, "postgresql")
 
+    @contextmanager
+    def _single(self) -> Iterator[Cursor]:
+        """For one statement: no BEGIN/COMMIT around it (a lone SELECT is atomic anyway)."""
+        if self._pool is None:
+            yield Cursor(self._sqlite().cursor(), "sqlite")
+            return
+        with self._pool.connection() as pg, pg.cursor() as cur:
+            yield Cursor(cur, "postgresql")
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        with self.read() as cur:
+        with self._single() as cur:
             return cur.execute(sql, params).fetchall()
 
     def query_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        with self.read() as cur:
+        with self._single() as cur:
             return cur.execute(sql, params).fetchone()
 
     def listen_connection(self) -> psycopg.Connection[Any]:
