@@ -145,8 +145,11 @@ class Database:
         return conn
 
     @contextmanager
-    def write(self) -> Iterator[Cursor]:
-        """One transaction: everything inside commits together or not at all."""
+    def write(self, *, pipeline: bool = False) -> Iterator[Cursor]:
+        """One transaction: everything inside commits together or not at all.
+
+        With `pipeline` (PostgreSQL), statements whose results nobody reads are sent without
+        waiting for each answer: many writes cost about one round trip."""
         if self._pool is None:
             conn = self._sqlite()
             conn.execute("BEGIN IMMEDIATE")
@@ -157,8 +160,13 @@ class Database:
                 raise
             conn.execute("COMMIT")
             return
-        with self._pool.connection() as pg, pg.transaction(), pg.cursor() as cur:
-            yield Cursor(cur, "postgresql")
+        with self._pool.connection() as pg:
+            if pipeline:
+                with pg.pipeline(), pg.transaction(), pg.cursor() as cur:
+                    yield Cursor(cur, "postgresql")
+            else:
+                with pg.transaction(), pg.cursor() as cur:
+                    yield Cursor(cur, "postgresql")
 
     @contextmanager
     def read(self) -> Iterator[Cursor]:
