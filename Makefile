@@ -19,7 +19,7 @@ run: install
 	$(BIN)/minhbach serve --host 127.0.0.1 --port 8000
 
 test: install
-	$(BIN)/ruff check domain projections api migrations tests bench
+	$(BIN)/ruff check domain projections api migrations tests bench tools
 	$(BIN)/mypy domain
 	$(BIN)/pytest -q
 

@@ -50,7 +50,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 
     from api.app import create_app
 
-    uvicorn.run(create_app(Settings()), host=host, port=port, log_level="info")
+    settings = Settings()
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
+                access_log=settings.access_log)
 
 
 @token_app.command("create")
@@ -157,6 +159,35 @@ def audit_replay(as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD 
     finally:
         svc.close()
     print(json.dumps({"as_of": as_of, **balances}, ensure_ascii=False, indent=2))
+
+
+@audit_app.command("export")
+def audit_export(
+    out: Annotated[str, typer.Option("--out", help="JSON Lines file to write (replaced if it exists)")],
+) -> None:
+    """Write the whole log and a freshly signed tree head as JSON Lines (check: tools/verify_export.py)."""
+    from pathlib import Path
+
+    from api.export import export_log
+
+    svc = _services()
+    try:
+        _catch_up(svc, "projections")
+        with _progress() as bar:
+            task = bar.add_task("export", total=None)
+
+            def step(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            summary = export_log(svc, Path(out), step)
+    except (LookupError, RuntimeError) as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(1) from e
+    finally:
+        svc.close()
+    print(f"exported {summary['events']} events to {summary['path']} ({summary['bytes']} bytes)")
+    print(f"tree size {summary['tree_size']}, root {summary['root_hash']}")
+    print(f"public key (Ed25519) {summary['public_key']}")
 
 
 @app.command()

@@ -8,10 +8,17 @@ from domain.money import restriction_key, specificity
 from projections.base import Projection, handles
 from projections.db import Cursor
 
+CACHE_LIMIT = 200_000
+
 
 class Balances(Projection):
     name = "balances"
     tables = ("receipt_balances", "fund_balances", "programme_balances")
+
+    def __init__(self) -> None:
+        super().__init__()
+        # A receipt's fund and restriction never change: remember them, save a query per draw.
+        self.receipts: dict[str, tuple[str, str]] = {}
 
     @handles("Receipt.Recorded")
     def recorded(self, cur: Cursor, e: Any, position: int) -> None:
@@ -26,16 +33,31 @@ class Balances(Projection):
              e.received_on, e.amount_vnd, e.amount_vnd, e.goods["quantity"] if e.goods else 0),
         )
         self._fund(cur, e.fund, key, received=e.amount_vnd)
+        if len(self.receipts) > CACHE_LIMIT:
+            self.receipts.clear()
+        self.receipts[str(e.originator_id)] = (e.fund, key)
+
+    def clear(self, cur: Cursor) -> None:
+        super().clear(cur)
+        self.receipts.clear()
+
+    def _receipt(self, cur: Cursor, receipt_id: str, position: int) -> tuple[str, str]:
+        if receipt_id not in self.receipts:
+            row = cur.execute("SELECT fund, restriction FROM receipt_balances WHERE receipt_id = ?",
+                              (receipt_id,)).fetchone()
+            assert row is not None, f"receipt {receipt_id} unknown at position {position}"
+            self.receipts[receipt_id] = (row["fund"], row["restriction"])
+        return self.receipts[receipt_id]
 
     @handles("Receipt.Drawn", "Receipt.Returned", "Receipt.Reversed")
     def receipt_changed(self, cur: Cursor, e: Any, position: int) -> None:
-        row = cur.execute(
-            "SELECT fund, restriction, remaining_vnd, remaining_quantity FROM receipt_balances"
-            " WHERE receipt_id = ?", (str(e.originator_id),)).fetchone()
-        assert row is not None, f"receipt {e.originator_id} unknown at position {position}"
+        fund, key = self._receipt(cur, str(e.originator_id), position)
         kind = type(e).__qualname__
         if kind == "Receipt.Reversed":
-            self._fund(cur, row["fund"], row["restriction"], received=-row["remaining_vnd"])
+            row = cur.execute("SELECT remaining_vnd FROM receipt_balances WHERE receipt_id = ?",
+                              (str(e.originator_id),)).fetchone()
+            assert row is not None
+            self._fund(cur, fund, key, received=-row["remaining_vnd"])
             cur.execute("UPDATE receipt_balances SET remaining_vnd = 0, remaining_quantity = 0,"
                         " reversed = 1 WHERE receipt_id = ?", (str(e.originator_id),))
             return
@@ -46,9 +68,9 @@ class Balances(Projection):
             (sign * e.amount_vnd, sign * e.quantity, str(e.originator_id)),
         )
         if sign < 0:
-            self._fund(cur, row["fund"], row["restriction"], allocated=e.amount_vnd)
+            self._fund(cur, fund, key, allocated=e.amount_vnd)
         else:
-            self._fund(cur, row["fund"], row["restriction"], returned=e.amount_vnd)
+            self._fund(cur, fund, key, returned=e.amount_vnd)
 
     @staticmethod
     def _fund(cur: Cursor, fund: str, key: str, *, received: int = 0, allocated: int = 0,

@@ -37,6 +37,9 @@ class Projection:
     def begin(self, cur: Cursor) -> None:
         """Called at the start of each batch, inside its transaction (and its lock)."""
 
+    def finish(self, cur: Cursor) -> None:
+        """Called at the end of each batch, before its tracking position is written."""
+
     def clear(self, cur: Cursor) -> None:
         for table in self.tables:
             cur.execute(f"DELETE FROM {table}")

@@ -17,6 +17,14 @@ class Donations(Projection):
     name = "donations"
     tables = ("donors", "pledges", "public_donations")
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.donors: dict[str, tuple[str, str]] = {}  # never changes once registered
+
+    def clear(self, cur: Cursor) -> None:
+        super().clear(cur)
+        self.donors.clear()
+
     @handles("Donor.Registered")
     def donor(self, cur: Cursor, e: Any, position: int) -> None:
         display = ANONYMOUS if e.anonymous else (e.public_name or e.name)
@@ -28,6 +36,7 @@ class Donations(Projection):
             (str(e.originator_id), position, e.name, e.kind, e.public_name, int(e.anonymous),
              display, folded),
         )
+        self.donors[str(e.originator_id)] = (display, folded)
 
     @handles("Pledge.Made")
     def pledge(self, cur: Cursor, e: Any, position: int) -> None:
@@ -43,15 +52,19 @@ class Donations(Projection):
 
     @handles("Receipt.Recorded")
     def receipt(self, cur: Cursor, e: Any, position: int) -> None:
-        donor = cur.execute("SELECT display_name, display_folded FROM donors WHERE donor_id = ?",
-                            (str(e.donor_id),)).fetchone()
-        assert donor is not None, f"receipt at {position} names an unknown donor"
+        donor_id = str(e.donor_id)
+        if donor_id not in self.donors:
+            row = cur.execute("SELECT display_name, display_folded FROM donors WHERE donor_id = ?",
+                              (donor_id,)).fetchone()
+            assert row is not None, f"receipt at {position} names an unknown donor"
+            self.donors[donor_id] = (row["display_name"], row["display_folded"])
+        display, folded = self.donors[donor_id]
         cur.execute(
             "INSERT INTO public_donations (receipt_id, reference, position, donor_id, donor_display,"
             " donor_folded, pledge_id, fund, channel, amount_vnd, item, quantity, received_on,"
             " restriction, mobilised_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (str(e.originator_id), receipt_reference(e.received_on, position), position,
-             str(e.donor_id), donor["display_name"], donor["display_folded"],
+             donor_id, display, folded,
              str(e.pledge_id) if e.pledge_id else None, e.fund, e.channel, e.amount_vnd,
              e.goods["item"] if e.goods else None, e.goods["quantity"] if e.goods else 0,
              e.received_on, restriction_key(e.restriction), e.mobilised_by),

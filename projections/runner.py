@@ -67,6 +67,7 @@ class Runner:
                 for stored, event in events:
                     if stored.id > done:
                         projection.apply(cur, event, stored)
+                projection.finish(cur)
                 last = events[-1][0].id
                 if last > done:
                     cur.execute(

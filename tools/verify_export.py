@@ -1,0 +1,640 @@
+#!/usr/bin/env python3
+"""Check a Minh Bạch log export (`minhbach audit export`) offline, without Minh Bạch's code.
+
+    python verify_export.py FILE [--public-key HEX]
+
+Requirements: Python 3.9 or later (standard library only) plus the `cryptography` package for
+Ed25519 (`pip install cryptography`). Nothing else: this file imports nothing from Minh Bạch, so
+an auditor can read it in full and run it on their own machine. The specification it follows is
+docs/verifiable-log.md ("The verifiable log").
+
+Pass `--public-key` with your own copy of the log's public key (from `/audit/public-key`, kept
+from earlier or compared with other people's). Without it the key written inside the file is
+used, which only proves that whoever wrote the file also signed it.
+
+What is checked, streaming the file once (memory: O(log n) for the Merkle tree, plus one small
+entry per receipt and per programme for the money checks):
+
+1. the header (format `minhbach-log/1`, Ed25519 key, signed tree head);
+2. the tree head's Ed25519 signature over the canonical JSON of {tree_size, root_hash, timestamp};
+3. every event line: exactly the five leaf fields (plus an optional `leaf_index`, which must run
+   0, 1, 2, …), valid types, standard padded base64 for `state`; positions strictly increasing;
+   as many events as the head's `tree_size`;
+4. the Merkle root (RFC 9162) of the leaves rebuilt from those five fields equals the head's
+   `root_hash`;
+5. the money, from the events' own content (each `state` is the JSON the eventsourcing library
+   stored; UUID-typed attributes appear as {"_type_": "uuid_hex", "_data_": "<32 hex>"} and
+   datetimes as {"_type_": "datetime_iso", "_data_": "<ISO 8601>"}):
+   - trial balance: money received (Receipt.Recorded − reversed receipts) = funds available
+     + programmes' remaining money + money distributed;
+   - Σ Receipt.Drawn = Σ Programme.FundsAllocated = Σ Allocation.Made, allocation by
+     allocation; Σ Receipt.Returned = Σ Programme.AllocationReturned; Σ Distribution.Made
+     = Σ Programme.SupportDistributed, distribution by distribution;
+   - no receipt, fund (per restriction) or programme ever goes below zero, in log order.
+
+Exit status: 0 when everything holds, 1 when anything fails (the first failure is named with its
+line and log position), 2 for a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import hashlib
+import json
+import re
+import sys
+import time
+import uuid
+import zlib
+from collections import defaultdict
+from datetime import datetime, timezone
+from typing import Any, BinaryIO
+
+try:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+except ImportError:  # pragma: no cover - depends on the auditor's machine
+    sys.stderr.write("verify_export.py needs the `cryptography` package for Ed25519: "
+                     "pip install cryptography\n")
+    sys.exit(2)
+
+FORMAT = "minhbach-log/1"
+LEAF_FIELDS = ("originator_id", "originator_version", "position", "state", "topic")
+OPTIONAL_FIELDS = ("leaf_index",)
+HEX64 = re.compile(r"[0-9a-f]{64}")
+MAX_SHOWN = 50
+
+# Merkle tree (RFC 9162 §2.1) -------------------------------------------------------------------
+
+
+def canonical_json(obj: object) -> bytes:
+    """docs/verifiable-log.md §1.1: sorted keys, no white space, non-ASCII as itself, UTF-8."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def leaf_hash(data: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+class Frontier:
+    """The roots of the perfect subtrees of the leaves seen so far (at most 41 hashes)."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.stack: list[tuple[int, bytes]] = []  # (level, hash), highest level first
+
+    def append(self, leaf: bytes) -> None:
+        level, node = 0, leaf
+        while self.stack and self.stack[-1][0] == level:
+            node = node_hash(self.stack.pop()[1], node)
+            level += 1
+        self.stack.append((level, node))
+        self.size += 1
+
+    def root(self) -> bytes:
+        """MTH of the leaves so far: the perfect subtrees folded from the right."""
+        if not self.stack:
+            return hashlib.sha256(b"").digest()
+        node = self.stack[-1][1]
+        for _, left in reversed(self.stack[:-1]):
+            node = node_hash(left, node)
+        return node
+
+
+# Reading the file ------------------------------------------------------------------------------
+
+
+class Bad(Exception):
+    """A line that cannot be used as it is."""
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise Bad(f"the key {key!r} appears twice")
+        obj[key] = value
+    return obj
+
+
+def _no_constants(name: str) -> None:
+    raise Bad(f"{name} is not allowed")
+
+
+LINE_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+
+
+def parse_line(raw: bytes) -> dict[str, Any]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise Bad(f"not UTF-8 ({e.reason} at byte {e.start})") from None
+    text = text[:-1] if text.endswith("\n") else text
+    if not text.strip():
+        raise Bad("empty line")
+    try:
+        obj = LINE_DECODER.decode(text)
+    except ValueError as e:
+        raise Bad(f"not JSON: {e}") from None
+    if not isinstance(obj, dict):
+        raise Bad("not a JSON object")
+    return obj
+
+
+def is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_head(head: object) -> dict[str, Any]:
+    if not isinstance(head, dict):
+        raise Bad("the header has no tree_head object")
+    missing = [k for k in ("tree_size", "root_hash", "timestamp", "signature") if k not in head]
+    if missing:
+        raise Bad(f"the tree head lacks {', '.join(missing)}")
+    if not is_int(head["tree_size"]) or head["tree_size"] < 0:
+        raise Bad("the tree head's tree_size is not a whole number")
+    if not isinstance(head["root_hash"], str) or not HEX64.fullmatch(head["root_hash"]):
+        raise Bad("the tree head's root_hash is not 64 lower-case hex digits")
+    if not is_int(head["timestamp"]):
+        raise Bad("the tree head's timestamp is not an integer")
+    if not isinstance(head["signature"], str) or not re.fullmatch(r"[0-9a-fA-F]{128}", head["signature"]):
+        raise Bad("the tree head's signature is not 64 bytes of hex")
+    return head
+
+
+def leaf_of(event: dict[str, Any]) -> tuple[bytes, int, str, str, bytes]:
+    """Check one event line; return (leaf bytes, position, originator_id, topic, state bytes)."""
+    missing = [k for k in LEAF_FIELDS if k not in event]
+    if missing:
+        raise Bad(f"missing {', '.join(missing)}")
+    extra = sorted(set(event) - set(LEAF_FIELDS) - set(OPTIONAL_FIELDS))
+    if extra:
+        raise Bad(f"unexpected keys {', '.join(extra)}")
+    position, version = event["position"], event["originator_version"]
+    if not is_int(position) or position < 1:
+        raise Bad(f"position {position!r} is not a whole number ≥ 1")
+    if not is_int(version) or version < 1:
+        raise Bad(f"originator_version {version!r} is not a whole number ≥ 1")
+    if not isinstance(event["topic"], str):
+        raise Bad("topic is not a string")
+    try:
+        originator = str(uuid.UUID(event["originator_id"]))
+    except (ValueError, TypeError, AttributeError):
+        raise Bad("originator_id is not a UUID") from None
+    text = event["state"]
+    if not isinstance(text, str):
+        raise Bad("state is not a string")
+    try:
+        state = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise Bad("state is not standard padded base64") from None
+    encoded = base64.b64encode(state).decode("ascii")
+    if encoded != text:
+        raise Bad("state is not in canonical base64")
+    try:
+        data = canonical_json({"position": position, "originator_id": originator,
+                               "originator_version": version, "topic": event["topic"],
+                               "state": encoded})
+    except UnicodeEncodeError:
+        raise Bad("topic is not valid Unicode text") from None
+    return data, position, originator, event["topic"], state
+
+
+# The events' content ---------------------------------------------------------------------------
+
+
+def _untag(obj: dict[str, Any]) -> Any:
+    """The eventsourcing library's JSON transcoder writes typed values as {"_type_", "_data_"}."""
+    if len(obj) == 2 and "_type_" in obj and "_data_" in obj:
+        if obj["_type_"] == "uuid_hex":
+            return str(uuid.UUID(hex=obj["_data_"]))
+        return obj["_data_"]
+    return obj
+
+
+STATE_DECODER = json.JSONDecoder(object_hook=_untag)
+
+
+def decode_state(state: bytes) -> dict[str, Any]:
+    """The event's attributes (stored as JSON; zlib-compressed JSON is accepted too)."""
+    for attempt in (lambda b: b, zlib.decompress):
+        try:
+            obj = STATE_DECODER.decode(attempt(state).decode("utf-8"))
+        except (ValueError, zlib.error, UnicodeDecodeError, TypeError, AttributeError):
+            continue
+        if isinstance(obj, dict):
+            return obj
+    raise Bad("its state is not JSON (compressed or encrypted some other way?): "
+              "the money in it cannot be checked")
+
+
+def amount(obj: dict[str, Any], key: str = "amount_vnd") -> int:
+    value = obj.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise Bad(f"{key} is {value!r}, not a whole number of đồng ≥ 0")
+    return value
+
+
+def pieces_total(attrs: dict[str, Any], key: str = "pieces") -> int:
+    pieces = attrs.get(key)
+    if not isinstance(pieces, list) or not all(isinstance(p, dict) for p in pieces):
+        raise Bad(f"{key} is not a list of objects")
+    return sum(amount(p) for p in pieces)
+
+
+def restriction_key(restriction: object) -> str:
+    if restriction is None:
+        return ""
+    if not isinstance(restriction, dict):
+        raise Bad("restriction is not an object")
+    return "|".join(f"{k}={restriction[k]}" for k in ("district", "commune", "category")
+                    if restriction.get(k))
+
+
+def ident(attrs: dict[str, Any], key: str) -> str:
+    try:
+        return str(uuid.UUID(str(attrs.get(key))))
+    except ValueError:
+        raise Bad(f"{key} is not a UUID") from None
+
+
+MONEY_TOPICS = frozenset({
+    "Receipt.Recorded", "Receipt.Drawn", "Receipt.Returned", "Receipt.Reversed",
+    "Programme.Opened", "Programme.FundsAllocated", "Programme.SupportDistributed",
+    "Programme.AllocationReturned", "Programme.DistributionReturned",
+    "Allocation.Made", "Distribution.Made",
+})
+
+
+class Receipt:
+    __slots__ = ("amount", "fund", "remaining", "reversed")
+
+    def __init__(self, fund: tuple[str, str], amount: int) -> None:
+        self.fund, self.amount, self.remaining, self.reversed = fund, amount, amount, False
+
+
+class Money:
+    """Balances rebuilt from the events, in log order."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, int] = defaultdict(int)
+        self.receipts: dict[str, Receipt] = {}
+        self.funds: dict[tuple[str, str], int] = defaultdict(int)  # (fund, restriction) → available
+        self._fund_keys: dict[tuple[str, str], tuple[str, str]] = {}
+        self.programmes: dict[str, list[int]] = {}  # id → [remaining, distributed]
+        # Open matches between the events of one command; an entry goes when its sums agree.
+        # Each entry: the sums, then [first line, first position, last position].
+        # allocation id → [Allocation.Made, Programme.FundsAllocated, Receipt.Drawn, …]
+        self.allocations: dict[str, list[int]] = {}
+        # allocation id → [Programme.AllocationReturned, Receipt.Returned, …]
+        self.returns: dict[str, list[int]] = {}
+        # distribution id → [Distribution.Made total_vnd, Programme.SupportDistributed, …]
+        self.distributions: dict[str, list[int]] = {}
+
+    @staticmethod
+    def _tally(table: dict[str, list[int]], key: str, width: int, column: int, value: int,
+               where: tuple[int, int]) -> None:
+        entry = table.get(key)
+        if entry is None:
+            entry = table[key] = [0] * width + [*where, where[1]]
+        entry[column] += value
+        entry[-1] = where[1]
+        if len(set(entry[:width])) == 1:
+            del table[key]
+
+    def apply(self, kind: str, originator: str, attrs: dict[str, Any], where: tuple[int, int]) -> None:
+        """Apply one event; raise Bad for a rule it breaks."""
+        t = self.totals
+        if kind == "Receipt.Recorded":
+            value = amount(attrs)
+            fund = attrs.get("fund")
+            if not isinstance(fund, str):
+                raise Bad("fund is not a string")
+            if originator in self.receipts:
+                raise Bad(f"receipt {originator} is recorded twice")
+            key = (fund, restriction_key(attrs.get("restriction")))
+            key = self._fund_keys.setdefault(key, key)  # one tuple per fund, not per receipt
+            self.receipts[originator] = Receipt(key, value)
+            self.funds[key] += value
+            t["recorded"] += value
+        elif kind in ("Receipt.Drawn", "Receipt.Returned", "Receipt.Reversed"):
+            receipt = self.receipts.get(originator)
+            if receipt is None:
+                raise Bad(f"receipt {originator} was never recorded before this {kind}")
+            if receipt.reversed:
+                raise Bad(f"receipt {originator} was reversed before this {kind}")
+            if kind == "Receipt.Reversed":
+                if receipt.remaining != receipt.amount:
+                    raise Bad(f"receipt {originator} is reversed while "
+                              f"{receipt.amount - receipt.remaining} đồng of it are allocated")
+                receipt.reversed, receipt.remaining = True, 0
+                self.funds[receipt.fund] -= receipt.amount
+                t["reversed"] += receipt.amount
+                self._not_negative_fund(receipt.fund)
+                return
+            value = amount(attrs)
+            allocation = ident(attrs, "allocation_id")
+            if kind == "Receipt.Drawn":
+                receipt.remaining -= value
+                self.funds[receipt.fund] -= value
+                t["drawn"] += value
+                self._tally(self.allocations, allocation, 3, 2, value, where)
+                if receipt.remaining < 0:
+                    raise Bad(f"receipt {originator} is overdrawn: {receipt.remaining} đồng left")
+                self._not_negative_fund(receipt.fund)
+            else:
+                receipt.remaining += value
+                self.funds[receipt.fund] += value
+                t["returned"] += value
+                self._tally(self.returns, allocation, 2, 1, value, where)
+                if receipt.remaining > receipt.amount:
+                    raise Bad(f"receipt {originator} got back more than was drawn from it")
+        elif kind == "Programme.Opened":
+            if originator in self.programmes:
+                raise Bad(f"programme {originator} is opened twice")
+            self.programmes[originator] = [0, 0]
+        elif kind.startswith("Programme."):
+            programme = self.programmes.get(originator)
+            if programme is None:
+                raise Bad(f"programme {originator} was never opened before this {kind}")
+            if kind == "Programme.FundsAllocated":
+                value = pieces_total(attrs)
+                programme[0] += value
+                t["allocated"] += value
+                self._tally(self.allocations, ident(attrs, "allocation_id"), 3, 1, value, where)
+            elif kind == "Programme.SupportDistributed":
+                value = pieces_total(attrs)
+                programme[0] -= value
+                programme[1] += value
+                t["distributed"] += value
+                self._tally(self.distributions, ident(attrs, "distribution_id"), 2, 1, value, where)
+            elif kind == "Programme.AllocationReturned":
+                value = amount(attrs)
+                programme[0] -= value
+                t["allocation_returned"] += value
+                self._tally(self.returns, ident(attrs, "allocation_id"), 2, 0, value, where)
+            elif kind == "Programme.DistributionReturned":
+                value = pieces_total(attrs)
+                programme[0] += value
+                programme[1] -= value
+                t["distribution_returned"] += value
+            if programme[0] < 0:
+                raise Bad(f"programme {originator} goes below zero: {programme[0]} đồng")
+            if programme[1] < 0:
+                raise Bad(f"programme {originator} has distributed {programme[1]} đồng")
+        elif kind == "Allocation.Made":
+            value = amount(attrs)
+            drawn = attrs.get("drawn_from")
+            t["allocation_made"] += value
+            self._tally(self.allocations, originator, 3, 0, value, where)
+            if isinstance(drawn, list) and pieces_total(attrs, "drawn_from") != value:
+                raise Bad(f"allocation {originator}: amount_vnd {value} ≠ the sum of drawn_from")
+        elif kind == "Distribution.Made":
+            value = amount(attrs, "total_vnd")
+            t["distribution_made"] += value
+            self._tally(self.distributions, originator, 2, 0, value, where)
+            lines = attrs.get("lines")
+            if isinstance(lines, list) and all(isinstance(x, dict) for x in lines):
+                drawn = sum(pieces_total(x, "drawn_from") for x in lines)
+                if drawn != value:
+                    raise Bad(f"distribution {originator}: total_vnd {value} ≠ {drawn} drawn by its lines")
+
+    def _not_negative_fund(self, fund: tuple[str, str]) -> None:
+        if self.funds[fund] < 0:
+            name, restriction = fund
+            raise Bad(f"fund {name} [{restriction or 'unrestricted'}] goes below zero: "
+                      f"{self.funds[fund]} đồng")
+
+
+# The whole check -------------------------------------------------------------------------------
+
+
+class Report:
+    KEEP = 1000
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._problems: list[tuple[float, int, str]] = []  # (line or ∞, order found, text)
+        self.lines: list[tuple[bool, str]] = []
+        self.warnings: list[str] = []
+
+    def fail(self, message: str, line: int | None = None, position: int | None = None) -> None:
+        where = ""
+        if line is not None:
+            where = f"line {line}" + (f", position {position}" if position is not None else "") + ": "
+        self.count += 1
+        if len(self._problems) < self.KEEP:
+            self._problems.append((float("inf") if line is None else line, self.count, where + message))
+
+    @property
+    def problems(self) -> list[str]:
+        """Problems tied to a line first, in file order; then the ones about the whole file."""
+        return [text for _, _, text in sorted(self._problems)]
+
+    def check(self, ok: bool, text: str) -> bool:
+        self.lines.append((ok, text))
+        return ok
+
+
+def verify_signature(key_hex: str, head: dict[str, Any]) -> bool:
+    signed = canonical_json({k: head[k] for k in ("tree_size", "root_hash", "timestamp")})
+    try:
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(key_hex)).verify(
+            bytes.fromhex(head["signature"]), signed)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def verify(f: BinaryIO, trusted_key: str | None, report: Report) -> None:
+    first = f.readline()
+    try:
+        header = parse_line(first)
+        if header.get("format") != FORMAT:
+            raise Bad(f"format is {header.get('format')!r}, not {FORMAT!r}")
+        if header.get("algorithm", "Ed25519") != "Ed25519":
+            raise Bad(f"algorithm is {header.get('algorithm')!r}, not 'Ed25519'")
+        file_key = header.get("public_key")
+        if not isinstance(file_key, str) or not HEX64.fullmatch(file_key.lower()):
+            raise Bad("public_key is not 32 bytes of hex")
+        head = check_head(header.get("tree_head"))
+    except Bad as e:
+        report.fail(f"bad header: {e}", 1)
+        report.check(False, "header")
+        return
+    size, root_hex = int(head["tree_size"]), head["root_hash"]
+    try:
+        when = datetime.fromtimestamp(head["timestamp"] / 1000, tz=timezone.utc)  # noqa: UP017 (3.9)
+        stamp = when.isoformat(timespec="seconds")
+    except (OverflowError, OSError, ValueError):
+        stamp = f"at {head['timestamp']} ms (not a representable date)"
+    print(f"tree head: size {size}, root {root_hex}, signed {stamp}")
+
+    if trusted_key is None:
+        key = file_key.lower()
+        report.warnings.append(
+            "the signature was checked with the public key written in the file itself; whoever "
+            "can rewrite the file can replace that key too. Pass --public-key with your own "
+            "trusted copy (from /audit/public-key).")
+        source = "the file's own key"
+    else:
+        key = trusted_key
+        source = "your --public-key"
+        if file_key.lower() != key:
+            report.fail(f"the file names public key {file_key}, not your trusted key {key}", 1)
+    print(f"public key: {key} ({source})")
+    if not report.check(verify_signature(key, head), f"Ed25519 signature of the tree head ({source})"):
+        report.fail(f"the tree head's signature does not verify with {source}", 1)
+
+    frontier = Frontier()
+    money = Money()
+    root_at_size: bytes | None = None
+    last_position = 0
+    first_position: int | None = None
+    lineno = 1
+    order_ok = True
+    next_index = 0  # the file's own numbering of its lines (optional `leaf_index`)
+    for raw in f:
+        lineno += 1
+        position: int | None = None
+        try:
+            event = parse_line(raw)
+            if is_int(event.get("position")):
+                position = event["position"]
+            data, position, originator, topic, state = leaf_of(event)
+        except Bad as e:
+            report.fail(str(e), lineno, position)
+            order_ok = False
+            continue
+        if "leaf_index" in event:
+            index = event["leaf_index"]
+            if index != next_index:
+                report.fail(f"leaf_index {index!r} where {next_index} was expected: events before "
+                            "this one are missing, added or moved", lineno, position)
+                order_ok = False
+            next_index = index + 1 if is_int(index) else next_index + 1
+        if position <= last_position:
+            report.fail(f"position {position} does not come after position {last_position} "
+                        "(events out of order or repeated)", lineno, position)
+            order_ok = False
+        last_position = max(last_position, position)
+        if first_position is None:
+            first_position = position
+        if frontier.size == size:
+            report.fail(f"more events than the tree head's size {size}", lineno, position)
+        frontier.append(leaf_hash(data))
+        if frontier.size == size:
+            root_at_size = frontier.root()
+        kind = topic.rpartition(":")[2]
+        if kind in MONEY_TOPICS:
+            try:
+                money.apply(kind, originator, decode_state(state), (lineno, position))
+            except Bad as e:
+                report.fail(f"{kind}: {e}", lineno, position)
+
+    count = frontier.size
+    if size == 0:
+        root_at_size = hashlib.sha256(b"").digest()
+    span = f"positions {first_position}…{last_position}" if count else "no events"
+    report.check(count == size and order_ok,
+                 f"{count} events ({span}), well formed, positions strictly increasing, "
+                 "as many as the tree head's size")
+    if count != size:
+        report.fail(f"the file has {count} readable events, the tree head says {size}")
+    computed = root_at_size.hex() if root_at_size is not None else None
+    print(f"root computed from the events: {computed or 'none (fewer events than the tree size)'}")
+    if not report.check(computed == root_hex,
+                        f"Merkle root of the first {size} events = the tree head's root_hash"):
+        report.fail(f"the events do not hash to the signed root {root_hex}"
+                    + (f" (they give {computed})" if computed else " (too few events to rebuild it)")
+                    + ": an event was altered, added, removed or reordered")
+    _money_report(money, report)
+
+
+def _money_report(money: Money, report: Report) -> None:
+    t = money.totals
+    received = t["recorded"] - t["reversed"]
+    funds = sum(money.funds.values())
+    remaining = sum(p[0] for p in money.programmes.values())
+    distributed = sum(p[1] for p in money.programmes.values())
+    print(f"money received: {received:,} đồng ({t['recorded']:,} recorded − {t['reversed']:,} reversed)")
+    print(f"  funds available       {funds:>22,}  "
+          f"(received − {t['drawn']:,} drawn + {t['returned']:,} returned)")
+    print(f"  programmes remaining  {remaining:>22,}  ({len(money.programmes)} programmes)")
+    print(f"  distributed           {distributed:>22,}")
+    if not report.check(received == funds + remaining + distributed,
+                        "trial balance: received = funds available + programmes remaining + distributed"):
+        report.fail(f"trial balance: received {received} ≠ funds {funds} + programmes {remaining} "
+                    f"+ distributed {distributed} = {funds + remaining + distributed}")
+    sums = (t["drawn"], t["allocated"], t["allocation_made"])
+    if not report.check(len(set(sums)) == 1,
+                        f"Σ Receipt.Drawn = Σ Programme.FundsAllocated = Σ Allocation.Made = {sums[0]:,}"):
+        report.fail("Σ Receipt.Drawn {} , Σ Programme.FundsAllocated {}, Σ Allocation.Made {} differ"
+                    .format(*sums))
+    if not report.check(t["returned"] == t["allocation_returned"],
+                        f"Σ Receipt.Returned = Σ Programme.AllocationReturned = {t['returned']:,}"):
+        report.fail(f"Σ Receipt.Returned {t['returned']} ≠ Σ Programme.AllocationReturned "
+                    f"{t['allocation_returned']}")
+    if not report.check(t["distribution_made"] == t["distributed"],
+                        f"Σ Distribution.Made = Σ Programme.SupportDistributed = {t['distributed']:,}"):
+        report.fail(f"Σ Distribution.Made {t['distribution_made']} ≠ Σ Programme.SupportDistributed "
+                    f"{t['distributed']}")
+
+    def span(e: list[int]) -> str:
+        return f"its events at positions {e[-2]}…{e[-1]}" if e[-1] != e[-2] else "its only event"
+
+    unmatched = (
+        [(e[-3], e[-2], f"allocation {k}: Allocation.Made {e[0]}, Programme.FundsAllocated {e[1]}, "
+                        f"Receipt.Drawn {e[2]} differ ({span(e)})") for k, e in money.allocations.items()]
+        + [(e[-3], e[-2], f"allocation {k} returned: Programme.AllocationReturned {e[0]}, "
+                          f"Receipt.Returned {e[1]} differ ({span(e)})") for k, e in money.returns.items()]
+        + [(e[-3], e[-2], f"distribution {k}: Distribution.Made {e[0]}, Programme.SupportDistributed "
+                          f"{e[1]} differ ({span(e)})") for k, e in money.distributions.items()])
+    report.check(not unmatched, "each allocation, return and distribution agrees across its events")
+    for line, position, message in sorted(unmatched):
+        report.fail(message, line, position)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Check a Minh Bạch log export offline.")
+    parser.add_argument("file", help="the JSON Lines file written by `minhbach audit export`")
+    parser.add_argument("--public-key", help="your trusted copy of the log's Ed25519 public key (hex)")
+    args = parser.parse_args(argv)
+    trusted = args.public_key.strip().lower() if args.public_key else None
+    if trusted is not None and not HEX64.fullmatch(trusted):
+        parser.error("--public-key must be 64 hex digits (32 bytes)")
+    report = Report()
+    started = time.monotonic()
+    try:
+        with open(args.file, "rb") as f:
+            verify(f, trusted, report)
+    except OSError as e:
+        print(f"cannot read {args.file}: {e}")
+        return 1
+    elapsed = time.monotonic() - started
+    print()
+    for ok, text in report.lines:
+        print(f"[{' ok ' if ok else 'FAIL'}] {text}")
+    for warning in report.warnings:
+        print(f"WARNING: {warning}")
+    if report.count:
+        problems = report.problems
+        print(f"\nFAILED ({report.count} problem{'s' if report.count > 1 else ''}, {elapsed:.1f} s); "
+              f"first: {problems[0]}")
+        for problem in problems[:MAX_SHOWN]:
+            print(f"  PROBLEM: {problem}")
+        if report.count > MAX_SHOWN:
+            print(f"  … {report.count - MAX_SHOWN} more not shown")
+        return 1
+    print(f"\nOK: every check passed ({elapsed:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
