@@ -9,7 +9,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Figure:
-    """`value` and `target` share `unit`; the target is met when value ≥ target."""
+    """`value` and `target` share `unit`; the target is met when value ≥ target, or, for a figure
+    where lower is better (a latency), when value ≤ target."""
 
     name: str
     value: float
@@ -17,6 +18,7 @@ class Figure:
     baseline: float
     baseline_unit: str
     target: float
+    lower_is_better: bool = False
 
     @property
     def ratio(self) -> float:
@@ -24,7 +26,7 @@ class Figure:
 
     @property
     def met(self) -> bool:
-        return self.value >= self.target
+        return self.value <= self.target if self.lower_is_better else self.value >= self.target
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -51,7 +53,7 @@ def table(figures: list[Figure]) -> str:
             f"{f.value:,.1f} {f.unit}",
             f"{f.baseline:,.1f} {f.baseline_unit}",
             f"{f.ratio:.3f}",
-            f"≥ {f.target:,.1f} {f.unit}",
+            f"{'≤' if f.lower_is_better else '≥'} {f.target:,.1f} {f.unit}",
             "yes" if f.met else "NO",
         )
         for f in figures

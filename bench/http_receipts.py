@@ -162,12 +162,16 @@ class Server:
 
 
 @contextmanager
-def running_server(db_url: str, work_dir: Path, say: Say) -> Iterator[Server]:
-    """`minhbach serve` on a free loopback port, with a finance token."""
-    data_dir = work_dir / "http-data"
+def running_server(db_url: str, work_dir: Path, say: Say, *, label: str = "(a)",
+                   data_name: str = "http-data", log_name: str = "server.log",
+                   extra_env: dict[str, str] | None = None) -> Iterator[Server]:
+    """`minhbach serve` on a free loopback port, with a finance token. `extra_env` adds MINHBACH_*
+    settings (e.g. MINHBACH_RUN_PROJECTIONS=false); the data directory is `work_dir / data_name`."""
+    data_dir = work_dir / data_name
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINHBACH_")}
     env.update(MINHBACH_DATABASE_URL=db_url, MINHBACH_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
+    env.update(extra_env or {})
     exe = _minhbach()
     # cwd is the scratch directory, so that no stray .env file changes the settings.
     made = subprocess.run([exe, "token", "create", "--name", "bench", "--role", "finance"],
@@ -176,13 +180,13 @@ def running_server(db_url: str, work_dir: Path, say: Say) -> Iterator[Server]:
         raise RuntimeError(f"`minhbach token create` failed:\n{made.stderr[-2000:]}")
     token = made.stdout.strip().splitlines()[-1]
     port = _free_port()
-    log_path = work_dir / "server.log"
+    log_path = work_dir / log_name
     with open(log_path, "wb") as log:
         server = subprocess.Popen([exe, "serve", "--host", "127.0.0.1", "--port", str(port)],
                                   env=env, cwd=work_dir, stdout=log, stderr=subprocess.STDOUT,
                                   start_new_session=True)
     base_url = f"http://127.0.0.1:{port}"
-    say(f"(a) server pid {server.pid} on {base_url} (log {log_path})")
+    say(f"{label} server pid {server.pid} on {base_url} (log {log_path})")
     try:
         _wait_until_up(server, base_url, log_path)
         yield Server(base_url=base_url, token=token, pid=server.pid)

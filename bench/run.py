@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from bench import http_receipts, rebuild
+from bench import http_receipts, inclusion_proofs, merkle_log, rebuild
 from bench.figures import Figure, json_list, table
 from bench.scratch import fresh_database, server_version
 
@@ -30,10 +30,12 @@ class Sizes:
     receipts: int
     clients: int
     events: int
+    tree_events: int  # (c) events verified, and (d) the tree size
+    proof_requests: int  # (d)
 
 
-FULL = Sizes(receipts=20_000, clients=8, events=200_000)
-QUICK = Sizes(receipts=2_000, clients=8, events=20_000)
+FULL = Sizes(receipts=20_000, clients=8, events=200_000, tree_events=1_000_000, proof_requests=4_000)
+QUICK = Sizes(receipts=2_000, clients=8, events=20_000, tree_events=100_000, proof_requests=1_000)
 
 
 def main(quick: bool = False, as_json: bool = False) -> None:
@@ -55,6 +57,15 @@ def main(quick: bool = False, as_json: bool = False) -> None:
                                                  clients=sizes.clients, say=say))
             rebuild_db = stack.enter_context(fresh_database("rebuild"))
             figures.append(rebuild.measure(rebuild_db, work, events=sizes.events, say=say))
+            say(f"(c) making {sizes.tree_events:,} synthetic stored events (not timed)")
+            events = merkle_log.synthetic_events(sizes.tree_events)
+            verified, tree = merkle_log.measure(events, say)
+            figures.append(verified)
+            del events
+            proofs_db = stack.enter_context(fresh_database("proofs"))
+            figures.append(inclusion_proofs.measure(proofs_db, work, tree, requests=sizes.proof_requests,
+                                                    clients=sizes.clients, say=say))
+            del tree
     except (KeyboardInterrupt, SystemExit):
         say("interrupted: the server is stopped and the scratch databases are dropped")
         raise

@@ -55,7 +55,7 @@ class Runner:
         if not notifications:
             return 0
         events = [(n, self.app.mapper.to_domain_event(n)) for n in notifications]
-        with self.db.write(pipeline=True) as cur:
+        with self.db.write() as cur:
             if self.db.dialect == "postgresql":
                 # One writer of read models at a time (SQLite's BEGIN IMMEDIATE does the same).
                 cur.execute("SELECT pg_advisory_xact_lock(?)", (PROJECTION_LOCK,))
