@@ -7,7 +7,6 @@ checks the trial balance. Each difference is reported with its position, table o
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import tempfile
 from collections.abc import Callable, Iterator
@@ -22,6 +21,7 @@ import migrations
 from api.services import Services
 from api.signing import verify_head
 from domain import merkle
+from domain.merkle import Frontier
 from projections.db import Database
 from projections.merkle import fetcher
 from projections.queries import Queries
@@ -48,31 +48,6 @@ class Report:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-class Frontier:
-    """The roots of the perfect subtrees of the leaves seen so far: O(log n) memory."""
-
-    def __init__(self) -> None:
-        self.size = 0
-        self.stack: list[tuple[int, bytes]] = []  # (level, hash), highest level first
-
-    def append(self, leaf: bytes) -> None:
-        level, node = 0, leaf
-        while self.stack and self.stack[-1][0] == level:
-            _, left = self.stack.pop()
-            node = merkle.node_hash(left, node)
-            level += 1
-        self.stack.append((level, node))
-        self.size += 1
-
-    def root(self) -> bytes:
-        if not self.stack:
-            return hashlib.sha256(b"").digest()
-        node = self.stack[-1][1]
-        for _, left in reversed(self.stack[:-1]):
-            node = merkle.node_hash(left, node)
-        return node
 
 
 def stored_events(services: Services, progress: Progress | None = None) -> Iterator[Notification]:

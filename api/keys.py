@@ -18,12 +18,16 @@ def load_service_key(data_dir: Path, given_hex: str = "") -> bytes:
         if len(key) != SERVICE_KEY_BYTES:
             raise ValueError("MINHBACH_SERVICE_KEY_HEX must be 64 hex characters")
         return key
-    path = data_dir / "service.key"
+    return secret_file(data_dir / "service.key", SERVICE_KEY_BYTES)
+
+
+def secret_file(path: Path, size: int) -> bytes:
+    """Random bytes kept in a file readable by the owner only, made on first use."""
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:
-            f.write(os.urandom(SERVICE_KEY_BYTES))
+            f.write(os.urandom(size))
     return path.read_bytes()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from api.keys import secret_file
 from domain import merkle
 from projections.db import Database
 from projections.merkle import fetcher
@@ -22,13 +22,7 @@ def load_signing_key(data_dir: Path, given_hex: str = "") -> Ed25519PrivateKey:
     """From settings if given, else `signing.key` in the data directory, made on first start."""
     if given_hex:
         return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(given_hex))
-    path = data_dir / "signing.key"
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(os.urandom(KEY_BYTES))
-    return Ed25519PrivateKey.from_private_bytes(path.read_bytes())
+    return Ed25519PrivateKey.from_private_bytes(secret_file(data_dir / "signing.key", KEY_BYTES))
 
 
 def public_key_hex(key: Ed25519PrivateKey) -> str:

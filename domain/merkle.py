@@ -442,3 +442,28 @@ class MemoryTree:
 
     def consistency_proof(self, first: int, second: int | None = None) -> list[bytes]:
         return consistency_proof(first, self._size(second), self.fetch)
+
+
+class Frontier:
+    """The roots of the perfect subtrees of the leaves seen so far: O(log n) memory."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.stack: list[tuple[int, bytes]] = []  # (level, hash), highest level first
+
+    def append(self, leaf: bytes) -> None:
+        level, node = 0, leaf
+        while self.stack and self.stack[-1][0] == level:
+            _, left = self.stack.pop()
+            node = node_hash(left, node)
+            level += 1
+        self.stack.append((level, node))
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self.stack:
+            return EMPTY_ROOT
+        node = self.stack[-1][1]
+        for _, left in reversed(self.stack[:-1]):
+            node = node_hash(left, node)
+        return node
