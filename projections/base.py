@@ -21,6 +21,11 @@ class Projection:
     tables: tuple[str, ...] = ()
 
     def __init__(self) -> None:
+        # Writes wait for the end of the batch and go out as one executemany per statement:
+        # first every INSERT (stage 0), then every UPDATE (stage 1), each stage in the order
+        # its statements were first used. Updates are additive or set final values, so running
+        # them after the batch's inserts gives the same rows as running each at once.
+        self._later: tuple[dict[str, list[tuple[Any, ...]]], dict[str, list[tuple[Any, ...]]]] = ({}, {})
         self.handlers: dict[str, Handler] = {}
         for attr in dir(type(self)):
             topic = getattr(getattr(type(self), attr), "_handles", None)
@@ -34,11 +39,22 @@ class Projection:
         if handler is not None:
             handler(cur, event, stored.id)
 
+    def insert(self, sql: str, params: tuple[Any, ...]) -> None:
+        self._later[0].setdefault(sql, []).append(params)
+
+    def update(self, sql: str, params: tuple[Any, ...]) -> None:
+        self._later[1].setdefault(sql, []).append(params)
+
     def begin(self, cur: Cursor) -> None:
         """Called at the start of each batch, inside its transaction (and its lock)."""
+        self._later = ({}, {})
 
     def finish(self, cur: Cursor) -> None:
         """Called at the end of each batch, before its tracking position is written."""
+        for stage in self._later:
+            for sql, rows in stage.items():
+                cur.executemany(sql, rows)
+        self._later = ({}, {})
 
     def clear(self, cur: Cursor) -> None:
         for table in self.tables:

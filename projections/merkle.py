@@ -21,16 +21,13 @@ class MerkleTree(Projection):
         super().__init__()
         self.size = 0
         self.cache: dict[Key, bytes] = {}
-        self.leaves: list[tuple[int, int, str]] = []
-        self.nodes: list[tuple[int, int, str]] = []
 
     def begin(self, cur: Cursor) -> None:
+        super().begin(cur)
         # Leaves and nodes made in this batch are kept in memory; the rest is read on demand.
         row = cur.execute("SELECT MAX(leaf_index) AS last FROM merkle_leaves").fetchone()
         self.size = 0 if row is None or row["last"] is None else int(row["last"]) + 1
         self.cache = {}
-        self.leaves = []
-        self.nodes = []
 
     def apply(self, cur: Cursor, event: Any, stored: Notification) -> None:
         leaf = merkle.leaf_hash(merkle.leaf_bytes(
@@ -45,18 +42,14 @@ class MerkleTree(Projection):
             return self.cache[(level, idx)]
 
         nodes = merkle.nodes_after_append(self.size, leaf, get)
-        self.leaves.append((self.size, stored.id, leaf.hex()))
+        # Written at the end of the batch: nodes needed again meanwhile are in the cache.
+        self.insert("INSERT INTO merkle_leaves (leaf_index, position, leaf_hash) VALUES (?, ?, ?)",
+                    (self.size, stored.id, leaf.hex()))
         for level, idx, h in nodes:
             self.cache[(level, idx)] = h
-            self.nodes.append((level, idx, h.hex()))
+            self.insert("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)",
+                        (level, idx, h.hex()))
         self.size += 1
-
-    def finish(self, cur: Cursor) -> None:
-        # Written once per batch: the nodes a batch needs again are in the cache meanwhile.
-        cur.executemany("INSERT INTO merkle_leaves (leaf_index, position, leaf_hash) VALUES (?, ?, ?)",
-                        self.leaves)
-        cur.executemany("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)", self.nodes)
-        self.leaves, self.nodes = [], []
 
 
 def fetcher(cur: Cursor) -> merkle.Fetch:

@@ -20,7 +20,7 @@ class Children(Projection):
 
     @handles("Child.Registered")
     def registered(self, cur: Cursor, e: Any, position: int) -> None:
-        cur.execute(
+        self.insert(
             "INSERT INTO children (child_id, position, code, district, commune) VALUES (?,?,?,?,?)",
             (str(e.originator_id), position, e.code, e.district, e.commune),
         )
@@ -32,7 +32,7 @@ class Needs(Projection):
 
     @handles("Need.Opened")
     def opened(self, cur: Cursor, e: Any, position: int) -> None:
-        cur.execute(
+        self.insert(
             "INSERT INTO needs (need_id, season, commune, category, district, position,"
             " children_count, estimated_vnd) VALUES (?,?,?,?,?,?,0,0)",
             (str(e.originator_id), e.season, e.commune, e.category, e.district, position),
@@ -40,7 +40,7 @@ class Needs(Projection):
 
     @handles("Need.Surveyed")
     def surveyed(self, cur: Cursor, e: Any, position: int) -> None:
-        cur.execute(
+        self.update(
             "UPDATE needs SET children_count = ?, estimated_vnd = ?, position = ? WHERE need_id = ?",
             (e.children_count, e.estimated_vnd, position, str(e.originator_id)),
         )

@@ -15,50 +15,46 @@ class Traces(Projection):
 
     @handles("Allocation.Made")
     def allocation(self, cur: Cursor, e: Any, position: int) -> None:
-        cur.execute(
+        self.insert(
             "INSERT INTO allocations (allocation_id, position, fund, programme_id, season, district,"
             " commune, category, amount_vnd, item, quantity, decision_ref)"
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (str(e.originator_id), position, e.fund, str(e.programme_id), e.season, e.district,
              e.commune, e.category, e.amount_vnd, e.item, e.quantity, e.decision_ref),
         )
-        cur.executemany(
-            "INSERT INTO allocation_draws (allocation_id, receipt_id, amount_vnd, quantity)"
-            " VALUES (?,?,?,?)",
-            [(str(e.originator_id), d["receipt_id"], d["amount_vnd"], d["quantity"])
-             for d in e.drawn_from],
-        )
+        for d in e.drawn_from:
+            self.insert("INSERT INTO allocation_draws (allocation_id, receipt_id, amount_vnd,"
+                        " quantity) VALUES (?,?,?,?)",
+                        (str(e.originator_id), d["receipt_id"], d["amount_vnd"], d["quantity"]))
 
     @handles("Allocation.Reversed")
     def allocation_reversed(self, cur: Cursor, e: Any, position: int) -> None:
-        cur.execute("UPDATE allocations SET reversed = 1 WHERE allocation_id = ?",
+        self.update("UPDATE allocations SET reversed = 1 WHERE allocation_id = ?",
                     (str(e.originator_id),))
 
     @handles("Distribution.Made")
     def distribution(self, cur: Cursor, e: Any, position: int) -> None:
         did = str(e.originator_id)
         named = sum(1 for line in e.lines if line.get("child_id"))
-        cur.execute(
+        self.insert(
             "INSERT INTO distributions (distribution_id, position, programme_id, season, district,"
             " commune, category, distributed_on, total_vnd, named_children, beneficiaries_count,"
             " overrides) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (did, position, str(e.programme_id), e.season, e.district, e.commune, e.category,
              e.distributed_on, e.total_vnd, named, e.beneficiaries_count, e.overrides),
         )
-        cur.executemany(
-            "INSERT INTO distribution_lines (distribution_id, line_no, child_id, item, quantity,"
-            " value_vnd) VALUES (?,?,?,?,?,?)",
-            [(did, n, line.get("child_id"), line.get("item"), line["quantity"], line["value_vnd"])
-             for n, line in enumerate(e.lines)],
-        )
-        cur.executemany(
-            "INSERT INTO distribution_draws (distribution_id, line_no, piece_no, allocation_id,"
-            " receipt_id, amount_vnd, quantity) VALUES (?,?,?,?,?,?,?)",
-            [(did, n, k, p["allocation_id"], p["receipt_id"], p["amount_vnd"], p["quantity"])
-             for n, line in enumerate(e.lines) for k, p in enumerate(line["drawn_from"])],
-        )
+        for n, line in enumerate(e.lines):
+            self.insert("INSERT INTO distribution_lines (distribution_id, line_no, child_id, item,"
+                        " quantity, value_vnd) VALUES (?,?,?,?,?,?)",
+                        (did, n, line.get("child_id"), line.get("item"), line["quantity"],
+                         line["value_vnd"]))
+            for k, p in enumerate(line["drawn_from"]):
+                self.insert("INSERT INTO distribution_draws (distribution_id, line_no, piece_no,"
+                            " allocation_id, receipt_id, amount_vnd, quantity) VALUES (?,?,?,?,?,?,?)",
+                            (did, n, k, p["allocation_id"], p["receipt_id"], p["amount_vnd"],
+                             p["quantity"]))
 
     @handles("Distribution.Reversed")
     def distribution_reversed(self, cur: Cursor, e: Any, position: int) -> None:
-        cur.execute("UPDATE distributions SET reversed = 1 WHERE distribution_id = ?",
+        self.update("UPDATE distributions SET reversed = 1 WHERE distribution_id = ?",
                     (str(e.originator_id),))
