@@ -51,9 +51,11 @@ class Projection:
 
     def finish(self, cur: Cursor) -> None:
         """Called at the end of each batch, before its tracking position is written."""
-        for stage in self._later:
-            for sql, rows in stage.items():
-                cur.executemany(sql, rows)
+        inserts, updates = self._later
+        for sql, rows in inserts.items():
+            cur.insert_many(sql, rows)
+        for sql, rows in updates.items():
+            cur.executemany(sql, rows)
         self._later = ({}, {})
 
     def clear(self, cur: Cursor) -> None:

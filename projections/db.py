@@ -6,6 +6,7 @@ both. Rows come back as dicts.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -20,6 +21,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 Row = dict[str, Any]
+_INSERT = re.compile(r"INSERT INTO (\w+) \(([\w, ]+)\) VALUES \([?, ]+\)")
 SQLITE_BUSY_TIMEOUT_S = 30
 
 
@@ -100,6 +102,17 @@ class Cursor:
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
             self.raw.executemany(self._sql(sql), [tuple(r) for r in rows])
+
+    def insert_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Plain INSERTs of many rows: COPY on PostgreSQL (far cheaper per row), else executemany."""
+        match = _INSERT.fullmatch(sql)
+        if self.dialect != "postgresql" or match is None or not rows:
+            self.executemany(sql, rows)
+            return
+        table, columns = match.group(1), match.group(2)
+        with self.raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
     def fetchone(self) -> Row | None:
         row = self.raw.fetchone()
