@@ -93,6 +93,7 @@ class Ledger(Application[UUID]):
         self.child_keys = child_keys
         self.service_key = service_key
         self.position_of = position_of
+        self._known_donors: set[UUID] = set()
 
     # ---- the command runner ------------------------------------------------------------
 
@@ -151,6 +152,12 @@ class Ledger(Application[UUID]):
             aggregate = project_aggregate(None, self.events.get(aggregate_id))
         return aggregate if isinstance(aggregate, cls) else None
 
+    def _require_donor(self, donor_id: UUID) -> None:
+        # A donor, once registered, is never removed: one look in the log per donor is enough.
+        if donor_id not in self._known_donors:
+            self.get(donor_id, Donor, "donor")
+            self._known_donors.add(donor_id)
+
     def get(self, aggregate_id: UUID, cls: type[A], what: str) -> A:
         aggregate = self.find(aggregate_id, cls)
         if aggregate is None:
@@ -178,7 +185,7 @@ class Ledger(Application[UUID]):
         checked = self._restriction(restriction)
 
         def build() -> tuple[list[Aggregate], Response]:
-            self.get(donor_id, Donor, "donor")
+            self._require_donor(donor_id)
             pledge = Pledge(id=uuid4(), donor_id=donor_id, amount_vnd=value, goods=goods,
                             restriction=checked, due_on=due_on, mobilised_by=mobilised_by,
                             note=note, meta=ctx.meta(note))
@@ -198,7 +205,7 @@ class Ledger(Application[UUID]):
         checked = self._restriction(restriction)
 
         def build() -> tuple[list[Aggregate], Response]:
-            self.get(donor_id, Donor, "donor")
+            self._require_donor(donor_id)
             if pledge_id is not None:
                 pledge = self.get(pledge_id, Pledge, "pledge")
                 if pledge.donor_id != donor_id:
