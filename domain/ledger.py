@@ -9,8 +9,10 @@ again on fresh state. The store itself is the eventsourcing library's (SQLite or
 from __future__ import annotations
 
 import random
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any, Protocol, TypeVar
 from uuid import UUID, uuid4
 
@@ -45,7 +47,8 @@ from domain.programmes import Programme
 from domain.receipts import Receipt
 from domain.text import nfc
 
-MAX_ATTEMPTS = 50
+RETRY_FOR_S = 15.0
+MAX_BACKOFF_S = 0.05
 MAX_LINES = 1000
 
 A = TypeVar("A", bound=Aggregate)
@@ -94,6 +97,7 @@ class Ledger(Application[UUID]):
         self.service_key = service_key
         self.position_of = position_of
         self._known_donors: set[UUID] = set()
+        self._locks = KeyedLocks()
 
     # ---- the command runner ------------------------------------------------------------
 
@@ -103,8 +107,23 @@ class Ledger(Application[UUID]):
         request_hash: str,
         build: Callable[[], tuple[list[Aggregate], Response]],
         decorate: Callable[[Response, PositionOf], Response] | None = None,
+        serialise_on: tuple[str, ...] = (),
     ) -> Response:
-        """Apply a command at most once per Idempotency-Key, retrying on write conflicts."""
+        """Apply a command at most once per Idempotency-Key, retrying on write conflicts.
+
+        Commands naming the same `serialise_on` keys (a fund, a programme) take turns inside
+        this process, so racing requests queue instead of conflicting and retrying; optimistic
+        concurrency still guards against other processes."""
+        with self._locks.hold(serialise_on):
+            return self._run(ctx, request_hash, build, decorate)
+
+    def _run(
+        self,
+        ctx: Context,
+        request_hash: str,
+        build: Callable[[], tuple[list[Aggregate], Response]],
+        decorate: Callable[[Response, PositionOf], Response] | None,
+    ) -> Response:
         record_id = idempotency_id(ctx.actor, ctx.idempotency_key) if ctx.idempotency_key else None
 
         def replayed() -> Response | None:
@@ -115,7 +134,10 @@ class Ledger(Application[UUID]):
             response["position"] = self.position_of(record_id)
             return decorate(response, self.position_of) if decorate else response
 
-        for attempt in range(MAX_ATTEMPTS):
+        deadline = time.monotonic() + RETRY_FOR_S
+        attempt = 0
+        while time.monotonic() < deadline:
+            attempt += 1
             if (earlier := replayed()) is not None:
                 return earlier
             try:
@@ -134,8 +156,8 @@ class Ledger(Application[UUID]):
             try:
                 recordings = self.save(*aggregates)
             except IntegrityError:
-                # Someone changed what we read. Back off a little, with jitter, and redo.
-                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                # Someone changed what we read. Back off (growing, with jitter) and redo.
+                time.sleep(random.uniform(0, min(MAX_BACKOFF_S, 0.001 * 2**min(attempt, 10))))
                 continue
             response = dict(response, position=recordings[-1].notification.id)
             return decorate(response, _positions(recordings)) if decorate else response
@@ -281,7 +303,8 @@ class Ledger(Application[UUID]):
             response = {"id": str(allocation_id), "amount_vnd": total, "drawn_from": draws}
             return [allocation, programme, *touched], response
 
-        return self.run(ctx, request_hash, build)
+        return self.run(ctx, request_hash, build, serialise_on=(
+            f"fund:{fund}", f"programme:{programme_id(season, commune, category)}"))
 
     def _candidates(self, fund: str, item: str | None, district: str, commune: str,
                     category: str, need: int) -> list[Receipt]:
@@ -370,7 +393,8 @@ class Ledger(Application[UUID]):
             response = {"id": str(distribution_id), "total_vnd": total, "overrides": overrides}
             return [distribution, programme, *children], response
 
-        return self.run(ctx, request_hash, build)
+        return self.run(ctx, request_hash, build,
+                        serialise_on=(f"programme:{programme_id(season, commune, category)}",))
 
     # ---- reversals ------------------------------------------------------------------------
 
@@ -506,6 +530,23 @@ class Ledger(Application[UUID]):
         elif "district" in checked:
             self.areas.district(checked["district"])
         return checked
+
+
+class KeyedLocks:
+    """One lock per key, taken in a fixed order so that two commands never wait on each other."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+    @contextmanager
+    def hold(self, keys: tuple[str, ...]) -> Iterator[None]:
+        with self._guard:
+            locks = [self._locks.setdefault(k, threading.Lock()) for k in sorted(set(keys))]
+        with ExitStack() as stack:
+            for lock in locks:
+                stack.enter_context(lock)
+            yield
 
 
 def _positions(recordings: list[Recording[UUID]]) -> PositionOf:
