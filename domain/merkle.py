@@ -100,13 +100,17 @@ def leaf_bytes(position: int, originator_id: UUID | str, originator_version: int
         raise ValueError("originator_id must be a UUID")
     if not isinstance(topic, str):
         raise ValueError("topic must be a string")
-    return canonical_json({
-        "position": position,
-        "originator_id": str(originator_id),
-        "originator_version": originator_version,
-        "topic": topic,
-        "state": base64.b64encode(bytes(state)).decode("ascii"),
-    })
+    # Exactly what canonical_json gives for these five keys (sorted: originator_id,
+    # originator_version, position, state, topic), assembled directly: verifying a million
+    # leaves spends most of its time here. tests/unit/test_leaf_encoding.py holds the two equal.
+    return b"".join((
+        b'{"originator_id":"', str(originator_id).encode("ascii"),
+        b'","originator_version":', str(originator_version).encode("ascii"),
+        b',"position":', str(position).encode("ascii"),
+        b',"state":"', base64.b64encode(state),
+        b'","topic":', json.dumps(topic, ensure_ascii=False).encode("utf-8"),
+        b"}",
+    ))
 
 
 def leaf_hash(data: bytes) -> bytes:
