@@ -23,14 +23,12 @@ checks such a file without this project's code.
 
 from __future__ import annotations
 
-import base64
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
-from api.audit import stored_events
+from api.audit import leaf_record, stored_events
 from api.services import Services
 from domain import merkle
 
@@ -44,11 +42,6 @@ ExportProgress = Callable[[int, int], None]
 
 def _line(obj: dict[str, Any]) -> str:
     return merkle.canonical_json(obj).decode("utf-8") + "\n"
-
-
-def _uuid_text(value: UUID | str) -> str:
-    """Lower-case hyphenated, as in a leaf (the store may hand back a UUID or its text)."""
-    return str(value if isinstance(value, UUID) else UUID(str(value)))
 
 
 def latest_head(services: Services) -> dict[str, Any]:
@@ -82,14 +75,7 @@ def export_log(services: Services, out: Path, progress: ExportProgress | None = 
             for stored in stored_events(services):
                 if written == size:
                     break
-                f.write(_line({
-                    "leaf_index": written,
-                    "position": stored.id,
-                    "originator_id": _uuid_text(stored.originator_id),
-                    "originator_version": stored.originator_version,
-                    "topic": stored.topic,
-                    "state": base64.b64encode(bytes(stored.state)).decode("ascii"),
-                }))
+                f.write(_line({"leaf_index": written, **leaf_record(stored)}))
                 written += 1
                 if progress and written % PROGRESS_EVERY == 0:
                     progress(written, size)

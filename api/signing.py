@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from api.keys import secret_file
 from domain import merkle
 from projections.db import Database
-from projections.merkle import fetcher
+from projections.merkle import fetcher, leaf_count
 
 KEY_BYTES = 32
 
@@ -63,8 +63,7 @@ class TreeHeads:
     def publish(self) -> dict[str, Any] | None:
         """Sign the tree as the projection has it now, if it grew since the last head."""
         with self.db.read() as cur:
-            row = cur.execute("SELECT MAX(leaf_index) AS last FROM merkle_leaves").fetchone()
-            size = 0 if row is None or row["last"] is None else int(row["last"]) + 1
+            size = leaf_count(cur)
             last = cur.execute("SELECT MAX(tree_size) AS n FROM tree_heads").fetchone()
             if size == 0 or (last and last["n"] is not None and int(last["n"]) >= size):
                 return None

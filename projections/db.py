@@ -121,10 +121,6 @@ class Cursor:
     def fetchall(self) -> list[Row]:
         return [dict(r) for r in self.raw.fetchall()]
 
-    @property
-    def rowcount(self) -> int:
-        return int(self.raw.rowcount)
-
 
 class Database:
     """Connections to the read-model tables, thread-safe."""

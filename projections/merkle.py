@@ -8,7 +8,7 @@ from eventsourcing.persistence import Notification
 
 from domain import merkle
 from projections.base import Projection
-from projections.db import Cursor, Database
+from projections.db import Cursor
 
 Key = tuple[int, int]
 
@@ -25,8 +25,7 @@ class MerkleTree(Projection):
     def begin(self, cur: Cursor) -> None:
         super().begin(cur)
         # Leaves and nodes made in this batch are kept in memory; the rest is read on demand.
-        row = cur.execute("SELECT MAX(leaf_index) AS last FROM merkle_leaves").fetchone()
-        self.size = 0 if row is None or row["last"] is None else int(row["last"]) + 1
+        self.size = leaf_count(cur)
         self.cache = {}
 
     def apply(self, cur: Cursor, event: Any, stored: Notification) -> None:
@@ -73,6 +72,7 @@ def fetcher(cur: Cursor) -> merkle.Fetch:
     return fetch
 
 
-def tree_size(db: Database) -> int:
-    row = db.query_one("SELECT COUNT(*) AS n FROM merkle_leaves")
-    return int(row["n"]) if row else 0
+def leaf_count(cur: Cursor) -> int:
+    """How many leaves the tree has (leaf indexes have no gaps)."""
+    row = cur.execute("SELECT MAX(leaf_index) AS last FROM merkle_leaves").fetchone()
+    return 0 if row is None or row["last"] is None else int(row["last"]) + 1

@@ -99,7 +99,3 @@ def make_tokens(services: Services) -> dict[str, str]:
         "district_other": create_token(services.db, name="district2", role="district",
                                        district=districts[1]),
     }
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from typing import Annotated, Any
 
-from eventsourcing.persistence import Notification
 from fastapi import APIRouter, Query, Response
 
-from api.audit import replay_balances
+from api.audit import leaf_record, replay_balances
 from api.deps import Caller, Svc, require
 from api.problems import Problem
 from api.services import Services
 from domain import merkle
-from projections.merkle import fetcher
+from projections.merkle import fetcher, leaf_count
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 MAX_EVENTS_PAGE = 5000
@@ -33,7 +31,7 @@ def inclusion_proof(svc: Services, position: int, tree_size: int | None = None) 
         if leaf is None:
             raise Problem(404, "not_found", "Not in the tree",
                           f"no event at position {position} is in the Merkle tree yet")
-        size = _tree_size(cur)
+        size = leaf_count(cur)
         index = int(leaf["leaf_index"])
         if not index < tree_size <= size:
             raise Problem(422, "validation_error", "Bad tree size",
@@ -41,11 +39,6 @@ def inclusion_proof(svc: Services, position: int, tree_size: int | None = None) 
         path = merkle.inclusion_path(index, tree_size, fetcher(cur))
     return {"leaf_index": index, "tree_size": tree_size, "leaf_hash": leaf["leaf_hash"],
             "audit_path": [h.hex() for h in path]}
-
-
-def _tree_size(cur: Any) -> int:
-    row = cur.execute("SELECT MAX(leaf_index) AS last FROM merkle_leaves").fetchone()
-    return 0 if row is None or row["last"] is None else int(row["last"]) + 1
 
 
 @router.get("/tree-head")
@@ -81,7 +74,7 @@ def proof_inclusion(svc: Svc, position: Annotated[int, Query(ge=1)],
 def proof_consistency(svc: Svc, first: Annotated[int, Query(ge=1)],
                       second: Annotated[int, Query(ge=1)]) -> dict[str, Any]:
     with svc.db.read() as cur:
-        size = _tree_size(cur)
+        size = leaf_count(cur)
         if not first <= second <= size:
             raise Problem(422, "validation_error", "Bad tree sizes",
                           f"need 1 ≤ first ≤ second ≤ {size}")
@@ -94,13 +87,6 @@ def balances_as_of(svc: Svc, who: Caller, as_of: dt.date) -> dict[str, Any]:
     """Fund and programme balances as the log stood at the end of `as_of` (UTC), replayed."""
     require(who, "finance", "district", "auditor")
     return {"as_of": as_of.isoformat(), **replay_balances(svc, as_of.isoformat())}
-
-
-def leaf_record(n: Notification) -> dict[str, Any]:
-    """The five fields a leaf is made of (docs/verifiable-log.md), as JSON."""
-    return {"position": n.id, "originator_id": str(n.originator_id),
-            "originator_version": n.originator_version, "topic": n.topic,
-            "state": base64.b64encode(n.state).decode("ascii")}
 
 
 @router.get("/events")

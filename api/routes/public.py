@@ -7,9 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from api.audit import leaf_record
 from api.deps import Consistent, Svc
 from api.problems import Problem
-from api.routes.audit import inclusion_proof, leaf_record
+from api.routes.audit import inclusion_proof
 from api.schemas import Page, Season
 from api.services import Services
 from domain.money import CATEGORIES, FUNDS, MAX_AMOUNT_VND
