@@ -172,17 +172,11 @@ def _compare_table(table: str, live: Database, scratch: Database, report: Report
 
 
 def _check_trial_balance(db: Database, report: Report) -> None:
-    received = db.query_one("SELECT COALESCE(SUM(received_vnd), 0) AS v, "
-                            "COALESCE(SUM(received_vnd - allocated_vnd + returned_vnd), 0) AS a "
-                            "FROM fund_balances")
-    programmes = db.query_one("SELECT COALESCE(SUM(allocated_vnd - returned_vnd), 0) AS held, "
-                              "COALESCE(SUM(allocated_vnd - distributed_vnd - returned_vnd), 0) AS r, "
-                              "COALESCE(SUM(distributed_vnd), 0) AS d FROM programme_balances")
-    assert received is not None and programmes is not None
-    total = int(received["v"])
-    parts = int(received["a"]) + int(programmes["r"]) + int(programmes["d"])
-    if total != parts:
-        report.add(f"trial balance: received {total} ≠ funds + programmes + distributed {parts}")
+    t = Queries(db).trial_balance()
+    parts = t["in_funds_vnd"] + t["in_programmes_vnd"] + t["distributed_vnd"]
+    if t["received_vnd"] != parts:
+        report.add(f"trial balance: received {t['received_vnd']} ≠ funds + programmes + "
+                   f"distributed {parts}")
 
 
 def replay_balances(services: Services, as_of: str) -> dict[str, list[dict[str, Any]]]:

@@ -185,6 +185,18 @@ class Queries:
         row["distributions"] = distributions
         return row
 
+    def trial_balance(self) -> dict[str, int]:
+        """DESIGN §3 invariant 4: received = in funds + in programmes + distributed."""
+        funds = self.fund_balances()
+        programmes = self.db.query_one(
+            "SELECT COALESCE(SUM(allocated_vnd - distributed_vnd - returned_vnd), 0) AS held,"
+            " COALESCE(SUM(distributed_vnd), 0) AS distributed FROM programme_balances")
+        assert programmes is not None
+        return {"received_vnd": sum(int(f["received_vnd"]) for f in funds),
+                "in_funds_vnd": sum(int(f["available_vnd"]) for f in funds),
+                "in_programmes_vnd": int(programmes["held"]),
+                "distributed_vnd": int(programmes["distributed"])}
+
     def needs(self, season: str | None = None) -> list[Row]:
         where, params = _filters(season=season, table="n")
         rows = self.db.query(

@@ -42,7 +42,8 @@ def categories(response: Response) -> dict[str, Any]:
 @router.get("/public/summary", dependencies=[Consistent])
 def summary(svc: Svc, response: Response, season: Season | None = None) -> dict[str, Any]:
     response.headers["Cache-Control"] = PUBLIC_CACHE
-    return svc.queries.summary(season)
+    # DESIGN §7: the summary names the latest signed tree head, so its figures can be checked.
+    return {**svc.queries.summary(season), "tree_head": svc.tree_heads.latest()}
 
 
 @router.get("/public/donations", response_model=Page, dependencies=[Consistent])

@@ -38,6 +38,7 @@ def test_proofs_over_http_verify_against_signed_heads(client: TestClient, servic
     key = get(client, "/audit/public-key")
     assert key["algorithm"] == "Ed25519"
     assert get(client, "/audit/tree-head") == second
+    assert get(client, "/public/summary")["tree_head"] == second
     heads = get(client, "/audit/tree-heads")["items"]
     assert heads == [first, second]
     assert all(verify_head(key["public_key"], h) for h in heads)

@@ -36,6 +36,11 @@ def test_demo_loads_once_holds_invariants_and_rebuilds_identically(services: Ser
     received = services.queries.summary()["received_vnd"]
     assert received == (sum(f["available_vnd"] for f in funds)
                         + sum(p["remaining_vnd"] + p["distributed_vnd"] for p in programmes))
+    assert services.queries.trial_balance() == {
+        "received_vnd": received,
+        "in_funds_vnd": sum(f["available_vnd"] for f in funds),
+        "in_programmes_vnd": sum(p["remaining_vnd"] for p in programmes),
+        "distributed_vnd": sum(p["distributed_vnd"] for p in programmes)}
 
     live = dump(services)
     assert services.runner.rebuild() == head
