@@ -91,13 +91,13 @@ def build(settings: Settings | None = None) -> Services:
     db = Database(url)
     queries = Queries(db)
     env = db.url.eventsourcing_env()
-    runners: list[Runner] = []
 
     def open_receipts(fund: str, item: str | None, district: str, commune: str,
                       category: str) -> Iterator[UUID]:
         # Candidates come from a read model: bring it up to the head of the log first, so a
         # receipt recorded a moment ago is seen (the ledger re-checks each one anyway).
-        runners[0].ensure(ledger.recorder.max_notification_id() or 0)
+        # (`runner` is assigned below, before any command can run.)
+        runner.ensure(ledger.recorder.max_notification_id() or 0)
         return queries.open_receipts(fund, item, district, commune, category)
 
     ledger = Ledger(
@@ -110,7 +110,6 @@ def build(settings: Settings | None = None) -> Services:
     )
     migrations.apply(db.url.yoyo_uri())
     runner = Runner(db, ledger, all_projections())
-    runners.append(runner)
     tree_heads = TreeHeads(db, load_signing_key(settings.data_dir, settings.signing_key_hex))
     return Services(settings=settings, db=db, ledger=ledger, queries=queries, runner=runner,
                     areas=areas, tree_heads=tree_heads)
