@@ -9,17 +9,20 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from api.problems import Problem
 from api.services import Services
-from api.tokens import Principal, find_principal
+from api.tokens import Principal, cached_principal, find_principal
 from domain.meta import Context
 
 STAFF = ("admin", "finance", "district")
 MAX_IDEMPOTENCY_KEY = 200
 
 
-def services(request: Request) -> Services:
+# Dependencies are async where they can answer without IO: FastAPI runs a sync dependency in a
+# worker thread, and each such hand-off costs more than the work itself.
+async def services(request: Request) -> Services:
     svc: Services = request.app.state.services
     return svc
 
@@ -27,12 +30,13 @@ def services(request: Request) -> Services:
 Svc = Annotated[Services, Depends(services)]
 
 
-def principal(svc: Svc, authorization: Annotated[str | None, Header()] = None) -> Principal:
+async def principal(svc: Svc, authorization: Annotated[str | None, Header()] = None) -> Principal:
     scheme, _, credentials = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not credentials.strip():
         raise Problem(401, "unauthorized", "Authentication required",
                       "send Authorization: Bearer <token>", {"WWW-Authenticate": "Bearer"})
-    found = find_principal(svc.db, credentials.strip())
+    token = credentials.strip()
+    found = cached_principal(token) or await run_in_threadpool(find_principal, svc.db, token)
     if found is None:
         raise Problem(401, "unauthorized", "Unknown token", "this token is not valid",
                       {"WWW-Authenticate": "Bearer"})
@@ -78,14 +82,14 @@ def request_hash(request: Request, body: BaseModel | dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def consistent(
+async def consistent(
     svc: Svc,
     after: Annotated[int | None, Query(ge=0, description="answer once position P is projected")] = None,
     x_min_position: Annotated[int | None, Header(ge=0)] = None,
 ) -> None:
     """Read your writes: wait (a few seconds at most) until projections reach the position."""
     wanted = max(after or 0, x_min_position or 0)
-    if wanted and not svc.runner.wait_for(wanted, svc.settings.wait_timeout_s):
+    if wanted and not await run_in_threadpool(svc.runner.wait_for, wanted, svc.settings.wait_timeout_s):
         raise Problem(503, "not_yet_projected", "Not yet projected",
                       f"projections have not reached position {wanted} yet",
                       {"Retry-After": "1"})

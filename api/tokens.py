@@ -44,16 +44,23 @@ CACHE_TTL_S = 10.0
 _cache: dict[str, tuple[float, Principal | None]] = {}
 
 
+def cached_principal(token: str) -> Principal | None:
+    """The cached answer for this token, if it is fresh: no IO, so the event loop may call it."""
+    hit = _cache.get(_hash(token))
+    if hit is not None and time.monotonic() - hit[0] < CACHE_TTL_S and hit[1] is not None:
+        return hit[1]
+    return None
+
+
 def find_principal(db: Database, token: str) -> Principal | None:
     """Who holds this token. Answers are kept a few seconds: one lookup per token, not per request."""
+    cached = cached_principal(token)
+    if cached is not None:
+        return cached
     key = _hash(token)
-    now = time.monotonic()
-    hit = _cache.get(key)
-    if hit is not None and now - hit[0] < CACHE_TTL_S and hit[1] is not None:
-        return hit[1]
     row = db.query_one("SELECT name, role, district FROM api_tokens WHERE token_hash = ?", (key,))
     found = Principal(row["name"], row["role"], row["district"]) if row else None
     if len(_cache) > 10_000:
         _cache.clear()
-    _cache[key] = (now, found)
+    _cache[key] = (time.monotonic(), found)
     return found

@@ -16,7 +16,12 @@ from contextlib import ExitStack, contextmanager
 from typing import Any, Protocol, TypeVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    project_aggregate,
+)
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 
@@ -28,6 +33,7 @@ from domain.claims import Claim, claim_id
 from domain.distributions import Distribution
 from domain.donors import Donor, Pledge
 from domain.errors import AlreadyRecorded, Busy, DomainError, InvalidInput, NotFound
+from domain.group_commit import GroupCommit
 from domain.idempotency import IdempotencyRecord
 from domain.ids import child_code, idempotency_id, need_id, programme_id
 from domain.meta import Context, Meta
@@ -98,6 +104,10 @@ class Ledger(Application[UUID]):
         self.position_of = position_of
         self._known_donors: set[UUID] = set()
         self._locks = KeyedLocks()
+        self._group_commit = GroupCommit(super()._record)
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        return self._group_commit.record(processing_event)
 
     # ---- the command runner ------------------------------------------------------------
 
