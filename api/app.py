@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
 from api import metrics, problems
-from api.routes import audit, commands, public, queries
+from api.routes import audit, bank, commands, public, queries
 from api.services import Services, build
 from api.settings import Settings
 
@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     problems.install(app)
     metrics.install(app)
-    for module in (commands, queries, public, audit):
+    for module in (commands, queries, bank, public, audit):
         app.include_router(module.router, prefix=PREFIX, responses=problems.OPENAPI_RESPONSES)
 
     @app.get("/healthz", tags=["ops"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 from typing import Annotated
@@ -21,6 +22,8 @@ app.add_typer(token_app, name="token")
 audit_app = typer.Typer(help="Verify the log (DESIGN §5)", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
 app.add_typer(audit_app, name="audit")
+report_app = typer.Typer(help="Reports", no_args_is_help=True)
+app.add_typer(report_app, name="report")
 console = Console(stderr=True)
 
 
@@ -149,7 +152,6 @@ def audit_verify() -> None:
 @audit_app.command("replay")
 def audit_replay(as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD (end of day, UTC)")]) -> None:
     """Fund and programme balances as they stood at a date, rebuilt from the log alone."""
-    import json
 
     from api.audit import replay_balances
 
@@ -188,6 +190,90 @@ def audit_export(
     print(f"exported {summary['events']} events to {summary['path']} ({summary['bytes']} bytes)")
     print(f"tree size {summary['tree_size']}, root {summary['root_hash']}")
     print(f"public key (Ed25519) {summary['public_key']}")
+
+
+@app.command("import-statement")
+def import_statement(
+    file: Annotated[str, typer.Argument(help="the statement: CSV, XLSX or camt.053 XML")],
+    account: Annotated[str, typer.Option(help="the bank account's code")],
+    format: Annotated[str | None, typer.Option(help="csv, xlsx or camt053; detected if not given")] = None,
+) -> None:
+    """Import a bank statement and match its lines to the ledger (idempotent: re-import adds nothing)."""
+    import uuid
+    from pathlib import Path
+
+    from api.statement_import import import_file
+    from api.statements import StatementError
+    from domain.errors import DomainError
+    from domain.meta import Context
+
+    data = Path(file).read_bytes()
+    svc = _services()
+    ctx = Context(actor="cli", role="finance", request_id=str(uuid.uuid4()))
+    try:
+        _catch_up(svc, "projections")
+        with _progress() as bar:
+            task = bar.add_task("sao kê / statement", total=None)
+            answer = import_file(svc, ctx, "", account, data, format, Path(file).name,
+                                 lambda done, total: bar.update(task, completed=done, total=total))
+    except (StatementError, DomainError) as e:
+        console.print(f"[red]{getattr(e, 'code', 'error')}: {e}[/red]")
+        raise typer.Exit(1) from e
+    finally:
+        svc.close()
+    print(json.dumps({k: str(v) if k == "statement_id" else v for k, v in answer.items()}, indent=2))
+
+
+@report_app.command("reconciliation")
+def report_reconciliation(
+    account: Annotated[str, typer.Option(help="the bank account's code")],
+    start: Annotated[str, typer.Option("--from", help="YYYY-MM-DD")] = "1900-01-01",
+    end: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD (default: today)")] = None,
+    format: Annotated[str, typer.Option(help="text, json, csv or xlsx")] = "text",
+    out: Annotated[str | None, typer.Option(help="file to write (csv and xlsx)")] = None,
+    check: Annotated[bool, typer.Option("--check", help="exit with status 3 unless reconciled")] = False,
+) -> None:
+    """The bank balance against the ledger's, with what is left to match."""
+    import datetime as dt
+    from pathlib import Path
+
+    from api import reports
+    from domain.text import format_vnd
+
+    svc = _services()
+    try:
+        _catch_up(svc, "projections")
+        row = svc.bank_queries.account(account)
+        if row is None:
+            console.print(f"[red]no bank account {account!r}[/red]")
+            raise typer.Exit(1)
+        report = svc.bank_queries.reconciliation(row, start, end or dt.date.today().isoformat())
+    finally:
+        svc.close()
+    if format in ("csv", "xlsx"):
+        body = reports.reconciliation_csv(report) if format == "csv" else reports.reconciliation_xlsx(report)
+        if out is None:
+            console.print("[red]--out FILE is needed for csv and xlsx[/red]")
+            raise typer.Exit(2)
+        Path(out).write_bytes(body)
+        print(f"wrote {out}")
+    elif format == "json":
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print(f"Đối soát tài khoản {report['account']} ({report['fund']}), {report['from']} → {report['to']}")
+        for key, label in (("opening_balance_vnd", "Số dư đầu kỳ / opening"),
+                           ("bank_balance_vnd", "Số dư ngân hàng / bank"),
+                           ("ledger_balance_vnd", "Số dư sổ cái / ledger"),
+                           ("difference_vnd", "Chênh lệch / difference")):
+            print(f"  {label:32} {format_vnd(report[key]):>22}")
+        print(f"  {'Đã khớp / matched':32} {report['matched']:>22}")
+        for key, label in (("unmatched_bank_lines", "Dòng ngân hàng chưa khớp / unmatched bank lines"),
+                           ("unmatched_ledger_entries", "Bút toán chưa khớp / unmatched ledger entries"),
+                           ("suggestions", "Gợi ý chờ xác nhận / suggestions pending")):
+            print(f"  {label}: {len(report[key])}")
+        print(reports.verdict(report))
+    if check and not report["reconciled"]:
+        raise typer.Exit(3)
 
 
 @app.command()

@@ -191,3 +191,54 @@ class ChildCreated(Created):
 class Page(BaseModel):
     items: list[dict[str, Any]]
     next_cursor: int | str | None = None
+
+
+# ---- bank reconciliation ------------------------------------------------------------------
+
+class BankAccountIn(Model):
+    code: Code
+    bank: Name  # a bank's short name, full name or NAPAS BIN ("Vietcombank", "970436")
+    account_number: Annotated[str, Field(min_length=4, max_length=34, pattern=r"^[A-Za-z0-9 ]+$")]
+    fund: Fund
+
+
+class ReceiptFromLine(Model):
+    donor_id: UUID | None = None
+    restriction: Restriction | None = None
+    note: Text | None = None
+
+
+class MatchIn(Model):
+    """Either `target_id` (confirm a match) or `create_receipt` (an unmatched credit becomes a
+    receipt, matched to it)."""
+
+    bank_line_id: UUID
+    target_id: UUID | None = None
+    create_receipt: ReceiptFromLine | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> MatchIn:
+        if (self.target_id is None) == (self.create_receipt is None):
+            raise ValueError("give exactly one of target_id or create_receipt")
+        return self
+
+
+class UndoIn(Model):
+    reason: Name
+
+
+class StatementImported(Model):
+    statement_id: UUID
+    position: int
+    lines: int
+    new_lines: int
+    matched: int
+    suggested: int
+    unmatched: int
+
+
+class MatchCreated(Created):
+    bank_line_id: UUID
+    target_id: UUID
+    kind: Literal["receipt", "distribution"] | None = None
+    donor_id: UUID | None = None  # when the match made a receipt: its donor, found or new

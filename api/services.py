@@ -13,7 +13,9 @@ from api.keys import ChildKeyTable, load_service_key
 from api.settings import Settings
 from api.signing import TreeHeads, load_signing_key
 from domain.areas import AreaTree
+from domain.bank_book import BankBook
 from domain.ledger import Ledger
+from projections.bank_queries import BankQueries
 from projections.db import Database
 from projections.queries import Queries
 from projections.registry import all_projections
@@ -33,6 +35,8 @@ class Services:
     runner: Runner
     areas: AreaTree
     tree_heads: TreeHeads
+    bank: BankBook
+    bank_queries: BankQueries
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -92,12 +96,15 @@ def build(settings: Settings | None = None) -> Services:
     queries = Queries(db)
     env = db.url.eventsourcing_env()
 
-    def open_receipts(fund: str, item: str | None, district: str, commune: str,
-                      category: str) -> Iterator[UUID]:
-        # Candidates come from a read model: bring it up to the head of the log first, so a
-        # receipt recorded a moment ago is seen (the ledger re-checks each one anyway).
+    def catch_up() -> None:
+        # Candidates come from read models: bring them up to the head of the log first, so
+        # what was recorded a moment ago is seen (the ledger re-checks each one anyway).
         # (`runner` is assigned below, before any command can run.)
         runner.ensure(ledger.recorder.max_notification_id() or 0)
+
+    def open_receipts(fund: str, item: str | None, district: str, commune: str,
+                      category: str) -> Iterator[UUID]:
+        catch_up()
         return queries.open_receipts(fund, item, district, commune, category)
 
     ledger = Ledger(
@@ -111,5 +118,7 @@ def build(settings: Settings | None = None) -> Services:
     migrations.apply(db.url.yoyo_uri())
     runner = Runner(db, ledger, all_projections())
     tree_heads = TreeHeads(db, load_signing_key(settings.data_dir, settings.signing_key_hex))
+    bank_queries = BankQueries(db, catch_up)
     return Services(settings=settings, db=db, ledger=ledger, queries=queries, runner=runner,
-                    areas=areas, tree_heads=tree_heads)
+                    areas=areas, tree_heads=tree_heads, bank=BankBook(ledger, bank_queries),
+                    bank_queries=bank_queries)

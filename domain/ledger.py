@@ -103,7 +103,7 @@ class Ledger(Application[UUID]):
         self.service_key = service_key
         self.position_of = position_of
         self._known_donors: set[UUID] = set()
-        self._locks = KeyedLocks()
+        self.locks = KeyedLocks()
         self._group_commit = GroupCommit(super()._record)
 
     def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
@@ -124,7 +124,7 @@ class Ledger(Application[UUID]):
         Commands naming the same `serialise_on` keys (a fund, a programme) take turns inside
         this process, so racing requests queue instead of conflicting and retrying; optimistic
         concurrency still guards against other processes."""
-        with self._locks.hold(serialise_on):
+        with self.locks.hold(serialise_on):
             return self._run(ctx, request_hash, build, decorate)
 
     def _run(
@@ -186,7 +186,7 @@ class Ledger(Application[UUID]):
             aggregate = project_aggregate(None, self.events.get(aggregate_id))
         return aggregate if isinstance(aggregate, cls) else None
 
-    def _require_donor(self, donor_id: UUID) -> None:
+    def require_donor(self, donor_id: UUID) -> None:
         # A donor, once registered, is never removed: one look in the log per donor is enough.
         if donor_id not in self._known_donors:
             self.get(donor_id, Donor, "donor")
@@ -216,10 +216,10 @@ class Ledger(Application[UUID]):
                     restriction: dict[str, Any] | None = None, due_on: str | None = None,
                     mobilised_by: str | None = None, note: str | None = None) -> Response:
         value, goods = self._value(amount_vnd, in_kind)
-        checked = self._restriction(restriction)
+        checked = self.check_restriction(restriction)
 
         def build() -> tuple[list[Aggregate], Response]:
-            self._require_donor(donor_id)
+            self.require_donor(donor_id)
             pledge = Pledge(id=uuid4(), donor_id=donor_id, amount_vnd=value, goods=goods,
                             restriction=checked, due_on=due_on, mobilised_by=mobilised_by,
                             note=note, meta=ctx.meta(note))
@@ -236,32 +236,21 @@ class Ledger(Application[UUID]):
                        mobilised_by: str | None = None, note: str | None = None) -> Response:
         check_fund(fund)
         value, goods = self._value(amount_vnd, in_kind)
-        checked = self._restriction(restriction)
+        checked = self.check_restriction(restriction)
 
         def build() -> tuple[list[Aggregate], Response]:
-            self._require_donor(donor_id)
+            self.require_donor(donor_id)
             if pledge_id is not None:
                 pledge = self.get(pledge_id, Pledge, "pledge")
                 if pledge.donor_id != donor_id:
                     raise InvalidInput("the pledge belongs to another donor")
                 if pledge.cancelled:
                     raise InvalidInput("the pledge was cancelled")
-            receipt = Receipt(id=uuid4(), donor_id=donor_id, fund=fund, received_on=received_on,
-                              channel=channel, amount_vnd=value, goods=goods, restriction=checked,
-                              pledge_id=pledge_id, bank_txn_id=bank_txn_id,
-                              mobilised_by=mobilised_by, note=note, meta=ctx.meta(note))
-            aggregates: list[Aggregate] = [receipt]
-            if bank_txn_id:
-                claimed = claim_id("bank-txn", bank_txn_id)
-                claim = self.find(claimed, Claim)
-                if claim is None:
-                    claim = Claim(id=claimed, kind="bank-txn", value=bank_txn_id,
-                                  owner_id=receipt.id, meta=ctx.meta())
-                elif claim.owner_id is None:
-                    claim.reclaim(owner_id=receipt.id, meta=ctx.meta())
-                else:
-                    raise AlreadyRecorded(f"bank transaction {bank_txn_id!r} is already recorded")
-                aggregates.append(claim)
+            aggregates = self.new_receipt(
+                ctx, donor_id=donor_id, fund=fund, received_on=received_on, channel=channel,
+                amount_vnd=value, goods=goods, restriction=checked, pledge_id=pledge_id,
+                bank_txn_id=bank_txn_id, mobilised_by=mobilised_by, note=note)
+            receipt = aggregates[0]
             return aggregates, {"id": str(receipt.id), "received_on": received_on}
 
         def decorate(response: Response, position_of: PositionOf) -> Response:
@@ -270,6 +259,29 @@ class Ledger(Application[UUID]):
             return dict(response, reference=receipt_reference(received, position))
 
         return self.run(ctx, request_hash, build, decorate)
+
+    def new_receipt(self, ctx: Context, *, donor_id: UUID, fund: str, received_on: str,
+                    channel: str, amount_vnd: int, goods: Goods | None, restriction: Restriction,
+                    pledge_id: UUID | None, bank_txn_id: str | None, mobilised_by: str | None,
+                    note: str | None) -> list[Aggregate]:
+        """A new receipt, and the claim on its bank transaction id (first, the receipt)."""
+        receipt = Receipt(id=uuid4(), donor_id=donor_id, fund=fund, received_on=received_on,
+                          channel=channel, amount_vnd=amount_vnd, goods=goods,
+                          restriction=restriction, pledge_id=pledge_id, bank_txn_id=bank_txn_id,
+                          mobilised_by=mobilised_by, note=note, meta=ctx.meta(note))
+        aggregates: list[Aggregate] = [receipt]
+        if bank_txn_id:
+            claimed = claim_id("bank-txn", bank_txn_id)
+            claim = self.find(claimed, Claim)
+            if claim is None:
+                claim = Claim(id=claimed, kind="bank-txn", value=bank_txn_id, owner_id=receipt.id,
+                              meta=ctx.meta())
+            elif claim.owner_id is None:
+                claim.reclaim(owner_id=receipt.id, meta=ctx.meta())
+            else:
+                raise AlreadyRecorded(f"bank transaction {bank_txn_id!r} is already recorded")
+            aggregates.append(claim)
+        return aggregates
 
     # ---- allocations ----------------------------------------------------------------------
 
@@ -533,7 +545,7 @@ class Ledger(Application[UUID]):
         assert amount_vnd is not None
         return check_amount(amount_vnd), None
 
-    def _restriction(self, restriction: dict[str, Any] | None) -> Restriction:
+    def check_restriction(self, restriction: dict[str, Any] | None) -> Restriction:
         checked = normalise_restriction(restriction)
         if "commune" in checked:
             district = self.areas.district_of(checked["commune"])

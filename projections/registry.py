@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from projections.balances import Balances
+from projections.bank import Bank
 from projections.base import Projection, handles
 from projections.db import Cursor
 from projections.donations import Donations
@@ -47,4 +48,4 @@ class Needs(Projection):
 
 
 def all_projections() -> list[Projection]:
-    return [Balances(), Donations(), Traces(), Children(), Needs(), MerkleTree()]
+    return [Balances(), Donations(), Traces(), Children(), Needs(), Bank(), MerkleTree()]

@@ -17,6 +17,10 @@ EXPECTED = {
     ("get", "/api/v1/audit/events"), ("get", "/api/v1/audit/balances"), ("get", "/api/v1/audit/tree-head"),
     ("get", "/api/v1/audit/tree-heads"), ("get", "/api/v1/audit/public-key"),
     ("get", "/api/v1/audit/proofs/inclusion"), ("get", "/api/v1/audit/proofs/consistency"),
+    ("post", "/api/v1/bank-accounts"), ("get", "/api/v1/bank-accounts"),
+    ("post", "/api/v1/bank-accounts/{code}/statements"), ("get", "/api/v1/bank-accounts/{code}/lines"),
+    ("post", "/api/v1/matches"), ("post", "/api/v1/matches/{match_id}/undo"),
+    ("get", "/api/v1/reconciliation"), ("get", "/api/v1/pledges/{pledge_id}/vietqr"),
 }
 
 

@@ -7,9 +7,11 @@ must leave the log untouched; refusals are RFC 9457 problems with a stable code.
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +20,13 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.services import Services
+from api.statements import Statement, StatementLine, write_csv
 from tests.conftest import PG_URL, _pg_admin, make_services, make_tokens
 from tests.helpers import API, auth, communes, donor, post, receipt
 
 PROBLEM_JSON = "application/problem+json"
+BANK = {"code": "VCB-ROLES", "bank": "Vietcombank", "account_number": "0011004999999", "fund": "campaign"}
+_counter = itertools.count(1)
 UNKNOWN_TOKEN = "mb_this-token-was-never-issued"
 SEASON = "2021"
 ALLOCATED_VND = 50_000_000
@@ -37,10 +42,12 @@ class World:
     donor_id: str
     reference: str  # of the set-up receipt
     child_id: str  # registered in `commune`
+    pledge_id: str
     position: int  # of the last set-up event
 
     def ids(self) -> dict[str, str]:
-        return {"donor_id": self.donor_id, "reference": self.reference, "child_id": self.child_id}
+        return {"donor_id": self.donor_id, "reference": self.reference, "child_id": self.child_id,
+                "pledge_id": self.pledge_id, "bank": BANK["code"]}
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -80,10 +87,14 @@ def world(database: tuple[str, Path]) -> Iterator[World]:
                 "amount_vnd": ALLOCATED_VND, "decision_ref": "QĐ 7/QĐ-UBND"})
             child = post(client, "/children", fin, {"commune": commune, "full_name": "Vi Thị Lan",
                                                     "birth_year": 2013})
-            yield World(client=client, services=services, tokens=tokens, commune=commune,
-                        other_commune=other_commune, donor_id=donor_id,
-                        reference=paid["reference"], child_id=child["id"],
-                        position=int(child["position"]))
+            pledge = post(client, "/pledges", fin, {"donor_id": donor_id, "amount_vnd": 900_000})
+            post(client, "/bank-accounts", fin, BANK)
+            world = World(client=client, services=services, tokens=tokens, commune=commune,
+                          other_commune=other_commune, donor_id=donor_id,
+                          reference=paid["reference"], child_id=child["id"], pledge_id=pledge["id"],
+                          position=0)
+            last = _fresh_line(world)
+            yield replace(world, position=services.ledger.recorder.max_notification_id() or last)
     finally:
         services.close()
 
@@ -102,6 +113,8 @@ class Endpoint:
     expect: dict[str, int]  # caller → status
     body: Body | None = None
     check: Check | None = None  # what a 200 must show
+    files: Callable[[World], dict[str, Any]] | None = None  # a multipart upload instead of JSON
+    prepare: Callable[[World], dict[str, str]] | None = None  # more path parameters, made first
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
@@ -112,6 +125,37 @@ def _fresh_receipt_id(w: World) -> str:
     return str(receipt(w.client, w.tokens["finance"], w.donor_id, 1_000)["id"])
 
 
+def _statement(w: World, n: int | None = None) -> bytes:
+    """A one-line statement never seen before: its own transaction id FT-ROLES-n."""
+    n = next(_counter) if n is None else n
+    line = StatementLine(dt.date(2021, 5, 1 + n % 28), 1_000 + n, f"FT-ROLES-{n}", 1_000 + n,
+                         "NGUYEN VAN AN", None, "ung ho")
+    return write_csv(Statement("csv", BANK["account_number"], None, None, 0, 1_000 + n, (line,)))
+
+
+def _fresh_line(w: World, n: int | None = None) -> int:
+    """Import a new unmatched credit line as finance; its position."""
+    response = w.client.post(f"{API}/bank-accounts/{BANK['code']}/statements",
+                             files={"file": ("s.csv", _statement(w, n))}, headers=auth(w.tokens["finance"]))
+    assert response.status_code == 201, response.text
+    return int(response.json()["position"])
+
+
+def _open_line_id(w: World) -> str:
+    n = next(_counter)
+    position = _fresh_line(w, n)
+    lines = w.client.get(f"{API}/bank-accounts/{BANK['code']}/lines",
+                         params={"from": "2021-01-01", "to": "2021-12-31", "after": position},
+                         headers=auth(w.tokens["finance"])).json()["items"]
+    return str(next(line["line_id"] for line in lines if line["bank_txn_id"] == f"FT-ROLES-{n}"))
+
+
+def _fresh_match_id(w: World) -> str:
+    made = post(w.client, "/matches", w.tokens["finance"],
+                {"bank_line_id": _open_line_id(w), "create_receipt": {}})
+    return str(made["id"])
+
+
 def _statuses(default: int, anonymous: int = 401, **by_role: int) -> dict[str, int]:
     staff = {r: default for r in ("admin", "finance", "district", "district_other", "auditor")}
     return {"anonymous": anonymous, "unknown": 401, **staff, **by_role}
@@ -120,6 +164,7 @@ def _statuses(default: int, anonymous: int = 401, **by_role: int) -> dict[str, i
 FINANCE_WRITES = _statuses(403, admin=201, finance=201)
 DISTRICT_WRITES = _statuses(403, admin=201, finance=201, district=201)
 READERS = _statuses(200)
+BANK_READERS = _statuses(403, admin=200, finance=200, auditor=200)
 PUBLIC = {caller: 200 for caller in CALLERS if caller != "unknown"}
 
 
@@ -171,6 +216,22 @@ ENDPOINTS = [
              check=lambda w, d: d["reference"] == w.reference
              and d["allocations"][0]["amount_vnd"] == ALLOCATED_VND),
     Endpoint("GET", "/public/needs", PUBLIC, check=lambda w, d: isinstance(d["items"], list)),
+    Endpoint("POST", "/bank-accounts", FINANCE_WRITES,
+             lambda w: {**BANK, "code": f"ACB-{next(_counter)}", "bank": "ACB"}),
+    Endpoint("POST", "/bank-accounts/{bank}/statements", FINANCE_WRITES,
+             files=lambda w: {"file": ("sao-ke.csv", _statement(w))}),
+    Endpoint("POST", "/matches", FINANCE_WRITES,
+             lambda w: {"bank_line_id": _open_line_id(w), "create_receipt": {"note": "từ sao kê"}}),
+    Endpoint("POST", "/matches/{match_id}/undo", FINANCE_WRITES, lambda w: {"reason": "nhầm"},
+             prepare=lambda w: {"match_id": _fresh_match_id(w)}),
+    Endpoint("GET", "/bank-accounts", BANK_READERS,
+             check=lambda w, d: BANK["code"] in {a["code"] for a in d["items"]}),
+    Endpoint("GET", "/bank-accounts/{bank}/lines?from=2021-01-01&to=2021-12-31", BANK_READERS,
+             check=_items),
+    Endpoint("GET", "/reconciliation?account={bank}", BANK_READERS,
+             check=lambda w, d: d["account"] == BANK["code"] and d["bank_balance_vnd"] > 0),
+    Endpoint("GET", "/pledges/{pledge_id}/vietqr?account={bank}", BANK_READERS,
+             check=lambda w, d: d["pledge_id"] == w.pledge_id and d["payload"].startswith("000201")),
 ]
 
 CASES = [pytest.param(e, caller, id=f"{e}-{caller}") for e in ENDPOINTS for caller in CALLERS
@@ -190,21 +251,29 @@ def _log_head(w: World) -> int:
 @pytest.mark.parametrize(("endpoint", "caller"), CASES)
 def test_role_matrix(world: World, endpoint: Endpoint, caller: str) -> None:
     expected = endpoint.expect[caller]
-    url = API + endpoint.path.format(**world.ids())
+    extra = endpoint.prepare(world) if endpoint.prepare else {}
+    url = API + endpoint.path.format(**world.ids(), **extra)
     headers = _headers(world, caller)
     if endpoint.method == "POST":
-        assert endpoint.body is not None
-        body = endpoint.body(world)
-        before = _log_head(world)
-        response = world.client.post(url, json=body, headers=headers)
+        if endpoint.files is not None:
+            files = endpoint.files(world)
+            before = _log_head(world)
+            response = world.client.post(url, files=files, headers=headers)
+        else:
+            assert endpoint.body is not None
+            body = endpoint.body(world)
+            before = _log_head(world)
+            response = world.client.post(url, json=body, headers=headers)
     else:
         # Read our set-up's writes: every query may wait for a position (ignored by static ones).
-        response = world.client.get(url, params={"after": world.position}, headers=headers)
+        path, _, query = url.partition("?")
+        params = dict(pair.split("=") for pair in query.split("&") if pair)
+        response = world.client.get(path, params={**params, "after": world.position}, headers=headers)
 
     assert response.status_code == expected, response.text
     data = response.json()
     if expected == 201:
-        assert uuid.UUID(data["id"]) and data["position"] > before
+        assert uuid.UUID(data.get("id") or data["statement_id"]) and data["position"] > before
         assert _log_head(world) >= data["position"]
     elif expected == 200:
         assert endpoint.check is not None

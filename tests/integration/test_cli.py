@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from uuid import UUID
 
 from api.tokens import find_principal
 from tests.conftest import make_services
@@ -41,3 +42,49 @@ def test_migrate_twice_token_and_rebuild(tmp_path: Path) -> None:
     assert refused.returncode != 0
     rebuilt = minhbach(data, "projections", "rebuild")
     assert "rebuilt from 0 events" in rebuilt.stdout + rebuilt.stderr
+
+
+def test_import_statement_and_reconciliation_report(tmp_path: Path) -> None:
+    from datetime import date
+
+    from openpyxl import load_workbook
+
+    from api.statements import Statement, StatementLine, write_csv
+    from domain.meta import Context
+
+    data = tmp_path / "var"
+    minhbach(data, "migrate")
+    services = make_services(f"sqlite:///{(data / 'minhbach.db').resolve()}", data)
+    try:
+        ctx = Context(actor="test", role="finance")
+        services.bank.register_account(ctx, "", code="AGR", bank="Agribank", bank_bin="970405",
+                                       account_number="1500201234567", fund="fund-for-the-poor")
+        donor = services.ledger.register_donor(ctx, "", name="Hoàng Văn Thụ", kind="individual")["id"]
+        services.ledger.record_receipt(ctx, "", donor_id=UUID(donor),
+                                       fund="fund-for-the-poor", received_on="2021-06-01",
+                                       channel="bank", amount_vnd=2_000_000, bank_txn_id="AG001")
+    finally:
+        services.close()
+    lines = (StatementLine(date(2021, 6, 1), 2_000_000, "AG001", 7_000_000, "HOANG VAN THU", None, "ung ho"),
+             StatementLine(date(2021, 6, 2), -5_500, None, 6_994_500, "", None, "Phí quản lý tài khoản"))
+    path = tmp_path / "sao-ke-06.csv"
+    path.write_bytes(write_csv(Statement("csv", "1500201234567", date(2021, 6, 1), date(2021, 6, 30),
+                                         5_000_000, 6_994_500, lines)))
+    imported = minhbach(data, "import-statement", "--account", "AGR", str(path)).stdout
+    assert '"new_lines": 2' in imported and '"matched": 1' in imported
+    again = minhbach(data, "import-statement", "--account", "AGR", str(path)).stdout
+    assert '"new_lines": 0' in again
+
+    env = {**os.environ, "MINHBACH_DATA_DIR": str(data)}
+    report = subprocess.run([sys.executable, "-m", "api.cli", "report", "reconciliation", "--account", "AGR",
+                             "--from", "2021-06-01", "--to", "2021-06-30", "--check"],
+                            env=env, capture_output=True, text=True)
+    assert report.returncode == 3, report.stderr  # not reconciled: the fee is not in the ledger
+    assert "-5.500 ₫" in report.stdout and "Chưa khớp" in report.stdout
+    xlsx = tmp_path / "doi-soat.xlsx"
+    subprocess.run([sys.executable, "-m", "api.cli", "report", "reconciliation", "--account", "AGR",
+                    "--from", "2021-06-01", "--to", "2021-06-30", "--format", "xlsx", "--out", str(xlsx)],
+                   env=env, capture_output=True, text=True, check=True)
+    sheet = load_workbook(xlsx).active
+    assert sheet is not None
+    assert ("bank_balance_vnd", 6_994_500) in [(r[0], r[1]) for r in sheet.iter_rows(values_only=True)]

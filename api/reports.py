@@ -1,0 +1,76 @@
+"""The reconciliation report as files finance staff keep: CSV (UTF-8 with BOM, so that Excel
+reads Vietnamese text right) and XLSX (openpyxl)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Iterator
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from domain.text import format_vnd
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+LINE_COLUMNS = ("booked_on", "amount_vnd", "bank_txn_id", "counterparty", "description", "line_id")
+ENTRY_COLUMNS = ("booked_on", "amount_vnd", "reference", "bank_txn_id", "kind", "entry_id")
+SUGGESTION_COLUMNS = ("bank_line_id", "target_id", "kind", "reference", "score", "reason")
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def verdict(report: dict[str, Any]) -> str:
+    if report["reconciled"]:
+        return "Đã khớp: sổ cái và ngân hàng bằng nhau, chênh lệch 0 ₫ / Reconciled: difference 0 ₫"
+    return (f"Chưa khớp: chênh lệch {format_vnd(report['difference_vnd'])}"
+            f" / Not reconciled: difference {format_vnd(report['difference_vnd'])}")
+
+
+def _rows(report: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
+    """The report as one table: a summary, then each list under its own heading."""
+    yield ("Đối soát / Reconciliation", report["account"], report["fund"], report["from"], report["to"])
+    for key in ("opening_balance_vnd", "ledger_balance_vnd", "bank_balance_vnd", "difference_vnd",
+                "matched"):
+        yield (key, report[key])
+    yield ("verdict", verdict(report))
+    for title, key, columns in (
+        ("unmatched_bank_lines", "unmatched_bank_lines", LINE_COLUMNS),
+        ("unmatched_ledger_entries", "unmatched_ledger_entries", ENTRY_COLUMNS),
+        ("suggestions", "suggestions", SUGGESTION_COLUMNS),
+    ):
+        yield ()
+        yield (title, len(report[key]))
+        yield columns
+        for item in report[key]:
+            yield tuple(item.get(c) for c in columns)
+
+
+def reconciliation_csv(report: dict[str, Any]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    for row in _rows(report):
+        writer.writerow(row)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def reconciliation_xlsx(report: dict[str, Any]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Doi soat"
+    bold = Font(bold=True)
+    for row in _rows(report):
+        sheet.append(list(row))
+        if row and isinstance(row[0], str) and (len(row) <= 2 or row in (LINE_COLUMNS, ENTRY_COLUMNS,
+                                                                          SUGGESTION_COLUMNS)):
+            sheet.cell(row=sheet.max_row, column=1).font = bold
+    for column, width in zip("ABCDEF", (26, 16, 22, 30, 50, 38), strict=True):
+        sheet.column_dimensions[column].width = width
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -1,0 +1,188 @@
+"""Bank reconciliation (finance; auditors read): accounts, statement imports, matches, the
+reconciliation report, and the VietQR of a pledge."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from api import reports, vietqr
+from api.deps import Caller, Consistent, IdemKey, Svc, context, principal, request_hash, require
+from api.problems import Problem
+from api.schemas import (
+    BankAccountIn,
+    Code,
+    Created,
+    MatchCreated,
+    MatchIn,
+    Page,
+    StatementImported,
+    UndoIn,
+)
+from api.statement_import import import_file
+from api.statements import StatementError
+from domain.donors import Pledge
+from domain.matching import payment_code
+
+# Authenticate before waiting for a position (read your writes), as the other readers do.
+router = APIRouter(tags=["bank"], dependencies=[Depends(principal), Consistent])
+READERS = ("finance", "auditor")
+MAX_STATEMENT_BYTES = 200 * 1024 * 1024
+
+
+@router.post("/bank-accounts", status_code=201, response_model=Created)
+async def register_account(body: BankAccountIn, request: Request, svc: Svc, who: Caller,
+                           idempotency_key: IdemKey = None) -> dict[str, Any]:
+    require(who, "finance")
+    found = vietqr.find_bank(body.bank)
+    ctx = context(request, who, idempotency_key)
+    result: dict[str, Any] = await run_in_threadpool(
+        svc.bank.register_account, ctx, request_hash(request, body), code=body.code,
+        bank=found.short_name if found else body.bank, bank_bin=found.bin if found else None,
+        account_number=body.account_number, fund=body.fund)
+    svc.runner.wake.set()
+    return result
+
+
+@router.get("/bank-accounts", response_model=Page)
+def accounts(svc: Svc, who: Caller) -> dict[str, Any]:
+    require(who, *READERS)
+    return {"items": svc.bank_queries.accounts(), "next_cursor": None}
+
+
+@router.post("/bank-accounts/{code}/statements", status_code=201, response_model=StatementImported)
+async def import_statement(
+    code: Code, request: Request, svc: Svc, who: Caller,
+    file: Annotated[UploadFile, File(description="the statement: CSV, XLSX or camt.053 XML")],
+    format: Annotated[Literal["csv", "xlsx", "camt053"] | None, Form()] = None,
+    idempotency_key: IdemKey = None,
+) -> dict[str, Any]:
+    require(who, "finance")
+    data = await file.read(MAX_STATEMENT_BYTES + 1)
+    if len(data) > MAX_STATEMENT_BYTES:
+        raise Problem(422, "validation_error", "Statement too large",
+                      f"a statement file may hold at most {MAX_STATEMENT_BYTES // 2**20} MB")
+    ctx = context(request, who, idempotency_key)
+    digest = request_hash(request, {"file": reports.sha256(data), "format": format})
+    try:
+        return await run_in_threadpool(import_file, svc, ctx, digest, code, data, format,
+                                       file.filename)
+    except StatementError as e:
+        raise Problem(422, e.code, "Statement refused", e.detail, line=e.line) from e
+
+
+@router.get("/bank-accounts/{code}/lines", response_model=Page)
+def lines(code: Code, svc: Svc, who: Caller,
+          start: Annotated[dt.date | None, Query(alias="from")] = None,
+          end: Annotated[dt.date | None, Query(alias="to")] = None) -> dict[str, Any]:
+    """The account's statement lines in the period (all by default), each with its match."""
+    require(who, *READERS)
+    _account(svc, code)
+    first, last = _period(start, end)
+    return {"items": svc.bank_queries.lines(code, first, last), "next_cursor": None}
+
+
+@router.post("/matches", status_code=201, response_model=MatchCreated)
+async def match(body: MatchIn, request: Request, svc: Svc, who: Caller,
+                idempotency_key: IdemKey = None) -> dict[str, Any]:
+    require(who, "finance")
+    ctx = context(request, who, idempotency_key)
+    digest = request_hash(request, body)
+    if body.create_receipt is not None:
+        wanted = body.create_receipt
+        result: dict[str, Any] = await run_in_threadpool(
+            svc.bank.receipt_from_line, ctx, digest, bank_line_id=body.bank_line_id,
+            donor_id=wanted.donor_id, note=wanted.note,
+            restriction=wanted.restriction.model_dump(exclude_none=True) if wanted.restriction else None)
+    else:
+        assert body.target_id is not None
+        result = await run_in_threadpool(svc.bank.match, ctx, digest, bank_line_id=body.bank_line_id,
+                                         target_id=body.target_id)
+    svc.runner.wake.set()
+    return result
+
+
+@router.post("/matches/{match_id}/undo", status_code=201, response_model=MatchCreated)
+async def undo(match_id: UUID, body: UndoIn, request: Request, svc: Svc, who: Caller,
+               idempotency_key: IdemKey = None) -> dict[str, Any]:
+    require(who, "finance")
+    ctx = context(request, who, idempotency_key)
+    result: dict[str, Any] = await run_in_threadpool(
+        svc.bank.undo, ctx, request_hash(request, body), match_id=match_id, reason=body.reason)
+    svc.runner.wake.set()
+    return result
+
+
+@router.get("/reconciliation", response_model=None)
+def reconciliation(
+    svc: Svc, who: Caller, account: Code,
+    start: Annotated[dt.date | None, Query(alias="from")] = None,
+    end: Annotated[dt.date | None, Query(alias="to")] = None,
+    format: Literal["json", "csv", "xlsx"] = "json",
+) -> Any:
+    require(who, *READERS)
+    row = _account(svc, account)
+    first, last = _period(start, end)
+    report = svc.bank_queries.reconciliation(row, first, last)
+    if format == "json":
+        return report
+    name = f"doi-soat-{account}-{first}-{last}.{format}"
+    body, media = ((reports.reconciliation_csv(report), "text/csv; charset=utf-8") if format == "csv"
+                   else (reports.reconciliation_xlsx(report), reports.XLSX))
+    return Response(body, media_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/pledges/{pledge_id}/vietqr", response_model=None)
+async def pledge_vietqr(
+    pledge_id: UUID, svc: Svc, who: Caller,
+    account: Code | None = None,
+    format: Literal["json", "png"] = "json",
+) -> Any:
+    """The VietQR a donor scans to pay a pledge: the fund's account, the amount still due, and
+    the pledge's payment code as the transfer's purpose, so that the transfer matches by itself."""
+    require(who, *READERS)
+    pledge = await run_in_threadpool(svc.ledger.get, pledge_id, Pledge, "pledge")
+    if pledge.goods is not None or pledge.cancelled:
+        raise Problem(422, "validation_error", "No payment for this pledge",
+                      "the pledge is of goods or was cancelled")
+    row = _account(svc, account) if account else _only_account(svc)
+    if not row["bank_bin"]:
+        raise Problem(422, "validation_error", "Unknown bank",
+                      f"the bank of account {row['code']} has no NAPAS BIN, so it has no VietQR")
+    donor = svc.queries.donor(str(pledge.donor_id))
+    outstanding = next((p["outstanding_vnd"] for p in (donor or {}).get("outstanding_pledges", [])
+                        if p["pledge_id"] == str(pledge_id)), pledge.amount_vnd)
+    code = payment_code(pledge_id)
+    text = vietqr.payload(row["bank_bin"], row["account_number"], outstanding or None, code)
+    if format == "png":
+        return Response(vietqr.png(text), media_type="image/png")
+    return {"pledge_id": pledge_id, "payment_code": code, "account": row["code"],
+            "bank": row["bank"], "account_number": row["account_number"], "amount_vnd": outstanding,
+            "payload": text}
+
+
+def _period(start: dt.date | None, end: dt.date | None) -> tuple[str, str]:
+    first, last = start or dt.date(1900, 1, 1), end or dt.date.today()
+    if first > last:
+        raise Problem(422, "validation_error", "Invalid period", "`from` is after `to`")
+    return first.isoformat(), last.isoformat()
+
+
+def _account(svc: Any, code: str) -> dict[str, Any]:
+    row = svc.bank_queries.account(code)
+    if row is None:
+        raise Problem(404, "not_found", "Not found", f"no bank account {code!r}")
+    return dict(row)
+
+
+def _only_account(svc: Any) -> dict[str, Any]:
+    rows = svc.bank_queries.accounts()
+    if len(rows) != 1:
+        raise Problem(422, "validation_error", "Which account?",
+                      "name the bank account that should receive the payment (?account=CODE)")
+    return dict(rows[0])

@@ -1,0 +1,20 @@
+"""Bank statements (CSV, XLSX, camt.053) parsed to one model, keyed per line and checked to add up.
+
+Pure and IO-free: bytes in, a Statement or a StatementError out."""
+
+from api.statements.model import ERROR_CODES, Statement, StatementError, StatementLine, check_balances
+from api.statements.parse import detect_format, parse_statement
+from api.statements.writers import write_camt053, write_csv, write_xlsx
+
+__all__ = [
+    "ERROR_CODES",
+    "Statement",
+    "StatementError",
+    "StatementLine",
+    "check_balances",
+    "detect_format",
+    "parse_statement",
+    "write_camt053",
+    "write_csv",
+    "write_xlsx",
+]

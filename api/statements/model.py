@@ -1,0 +1,148 @@
+"""A bank statement as every format parses to it, its line keys and its balance check."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+from domain.text import fold, nfc
+
+Format = Literal["csv", "xlsx", "camt053"]
+
+ERROR_CODES = frozenset({
+    "statement_format_unknown",   # not CSV, XLSX or camt.053 (or an old binary .xls)
+    "statement_unreadable",       # broken encoding, zip or XML; no table header; a forbidden XML construct
+    "statement_multiple",         # a camt.053 file holding more than one statement
+    "statement_currency",         # an amount or account in another currency than VND
+    "statement_date_invalid",     # a date that is not dd/mm/yyyy, yyyy-mm-dd or dd-mm-yyyy
+    "statement_amount_invalid",   # fractional đồng, an ambiguous or unreadable amount
+    "statement_line_invalid",     # a zero amount, or both debit and credit on one line
+    "statement_duplicate_txn",    # the same bank transaction id twice in one statement
+    "statement_no_balances",      # neither opening/closing balances nor running balances to check
+    "statement_unbalanced",       # the lines do not add up to the balances
+})
+
+
+class StatementError(ValueError):
+    """A statement that is refused whole; `code` is stable, `detail` says why in Vietnamese and English."""
+
+    def __init__(self, code: str, detail: str, line: int | None = None) -> None:
+        assert code in ERROR_CODES, code
+        self.code = code
+        self.detail = detail
+        self.line = line
+        super().__init__(f"{detail} (dòng/line {line})" if line is not None else detail)
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    booked_on: date
+    amount_vnd: int
+    bank_txn_id: str | None
+    balance_vnd: int | None
+    counterparty: str
+    counterparty_account: str | None
+    description: str
+    reversal: bool = False
+    key: str = ""
+    # Where the line sits in its file (CSV line, XLSX row, camt entry number), for error messages;
+    # not part of the line's identity.
+    row: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    format: Format
+    account_number: str | None
+    period_from: date | None
+    period_to: date | None
+    opening_balance_vnd: int
+    closing_balance_vnd: int
+    lines: tuple[StatementLine, ...]
+    statement_id: str | None = None
+
+
+def clean_text(text: str) -> str:
+    """domain.text.nfc, with a shortcut for plain ASCII, which most bank text is."""
+    return " ".join(text.split()) if text.isascii() else nfc(text)
+
+
+def _folded(text: str) -> str:
+    # Same result as domain.text.fold (str.split and re's \s both split on str.isspace characters),
+    # five times faster on ASCII: keys are computed for up to 300,000 lines per import.
+    return " ".join(text.lower().split()) if text.isascii() else fold(text)
+
+
+class LineKeys:
+    """Gives each line of one statement its key, in statement order.
+
+    - A line with a bank transaction id has the key ``"txn:" + bank_txn_id``; the same id twice in
+      one statement is refused (``statement_duplicate_txn``), since the two would collapse into one.
+    - Any other line has ``"h:" + sha256 hex`` of the UTF-8 bytes of these fields joined by U+001F:
+      the booking date (ISO), the signed amount, the folded counterparty, the folded description,
+      and the occurrence index (0, 1, …) of the line among the earlier lines of the same statement
+      that have those same four fields. The running balance is left out on purpose: camt.053 gives
+      none per entry, and the same line must have the same key whichever format brought it.
+      Folded text holds no U+001F (folding turns it into a space), so the joined form is unambiguous.
+
+    Folding makes the key indifferent to case, diacritics and spacing, which differ between a bank's
+    exports. As the booking date is part of the key, the occurrence index only counts lines of the
+    same day: two statements that overlap by whole days (1–31 Jan and 15 Jan–15 Feb) give the same
+    line the same key, and two genuinely identical lines of one day get different keys.
+    """
+
+    __slots__ = ("_seen", "_txn_rows")
+
+    def __init__(self) -> None:
+        self._seen: dict[str, int] = {}
+        self._txn_rows: dict[str, int | None] = {}
+
+    def key(self, booked_on: date, amount_vnd: int, bank_txn_id: str | None,
+            counterparty: str, description: str, row: int | None) -> str:
+        if bank_txn_id is not None:
+            if bank_txn_id in self._txn_rows:
+                first = self._txn_rows[bank_txn_id]
+                raise StatementError(
+                    "statement_duplicate_txn",
+                    f"Mã giao dịch {bank_txn_id!r} xuất hiện hai lần (lần đầu ở dòng {first}) / "
+                    f"bank transaction id {bank_txn_id!r} appears twice (first at line {first})",
+                    row)
+            self._txn_rows[bank_txn_id] = row
+            return "txn:" + bank_txn_id
+        fields = "\x1f".join((booked_on.isoformat(), str(amount_vnd), _folded(counterparty),
+                              _folded(description)))
+        occurrence = self._seen.get(fields, 0)
+        self._seen[fields] = occurrence + 1
+        canonical = f"{fields}\x1f{occurrence}".encode()
+        return "h:" + hashlib.sha256(canonical).hexdigest()
+
+
+def _where(line: StatementLine, index: int) -> int:
+    return line.row if line.row is not None else index + 1
+
+
+def check_balances(statement: Statement) -> None:
+    """Refuse a statement whose lines don't lead from the opening to the closing balance.
+
+    Every running balance given must equal the previous balance plus the line's amount (the previous
+    balance of the first line is the opening balance); lines without a running balance carry on the
+    computed one. Then opening + sum of amounts must equal closing."""
+    running = statement.opening_balance_vnd
+    for index, line in enumerate(statement.lines):
+        running += line.amount_vnd
+        if line.balance_vnd is not None and line.balance_vnd != running:
+            raise StatementError(
+                "statement_unbalanced",
+                f"Số dư sau giao dịch ngày {line.booked_on:%d/%m/%Y} là {line.balance_vnd}, "
+                f"nhưng số dư trước cộng số tiền là {running} / the running balance after this line is "
+                f"{line.balance_vnd}, but the previous balance plus its amount is {running}",
+                _where(line, index))
+    if running != statement.closing_balance_vnd:
+        raise StatementError(
+            "statement_unbalanced",
+            f"Số dư đầu kỳ {statement.opening_balance_vnd} cộng phát sinh "
+            f"{running - statement.opening_balance_vnd} là {running}, khác số dư cuối kỳ "
+            f"{statement.closing_balance_vnd} / opening balance plus the lines is {running}, "
+            f"not the closing balance {statement.closing_balance_vnd}")

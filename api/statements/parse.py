@@ -1,0 +1,54 @@
+"""One entry point for every statement format: detect, parse, check the balances."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from api.statements.camt053 import parse_camt053
+from api.statements.csv_format import parse_csv
+from api.statements.model import Format, Statement, StatementError, check_balances
+from api.statements.xlsx_format import parse_xlsx
+
+PARSERS: dict[str, Callable[[bytes], Statement]] = {
+    "csv": parse_csv, "xlsx": parse_xlsx, "camt053": parse_camt053,
+}
+_ZIP = b"PK\x03\x04"
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary .xls (and .doc) container
+_PDF = b"%PDF"
+
+
+def detect_format(data: bytes, filename: str | None = None) -> Format:
+    """By content, not by name: XLSX is a zip, camt.053 is XML naming its namespace or BkToCstmrStmt,
+    anything else that is text is CSV. The filename only makes the refusal of other files clearer."""
+    if data.startswith(_ZIP):
+        return "xlsx"
+    head = data[:4096].removeprefix(b"\xef\xbb\xbf").lstrip()
+    if head.startswith(b"<"):
+        if b"camt.053" in head or b"BkToCstmrStmt" in head:
+            return "camt053"
+        raise StatementError("statement_format_unknown",
+                             "Tệp XML không phải sao kê camt.053 / an XML file that is not a camt.053 "
+                             "statement")
+    name = f" {filename!r}" if filename else ""
+    if data.startswith(_OLE) or (filename or "").lower().endswith(".xls"):
+        raise StatementError("statement_format_unknown",
+                             f"Tệp Excel cũ (.xls){name}: hãy lưu lại dạng .xlsx / an old binary Excel file"
+                             f"{name}: save it as .xlsx")
+    if data.startswith(_PDF) or b"\x00" in head:
+        raise StatementError("statement_format_unknown",
+                             f"Tệp{name} không phải CSV, XLSX hay camt.053 / the file{name} is not CSV, XLSX "
+                             "or camt.053")
+    return "csv"
+
+
+def parse_statement(data: bytes, format: str | None = None, filename: str | None = None) -> Statement:
+    """The statement in `data`, in the given format ("csv", "xlsx", "camt053") or else the detected
+    one, with line keys, refused whole (StatementError) if it can't be read or doesn't add up."""
+    parser = PARSERS.get(detect_format(data, filename) if format is None else format)
+    if parser is None:
+        raise StatementError("statement_format_unknown",
+                             f"Định dạng {format!r} không hỗ trợ; chọn csv, xlsx hoặc camt053 / unknown "
+                             f"format {format!r}: use csv, xlsx or camt053")
+    statement = parser(data)
+    check_balances(statement)
+    return statement

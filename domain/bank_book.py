@@ -1,0 +1,410 @@
+"""Bank commands: register accounts, import statements and match their lines to the ledger.
+
+Matching a credit line, surest first (a transfer text is a hint, never proof of who paid):
+1. its bank transaction id is a receipt's `bank_txn_id`, with the same amount;
+2. its text names exactly one receipt by reference (`PT-2021-000123`), with the same amount;
+3. its text carries exactly one pledge's payment code: the money is that pledge's donor's, and
+   becomes a receipt for the pledge, matched to the line.
+Only these are recorded on import. Anything weaker (amount, dates, a name in the text) is a
+suggestion that a person confirms (`match`), and an unmatched credit can become a receipt in one
+step (`receipt_from_line`). Debit lines are matched by a person, to distributions.
+
+Read models find candidates fast; the log decides. A stale candidate costs a retry of one chunk
+(the claims and line ids conflict in the store), never a line imported or matched twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from domain.bank import (
+    MATCH_CLAIM,
+    BankAccount,
+    BankLine,
+    BankStatement,
+    LineInput,
+    bank_account_id,
+    bank_line_id,
+    statement_id,
+)
+from domain.claims import Claim, claim_id
+from domain.distributions import Distribution
+from domain.donors import Donor, Pledge
+from domain.errors import AlreadyRecorded, Busy, InvalidInput, NotFound
+from domain.idempotency import IdempotencyRecord
+from domain.ids import idempotency_id
+from domain.ledger import Ledger, Response
+from domain.matching import find_payment_codes, find_receipt_references
+from domain.meta import Context
+from domain.money import check_fund
+from domain.receipts import Receipt
+from domain.text import fold, nfc
+
+CHUNK_LINES = 2000  # lines per transaction: big enough to be fast, small enough to retry
+RETRY_FOR_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRef:
+    """A ledger entry as the read model knows it, for matching."""
+
+    id: UUID
+    amount_vnd: int
+    reference: str | None
+    bank_txn_id: str | None
+    matched: bool  # matched to a line now
+    claimed_before: bool  # matched once and unmatched since: its claim exists, released
+
+
+class BankIndex(Protocol):
+    """Look-ups in the read models. Each answer may lag the log a little; the log decides."""
+
+    def known_lines(self, line_ids: Collection[UUID]) -> set[UUID]: ...
+
+    def receipts(self, fund: str, *, bank_txn_ids: Collection[str],
+                 references: Collection[str]) -> list[EntryRef]: ...
+
+    def pledges_by_code(self, codes: Collection[str]) -> dict[str, list[UUID]]: ...
+
+    def donors_named(self, folded_name: str) -> list[UUID]: ...
+
+    def line_of_match(self, match_id: UUID) -> UUID | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StatementInput:
+    account_code: str
+    format: str
+    sha256: str
+    period_from: str | None
+    period_to: str | None
+    opening_balance_vnd: int
+    closing_balance_vnd: int
+    lines: Sequence[LineInput]
+
+
+class _Plan:
+    """What one import will do, worked out before anything is written."""
+
+    def __init__(self, receipts: Iterable[EntryRef], pledges: dict[str, list[UUID]]) -> None:
+        self.by_txn: dict[str, EntryRef] = {}
+        self.by_reference: dict[str, EntryRef] = {}
+        for r in receipts:
+            if r.bank_txn_id:
+                self.by_txn[r.bank_txn_id] = r
+            if r.reference:
+                self.by_reference[r.reference] = r
+        self.pledges = pledges
+        self.taken: set[UUID] = set()  # entries matched by earlier lines of this import
+
+    def receipt_for(self, line: LineInput) -> tuple[EntryRef, str] | None:
+        """The receipt a credit line surely is, and how we know; None if not sure."""
+        if line.amount_vnd <= 0 or line.reversal:
+            return None
+        if line.bank_txn_id and (r := self.by_txn.get(line.bank_txn_id)) is not None:
+            return (r, "bank_txn_id") if self._free(r, line) else None
+        named = [r for ref in find_receipt_references(line.description)
+                 if (r := self.by_reference.get(ref)) is not None]
+        if len(named) == 1 and self._free(named[0], line):
+            return named[0], "reference"
+        return None
+
+    def pledge_for(self, line: LineInput) -> UUID | None:
+        if line.amount_vnd <= 0 or line.reversal:
+            return None
+        if line.bank_txn_id and line.bank_txn_id in self.by_txn:
+            return None  # its transaction is some receipt's already, with another amount
+        pledges = {p for code in find_payment_codes(line.description) for p in self.pledges.get(code, ())}
+        return pledges.pop() if len(pledges) == 1 else None
+
+    def _free(self, r: EntryRef, line: LineInput) -> bool:
+        return r.amount_vnd == line.amount_vnd and not r.matched and r.id not in self.taken
+
+
+class BankBook:
+    def __init__(self, ledger: Ledger, index: BankIndex) -> None:
+        self.ledger = ledger
+        self.index = index
+
+    # ---- accounts --------------------------------------------------------------------------
+
+    def register_account(self, ctx: Context, request_hash: str, *, code: str, bank: str,
+                         bank_bin: str | None, account_number: str, fund: str) -> Response:
+        check_fund(fund)
+        code, account_number = code.strip(), "".join(account_number.split())
+        if not code or len(code) > 40 or not account_number.isalnum():
+            raise InvalidInput("a bank account needs a code (1-40 characters) and an account number"
+                               " of letters and digits")
+
+        def build() -> tuple[list[Aggregate], Response]:
+            account_id = bank_account_id(code)
+            if self.ledger.find(account_id, BankAccount) is not None:
+                raise AlreadyRecorded(f"bank account {code!r} is already registered")
+            account = BankAccount(id=account_id, code=code, bank=nfc(bank), bank_bin=bank_bin,
+                                  account_number=account_number, fund=fund, meta=ctx.meta())
+            return [account], {"id": str(account_id), "code": code}
+
+        return self.ledger.run(ctx, request_hash, build)
+
+    def account(self, code: str) -> BankAccount:
+        return self.ledger.get(bank_account_id(code), BankAccount, "bank account")
+
+    # ---- statements ------------------------------------------------------------------------
+
+    def import_statement(self, ctx: Context, request_hash: str, statement: StatementInput,
+                         progress: Callable[[int], None] | None = None) -> Response:
+        """Record the statement's new lines and the matches that are sure, in chunks of lines.
+
+        Each chunk is one transaction; the statement itself is recorded with the last one. If
+        the import is interrupted, importing the same file again records the rest, as every
+        line already recorded is known by its id."""
+        account = self.account(statement.account_code)
+        with self.ledger.locks.hold((f"bank-account:{account.code}",)):
+            record_id = idempotency_id(ctx.actor, ctx.idempotency_key) if ctx.idempotency_key else None
+            if record_id and (record := self.ledger.find(record_id, IdempotencyRecord)) is not None:
+                return dict(record.replay(request_hash), position=self.ledger.position_of(record_id))
+            sid = statement_id(account.code, statement.sha256)
+            if self.ledger.find(sid, BankStatement) is not None:
+                return {"statement_id": str(sid), "lines": len(statement.lines), "new_lines": 0,
+                        "matched_now": 0, "position": self.ledger.position_of(sid)}
+            return self._import(ctx, request_hash, account, sid, statement, record_id,
+                                progress or (lambda _: None))
+
+    def _import(self, ctx: Context, request_hash: str, account: BankAccount, sid: UUID,
+                statement: StatementInput, record_id: UUID | None,
+                progress: Callable[[int], None]) -> Response:
+        ids = [bank_line_id(account.code, line.key) for line in statement.lines]
+        if len(set(ids)) != len(ids):
+            raise InvalidInput("two lines of the statement have the same key")
+        known = self.index.known_lines(ids)
+        fresh = [(i, line) for i, line in zip(ids, statement.lines, strict=True) if i not in known]
+        credits = [line for _, line in fresh if line.amount_vnd > 0]
+        plan = _Plan(
+            self.index.receipts(
+                account.fund, bank_txn_ids={c.bank_txn_id for c in credits if c.bank_txn_id},
+                references={r for c in credits for r in find_receipt_references(c.description)}),
+            self.index.pledges_by_code({p for c in credits for p in find_payment_codes(c.description)}))
+        new_lines = matched = 0
+        position = 0
+        chunks = [fresh[i:i + CHUNK_LINES] for i in range(0, len(fresh), CHUNK_LINES)] or [[]]
+        for n, chunk in enumerate(chunks):
+            last = n == len(chunks) - 1
+            deadline = time.monotonic() + RETRY_FOR_S
+            careful = False
+            taken = set(plan.taken)
+            while True:
+                plan.taken = set(taken)  # a retried chunk starts from what was taken before it
+                aggregates, added, sure = self._chunk(ctx, account, sid, chunk, plan, careful)
+                if last:
+                    response: Response = {
+                        "statement_id": str(sid), "lines": len(statement.lines),
+                        "new_lines": new_lines + added, "matched_now": matched + sure}
+                    aggregates.append(BankStatement(
+                        id=sid, account_code=account.code, format=statement.format,
+                        sha256=statement.sha256, period_from=statement.period_from,
+                        period_to=statement.period_to,
+                        opening_balance_vnd=statement.opening_balance_vnd,
+                        closing_balance_vnd=statement.closing_balance_vnd,
+                        lines=len(statement.lines), new_lines=response["new_lines"],
+                        matched=response["matched_now"], meta=ctx.meta()))
+                    if record_id is not None:
+                        aggregates.append(IdempotencyRecord(id=record_id, request_hash=request_hash,
+                                                            response=response, meta=ctx.meta()))
+                try:
+                    recordings = self.ledger.save(*aggregates)
+                except IntegrityError:
+                    # Someone recorded one of these lines, or matched one of these entries, since
+                    # the read models said otherwise: ask the log about each, and redo the chunk.
+                    if time.monotonic() > deadline:
+                        raise Busy("the bank account is too busy; import the statement again") from None
+                    careful = True
+                    continue
+                break
+            new_lines += added
+            matched += sure
+            progress(len(chunk))
+            if recordings:
+                position = recordings[-1].notification.id
+        return dict(response, position=position)
+
+    def _chunk(self, ctx: Context, account: BankAccount, sid: UUID,
+               chunk: Sequence[tuple[UUID, LineInput]], plan: _Plan,
+               careful: bool) -> tuple[list[Aggregate], int, int]:
+        aggregates: list[Aggregate] = []
+        added = sure = 0
+        for line_id, line in chunk:
+            if careful and self.ledger.find(line_id, BankLine) is not None:
+                continue
+            bank_line = BankLine(
+                id=line_id, account_code=account.code, statement_id=sid, key=line.key,
+                booked_on=line.booked_on, amount_vnd=line.amount_vnd, balance_vnd=line.balance_vnd,
+                bank_txn_id=line.bank_txn_id, counterparty=line.counterparty,
+                counterparty_account=line.counterparty_account, description=line.description,
+                reversal=line.reversal, meta=ctx.meta())
+            aggregates.append(bank_line)
+            added += 1
+            found = plan.receipt_for(line)
+            if found is not None:
+                entry, how = found
+                claim = self._claim(ctx, entry.id, line_id, entry.claimed_before or careful)
+                if claim is not None:
+                    bank_line.match(match_id=uuid4(), target_id=entry.id, kind="receipt", how=how,
+                                    meta=ctx.meta())
+                    aggregates.append(claim)
+                    plan.taken.add(entry.id)
+                    sure += 1
+            elif (pledge_id := plan.pledge_for(line)) is not None:
+                created = self._receipt_for_pledge(ctx, account, line, pledge_id)
+                if created:
+                    receipt = created[0]
+                    bank_line.match(match_id=uuid4(), target_id=receipt.id, kind="receipt",
+                                    how="payment_code", meta=ctx.meta())
+                    claim = Claim(id=claim_id(MATCH_CLAIM, str(receipt.id)), kind=MATCH_CLAIM,
+                                  value=str(receipt.id), owner_id=line_id, meta=ctx.meta())
+                    aggregates += [*created, claim]
+                    sure += 1
+        return aggregates, added, sure
+
+    def _claim(self, ctx: Context, target_id: UUID, line_id: UUID, look: bool) -> Claim | None:
+        """The claim that makes `line_id` the one line matched to `target_id`; None if taken."""
+        claimed = claim_id(MATCH_CLAIM, str(target_id))
+        claim = self.ledger.find(claimed, Claim) if look else None
+        if claim is None:
+            return Claim(id=claimed, kind=MATCH_CLAIM, value=str(target_id), owner_id=line_id,
+                         meta=ctx.meta())
+        if claim.owner_id is not None:
+            return None
+        claim.reclaim(owner_id=line_id, meta=ctx.meta())
+        return claim
+
+    def _receipt_for_pledge(self, ctx: Context, account: BankAccount, line: LineInput,
+                            pledge_id: UUID) -> list[Aggregate]:
+        pledge = self.ledger.find(pledge_id, Pledge)
+        if pledge is None or pledge.cancelled or pledge.goods is not None:
+            return []
+        try:
+            return self.ledger.new_receipt(
+                ctx, donor_id=pledge.donor_id, fund=account.fund, received_on=line.booked_on,
+                channel="bank", amount_vnd=line.amount_vnd, goods=None,
+                restriction=pledge.restriction, pledge_id=pledge_id, bank_txn_id=line.bank_txn_id,
+                mobilised_by=pledge.mobilised_by, note=_note(line))
+        except AlreadyRecorded:
+            return []
+
+    # ---- matches ---------------------------------------------------------------------------
+
+    def match(self, ctx: Context, request_hash: str, *, bank_line_id: UUID, target_id: UUID) -> Response:
+        """A person confirms that a line is a ledger entry (a suggestion, or their own find)."""
+
+        def build() -> tuple[list[Aggregate], Response]:
+            line = self.ledger.get(bank_line_id, BankLine, "bank line")
+            account = self.account(line.account_code)
+            target = self.ledger.find(target_id, Aggregate)
+            if isinstance(target, Receipt):
+                kind, amount = "receipt", target.amount_vnd
+                if target.fund != account.fund:
+                    raise InvalidInput(f"the receipt is in fund {target.fund}; the account holds"
+                                       f" fund {account.fund}")
+            elif isinstance(target, Distribution):
+                kind, amount = "distribution", -target.total_vnd
+            else:
+                raise NotFound(f"no receipt or distribution with id {target_id}")
+            if target.reversed:
+                raise InvalidInput(f"{kind} {target_id} was reversed")
+            if amount != line.amount_vnd:
+                raise InvalidInput(f"the line moves {line.amount_vnd} đồng, the {kind} {amount}")
+            claim = self._claim(ctx, target_id, bank_line_id, look=True)
+            if claim is None:
+                raise AlreadyRecorded(f"{kind} {target_id} is already matched to another line")
+            match_id = uuid4()
+            line.match(match_id=match_id, target_id=target_id, kind=kind, how="confirmed",
+                       meta=ctx.meta())
+            return [line, claim], {"id": str(match_id), "bank_line_id": str(bank_line_id),
+                                   "target_id": str(target_id), "kind": kind}
+
+        return self.ledger.run(ctx, request_hash, build, serialise_on=(f"bank-line:{bank_line_id}",))
+
+    def receipt_from_line(self, ctx: Context, request_hash: str, *, bank_line_id: UUID,
+                          donor_id: UUID | None = None, restriction: dict[str, Any] | None = None,
+                          note: str | None = None) -> Response:
+        """Turn an unmatched credit into a receipt, matched to it. The donor is the one given,
+        else the one registered under the counterparty's name, else a new donor of that name."""
+        checked = self.ledger.check_restriction(restriction)
+
+        def build() -> tuple[list[Aggregate], Response]:
+            line = self.ledger.get(bank_line_id, BankLine, "bank line")
+            if line.amount_vnd <= 0:
+                raise InvalidInput("only money in can become a receipt")
+            if line.match_id is not None:
+                raise InvalidInput(f"bank line {bank_line_id} is already matched")
+            account = self.account(line.account_code)
+            aggregates: list[Aggregate] = []
+            donor = donor_id
+            if donor is not None:
+                self.ledger.require_donor(donor)
+            else:
+                named = self.index.donors_named(fold(line.counterparty)) if line.counterparty else []
+                if len(named) == 1:
+                    donor = named[0]
+                else:
+                    new_donor = Donor(id=uuid4(), name=nfc(line.counterparty) or "Không rõ",
+                                      kind=_donor_kind(line.counterparty), public_name=None,
+                                      anonymous=not line.counterparty, contact=None, meta=ctx.meta())
+                    aggregates.append(new_donor)
+                    donor = new_donor.id
+            created = self.ledger.new_receipt(
+                ctx, donor_id=donor, fund=account.fund, received_on=line.booked_on, channel="bank",
+                amount_vnd=line.amount_vnd, goods=None, restriction=checked, pledge_id=None,
+                bank_txn_id=line.bank_txn_id, mobilised_by=None, note=note or _note(line))
+            receipt = created[0]
+            match_id = uuid4()
+            line.match(match_id=match_id, target_id=receipt.id, kind="receipt", how="created",
+                       meta=ctx.meta())
+            claim = Claim(id=claim_id(MATCH_CLAIM, str(receipt.id)), kind=MATCH_CLAIM,
+                          value=str(receipt.id), owner_id=bank_line_id, meta=ctx.meta())
+            return [*aggregates, *created, line, claim], {
+                "id": str(match_id), "bank_line_id": str(bank_line_id), "target_id": str(receipt.id),
+                "kind": "receipt", "donor_id": str(donor)}
+
+        return self.ledger.run(ctx, request_hash, build, serialise_on=(f"bank-line:{bank_line_id}",))
+
+    def undo(self, ctx: Context, request_hash: str, *, match_id: UUID, reason: str) -> Response:
+        if not reason.strip():
+            raise InvalidInput("undoing a match needs a reason")
+        line_id = self.index.line_of_match(match_id)
+        if line_id is None:
+            raise NotFound(f"no match with id {match_id}")
+
+        def build() -> tuple[list[Aggregate], Response]:
+            line = self.ledger.get(line_id, BankLine, "bank line")
+            target = line.target_id
+            line.unmatch(match_id=match_id, reason=reason, meta=ctx.meta(reason))
+            claim = self.ledger.get(claim_id(MATCH_CLAIM, str(target)), Claim, "match claim")
+            claim.release(meta=ctx.meta(reason))
+            return [line, claim], {"id": str(match_id), "bank_line_id": str(line_id),
+                                   "target_id": str(target)}
+
+        return self.ledger.run(ctx, request_hash, build, serialise_on=(f"bank-line:{line_id}",))
+
+
+def _note(line: LineInput | BankLine) -> str | None:
+    return line.description or None
+
+_BUSINESS_WORDS = ("cong ty", "cty", "tnhh", "co phan", "doanh nghiep", "ngan hang")
+_ORGANISATION_WORDS = ("hoi ", "quy ", "uy ban", "ubnd", "truong", "doan ", "mat tran", "hiep hoi")
+
+
+def _donor_kind(name: str) -> str:
+    folded = fold(name)
+    if any(w in folded for w in _BUSINESS_WORDS):
+        return "business"
+    if any(folded.startswith(w) or f" {w}" in folded for w in _ORGANISATION_WORDS):
+        return "organisation"
+    return "individual"

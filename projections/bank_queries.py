@@ -1,0 +1,215 @@
+"""Reads over the bank read models: candidates for the ledger's matching, suggestions for a
+person to confirm, and the reconciliation of an account with the ledger."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterator, Sequence
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+from domain.bank_book import EntryRef
+from domain.matching import name_similarity
+from projections.db import Database, Row
+
+IN_CHUNK = 500  # parameters per IN (...) list: well inside SQLite's limit
+WINDOW_DAYS = 7  # how far apart a bank line's date and a ledger entry's date may be to suggest
+MIN_SCORE = 0.5
+MAX_SUGGESTIONS = 3
+LINE_FIELDS = ("line_id, booked_on, amount_vnd, balance_vnd, bank_txn_id, counterparty,"
+               " counterparty_account, description, reversal, match_id, target_id, target_kind,"
+               " matched_how")
+
+
+def _chunks(values: Collection[Any]) -> Iterator[list[Any]]:
+    items = list(values)
+    for i in range(0, len(items), IN_CHUNK):
+        yield items[i:i + IN_CHUNK]
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+class BankQueries:
+    def __init__(self, db: Database, catch_up: Callable[[], None] = lambda: None) -> None:
+        """`catch_up` brings the read models to the head of the log: the ledger's look-ups call
+        it first, so that what was recorded a moment ago is seen."""
+        self.db = db
+        self.catch_up = catch_up
+
+    # ---- the ledger's look-ups (domain.bank_book.BankIndex) -----------------------------
+
+    def known_lines(self, line_ids: Collection[UUID]) -> set[UUID]:
+        self.catch_up()
+        known: set[UUID] = set()
+        for chunk in _chunks([str(i) for i in line_ids]):
+            rows = self.db.query(f"SELECT line_id FROM bank_lines WHERE line_id IN ({_marks(len(chunk))})",
+                                 chunk)
+            known.update(UUID(r["line_id"]) for r in rows)
+        return known
+
+    def receipts(self, fund: str, *, bank_txn_ids: Collection[str],
+                 references: Collection[str]) -> list[EntryRef]:
+        self.catch_up()
+        rows: dict[str, Row] = {}
+        for column, values in (("bank_txn_id", bank_txn_ids), ("reference", references)):
+            for chunk in _chunks(values):
+                for r in self.db.query(
+                        "SELECT entry_id, amount_vnd, reference, bank_txn_id, line_id, claimed"
+                        " FROM bank_entries WHERE kind = 'receipt' AND reversed = 0 AND fund = ?"
+                        f" AND {column} IN ({_marks(len(chunk))})", [fund, *chunk]):
+                    rows[r["entry_id"]] = r
+        return [EntryRef(id=UUID(r["entry_id"]), amount_vnd=int(r["amount_vnd"]),
+                         reference=r["reference"], bank_txn_id=r["bank_txn_id"],
+                         matched=r["line_id"] is not None, claimed_before=bool(r["claimed"]))
+                for r in rows.values()]
+
+    def pledges_by_code(self, codes: Collection[str]) -> dict[str, list[UUID]]:
+        self.catch_up()
+        found: dict[str, list[UUID]] = defaultdict(list)
+        for chunk in _chunks(codes):
+            for r in self.db.query("SELECT code, pledge_id FROM bank_pledge_codes"
+                                   f" WHERE code IN ({_marks(len(chunk))})", chunk):
+                found[r["code"]].append(UUID(r["pledge_id"]))
+        return dict(found)
+
+    def donors_named(self, folded_name: str) -> list[UUID]:
+        self.catch_up()
+        return [UUID(r["donor_id"]) for r in self.db.query(
+            "SELECT donor_id FROM bank_donors WHERE name_folded = ? ORDER BY donor_id", (folded_name,))]
+
+    def line_of_match(self, match_id: UUID) -> UUID | None:
+        self.catch_up()
+        row = self.db.query_one("SELECT line_id FROM bank_lines WHERE match_id = ?", (str(match_id),))
+        return UUID(row["line_id"]) if row else None
+
+    # ---- accounts and lines ------------------------------------------------------------------
+
+    def account(self, code: str) -> Row | None:
+        return self.db.query_one(
+            "SELECT code, bank, bank_bin, account_number, fund FROM bank_accounts WHERE code = ?", (code,))
+
+    def accounts(self) -> list[Row]:
+        return self.db.query(
+            "SELECT code, bank, bank_bin, account_number, fund FROM bank_accounts ORDER BY code")
+
+    def line(self, line_id: str) -> Row | None:
+        return self.db.query_one(f"SELECT account_code, {LINE_FIELDS} FROM bank_lines WHERE line_id = ?",
+                                 (line_id,))
+
+    def lines(self, account: str, start: str, end: str) -> list[Row]:
+        return [_line(r) for r in self.db.query(
+            f"SELECT {LINE_FIELDS} FROM bank_lines WHERE account_code = ? AND booked_on >= ?"
+            " AND booked_on <= ? ORDER BY booked_on, position", (account, start, end))]
+
+    def statement_status(self, account: str, line_ids: Sequence[UUID], start: str, end: str,
+                         fund: str) -> dict[str, int]:
+        """How the lines of one imported file stand now: matched, with suggestions, or neither."""
+        wanted = {str(i) for i in line_ids}
+        lines = [r for r in self.lines(account, start, end) if r["line_id"] in wanted]
+        open_lines = [r for r in lines if r["match_id"] is None]
+        suggested = {s["bank_line_id"] for s in self.suggestions(open_lines, fund)}
+        return {"matched": len(lines) - len(open_lines), "suggested": len(suggested),
+                "unmatched": len(open_lines) - len(suggested)}
+
+    # ---- suggestions -------------------------------------------------------------------------
+
+    def suggestions(self, lines: Sequence[Row], fund: str) -> list[Row]:
+        """For unmatched lines: open ledger entries with the same amount, dated within a week,
+        best first. A receipt scores on its donor's name (the counterparty's, folded) and on
+        the dates; a distribution on the dates only. A suggestion is never recorded by itself."""
+        if not lines:
+            return []
+        days = [r["booked_on"] for r in lines]
+        start = (date.fromisoformat(min(days)) - timedelta(days=WINDOW_DAYS)).isoformat()
+        end = (date.fromisoformat(max(days)) + timedelta(days=WINDOW_DAYS)).isoformat()
+        by_amount: dict[int, list[Row]] = defaultdict(list)
+        for e in self.db.query(
+                "SELECT e.entry_id, e.kind, e.booked_on, e.amount_vnd, e.reference, d.name AS donor"
+                " FROM bank_entries e LEFT JOIN bank_donors d ON d.donor_id = e.donor_id"
+                " WHERE e.line_id IS NULL AND e.reversed = 0 AND e.booked_on >= ? AND e.booked_on <= ?"
+                " AND (e.kind = 'distribution' OR (e.fund = ? AND e.channel != 'in_kind'))",
+                (start, end, fund)):
+            by_amount[int(e["amount_vnd"])].append(e)
+        out: list[Row] = []
+        for line in lines:
+            if line.get("match_id") is not None:
+                continue
+            booked = date.fromisoformat(line["booked_on"])
+            scored = []
+            for e in by_amount.get(int(line["amount_vnd"]), ()):
+                apart = abs((date.fromisoformat(e["booked_on"]) - booked).days)
+                if apart > WINDOW_DAYS:
+                    continue
+                closeness = 1 - apart / (WINDOW_DAYS + 1)
+                if e["kind"] == "receipt":
+                    name = name_similarity(line["counterparty"], e["donor"] or "")
+                    score, why = 0.6 * name + 0.4 * closeness, f"same amount, {apart} day(s) apart," \
+                                                               f" name {round(100 * name)}% alike"
+                else:
+                    score, why = 0.2 + 0.6 * closeness, f"same amount, {apart} day(s) apart"
+                if score >= MIN_SCORE:
+                    scored.append((score, e, why))
+            scored.sort(key=lambda s: (-s[0], s[1]["booked_on"], s[1]["entry_id"]))
+            out += [{"bank_line_id": line["line_id"], "target_id": e["entry_id"], "kind": e["kind"],
+                     "reference": e["reference"], "score": round(score, 3), "reason": why}
+                    for score, e, why in scored[:MAX_SUGGESTIONS]]
+        return out
+
+    # ---- reconciliation ----------------------------------------------------------------------
+
+    def reconciliation(self, account: Row, start: str, end: str) -> Row:
+        """The account's bank balance against the ledger's at the end of the period.
+
+        Both start from the bank's balance before the period. The bank adds every line of the
+        period; the ledger adds the entries it can account for: those matched to a line (at
+        the line's amount, which is the entry's) and those no line matches yet. So the
+        difference is exactly the unmatched lines less the unmatched ledger entries, and it is
+        zero when everything is matched."""
+        code, fund = account["code"], account["fund"]
+        before = self.db.query_one(
+            "SELECT balance_vnd FROM bank_lines WHERE account_code = ? AND booked_on < ?"
+            " ORDER BY booked_on DESC, position DESC LIMIT 1", (code, start))
+        lines = self.lines(code, start, end)
+        if before is not None:
+            opening = int(before["balance_vnd"])
+        elif lines:
+            opening = int(lines[0]["balance_vnd"]) - int(lines[0]["amount_vnd"])
+        else:
+            opening = 0
+        bank_balance = int(lines[-1]["balance_vnd"]) if lines else opening
+        reversed_targets = {r["entry_id"] for r in self.db.query(
+            "SELECT entry_id FROM bank_entries WHERE reversed = 1 AND line_id IS NOT NULL"
+            " AND line_id IN (SELECT line_id FROM bank_lines WHERE account_code = ?)", (code,))}
+        matched, open_lines = [], []
+        for line in lines:
+            if line["match_id"] is not None and line["target_id"] not in reversed_targets:
+                matched.append(line)
+            else:
+                if line["match_id"] is not None:
+                    line["note"] = "matched to an entry that was reversed since"
+                open_lines.append(line)
+        entries = self.db.query(
+            "SELECT entry_id, kind, booked_on, amount_vnd, reference, bank_txn_id, donor_id"
+            " FROM bank_entries WHERE kind = 'receipt' AND fund = ? AND channel = 'bank'"
+            " AND reversed = 0 AND line_id IS NULL AND booked_on >= ? AND booked_on <= ?"
+            " ORDER BY booked_on, position", (fund, start, end))
+        ledger_balance = (opening + sum(int(r["amount_vnd"]) for r in matched)
+                          + sum(int(e["amount_vnd"]) for e in entries))
+        difference = bank_balance - ledger_balance
+        reconciled = difference == 0 and not open_lines and not entries
+        return {
+            "account": code, "fund": fund, "from": start, "to": end,
+            "opening_balance_vnd": opening,
+            "ledger_balance_vnd": ledger_balance, "bank_balance_vnd": bank_balance,
+            "difference_vnd": difference, "matched": len(matched), "reconciled": reconciled,
+            "unmatched_bank_lines": open_lines, "unmatched_ledger_entries": entries,
+            "suggestions": self.suggestions([r for r in open_lines if r["match_id"] is None], fund),
+        }
+
+
+def _line(r: Row) -> Row:
+    r["reversal"] = bool(r["reversal"])
+    return r
