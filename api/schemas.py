@@ -159,6 +159,10 @@ class Created(BaseModel):
     position: int
 
 
+class PledgeCreated(Created):
+    payment_code: str  # for the transfer's purpose: a payment carrying it matches by itself
+
+
 class ReceiptCreated(Created):
     reference: str
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from bench import http_receipts, inclusion_proofs, merkle_log, rebuild
+from bench import http_receipts, inclusion_proofs, merkle_log, rebuild, statement_import
 from bench.figures import Figure, json_list, table
 from bench.scratch import fresh_database, server_version
 
@@ -32,10 +32,13 @@ class Sizes:
     events: int
     tree_events: int  # (c) events verified, and (d) the tree size
     proof_requests: int  # (d)
+    statement_lines: int  # (e)
 
 
-FULL = Sizes(receipts=20_000, clients=8, events=200_000, tree_events=1_000_000, proof_requests=4_000)
-QUICK = Sizes(receipts=2_000, clients=8, events=20_000, tree_events=100_000, proof_requests=1_000)
+FULL = Sizes(receipts=20_000, clients=8, events=200_000, tree_events=1_000_000, proof_requests=4_000,
+             statement_lines=300_000)
+QUICK = Sizes(receipts=2_000, clients=8, events=20_000, tree_events=100_000, proof_requests=1_000,
+              statement_lines=30_000)
 
 
 def main(quick: bool = False, as_json: bool = False) -> None:
@@ -66,6 +69,9 @@ def main(quick: bool = False, as_json: bool = False) -> None:
             figures.append(inclusion_proofs.measure(proofs_db, work, tree, requests=sizes.proof_requests,
                                                     clients=sizes.clients, say=say))
             del tree
+            statement_db = stack.enter_context(fresh_database("statement"))
+            figures.append(statement_import.measure(statement_db, work, lines=sizes.statement_lines,
+                                                    say=say))
     except (KeyboardInterrupt, SystemExit):
         say("interrupted: the server is stopped and the scratch databases are dropped")
         raise

@@ -206,14 +206,17 @@ class BankBook:
                     response: Response = {
                         "statement_id": str(sid), "lines": len(statement.lines),
                         "new_lines": new_lines + added, "matched_now": matched + sure}
-                    aggregates.append(BankStatement(
-                        id=sid, account_code=account.code, format=statement.format,
-                        sha256=statement.sha256, period_from=statement.period_from,
-                        period_to=statement.period_to,
-                        opening_balance_vnd=statement.opening_balance_vnd,
-                        closing_balance_vnd=statement.closing_balance_vnd,
-                        lines=len(statement.lines), new_lines=response["new_lines"],
-                        matched=response["matched_now"], meta=ctx.meta()))
+                    # The same file, imported at the same moment elsewhere, may have been
+                    # recorded first: then it is that import's statement, and ours adds lines only.
+                    if not careful or self.ledger.find(sid, BankStatement) is None:
+                        aggregates.append(BankStatement(
+                            id=sid, account_code=account.code, format=statement.format,
+                            sha256=statement.sha256, period_from=statement.period_from,
+                            period_to=statement.period_to,
+                            opening_balance_vnd=statement.opening_balance_vnd,
+                            closing_balance_vnd=statement.closing_balance_vnd,
+                            lines=len(statement.lines), new_lines=response["new_lines"],
+                            matched=response["matched_now"], meta=ctx.meta()))
                     if record_id is not None:
                         aggregates.append(IdempotencyRecord(id=record_id, request_hash=request_hash,
                                                             response=response, meta=ctx.meta()))

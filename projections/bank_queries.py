@@ -56,11 +56,14 @@ class BankQueries:
         rows: dict[str, Row] = {}
         for column, values in (("bank_txn_id", bank_txn_ids), ("reference", references)):
             for chunk in _chunks(values):
+                # Only the IN list in SQL, so that the planner uses that column's index; the
+                # rest is filtered here.
                 for r in self.db.query(
-                        "SELECT entry_id, amount_vnd, reference, bank_txn_id, line_id, claimed"
-                        " FROM bank_entries WHERE kind = 'receipt' AND reversed = 0 AND fund = ?"
-                        f" AND {column} IN ({_marks(len(chunk))})", [fund, *chunk]):
-                    rows[r["entry_id"]] = r
+                        "SELECT entry_id, kind, fund, reversed, amount_vnd, reference, bank_txn_id,"
+                        f" line_id, claimed FROM bank_entries WHERE {column} IN ({_marks(len(chunk))})",
+                        chunk):
+                    if r["kind"] == "receipt" and r["fund"] == fund and not r["reversed"]:
+                        rows[r["entry_id"]] = r
         return [EntryRef(id=UUID(r["entry_id"]), amount_vnd=int(r["amount_vnd"]),
                          reference=r["reference"], bank_txn_id=r["bank_txn_id"],
                          matched=r["line_id"] is not None, claimed_before=bool(r["claimed"]))

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
+from domain.matching import payment_code
 from domain.text import fold
 from projections.db import Database, Row
 
@@ -93,7 +94,8 @@ class Queries:
         donor["receipts_count"] = int(totals["receipts"])
         donor["pledged_vnd"] = sum(p["amount_vnd"] for p in pledges if not p["cancelled"])
         donor["outstanding_pledges"] = [
-            {"pledge_id": p["pledge_id"], "amount_vnd": p["amount_vnd"],
+            {"pledge_id": p["pledge_id"], "payment_code": payment_code(UUID(p["pledge_id"])),
+             "amount_vnd": p["amount_vnd"],
              "received_vnd": p["received_vnd"], "outstanding_vnd": p["amount_vnd"] - p["received_vnd"],
              "due_on": p["due_on"]}
             for p in pledges if not p["cancelled"] and p["received_vnd"] < p["amount_vnd"]

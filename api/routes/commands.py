@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
@@ -18,6 +19,7 @@ from api.schemas import (
     DistributionIn,
     DonorIn,
     NeedIn,
+    PledgeCreated,
     PledgeIn,
     ReceiptCreated,
     ReceiptIn,
@@ -25,6 +27,7 @@ from api.schemas import (
     ReversalIn,
 )
 from api.services import Services
+from domain.matching import payment_code
 
 router = APIRouter(tags=["commands"])
 
@@ -48,13 +51,14 @@ async def create_donor(body: DonorIn, request: Request, svc: Svc, who: Caller,
                       **body.model_dump())
 
 
-@router.post("/pledges", status_code=201, response_model=Created)
+@router.post("/pledges", status_code=201, response_model=PledgeCreated)
 async def create_pledge(body: PledgeIn, request: Request, svc: Svc, who: Caller,
                         idempotency_key: IdemKey = None) -> dict[str, Any]:
     require(who, "finance")
     data = body.model_dump(mode="json")
-    return await _run(svc, request, who, idempotency_key, body, svc.ledger.make_pledge,
+    made = await _run(svc, request, who, idempotency_key, body, svc.ledger.make_pledge,
                       **{**data, "donor_id": body.donor_id})
+    return dict(made, payment_code=payment_code(UUID(made["id"])))
 
 
 @router.post("/receipts", status_code=201, response_model=ReceiptCreated)

@@ -69,8 +69,9 @@ def test_a_statement_is_imported_matched_and_reconciled(client: TestClient, serv
     hoa_binh = post(client, "/donors", fin, {"name": "Công ty TNHH Hòa Bình", "kind": "business"})["id"]
     r1 = receipt(client, fin, an, 1_000_000, "2021-03-01", bank_txn_id="FT21060001")
     r2 = receipt(client, fin, bich, 2_500_000, "2021-03-02")
-    pledge = post(client, "/pledges", fin, {"donor_id": hoa_binh, "amount_vnd": 5_000_000})["id"]
-    code = payment_code(UUID(pledge))
+    pledged = post(client, "/pledges", fin, {"donor_id": hoa_binh, "amount_vnd": 5_000_000})
+    code = pledged["payment_code"]
+    assert code == payment_code(UUID(pledged["id"])) and len(code) <= 25
     r4 = receipt(client, fin, nam, 700_000, "2021-03-05")
     r7 = receipt(client, fin, an, 400_000, "2021-03-07")
 
@@ -99,6 +100,7 @@ def test_a_statement_is_imported_matched_and_reconciled(client: TestClient, serv
     made = get(client, f"/donors/{hoa_binh}", fin, after=imported["position"])
     assert made["received_vnd"] == 3_000_000
     assert made["outstanding_pledges"][0]["outstanding_vnd"] == 2_000_000
+    assert made["outstanding_pledges"][0]["payment_code"] == code
 
     # The report: the difference is exactly the unmatched lines less the unmatched entries.
     before = report(client, auditor)
