@@ -85,6 +85,7 @@ def token_create(
 def demo() -> None:
     """Load the demo of the 2021 Lạng Sơn plan into the store (once; a second run does nothing)."""
     from api.demo import load_demo
+    from api.demo_bank import load_bank_demo
 
     svc = _services()
     try:
@@ -99,6 +100,9 @@ def demo() -> None:
             console.print("demo data already loaded; nothing added")
         else:
             console.print("demo loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        bank = load_bank_demo(svc)
+        if bank.get("new_statement_lines"):
+            console.print("bank demo: " + ", ".join(f"{k} {v}" for k, v in bank.items()))
         _catch_up(svc, "projections")
     finally:
         svc.close()

@@ -22,13 +22,15 @@ DAYS = 40
 PER_DAY = 60  # lines per day: more than one chunk of the import per statement
 
 
-def _statement(lines: list[StatementLine], first: int, last: int, opening: int) -> tuple[bytes, int]:
-    chosen, balance, out = [line for line in lines if first <= line.booked_on.toordinal() <= last], opening, []
-    for line in chosen:
-        balance += line.amount_vnd
-        out.append(StatementLine(line.booked_on, line.amount_vnd, line.bank_txn_id, balance,
-                                 line.counterparty, None, line.description))
-    return write_csv(Statement("csv", "0011004123456", None, None, opening, balance, tuple(out))), balance
+def _statement(lines: list[StatementLine], first: int, last: int, opening: int) -> bytes:
+    """The lines of days `first` to `last` (ordinals), with their running balances."""
+    balance, out = opening, []
+    for line in lines:
+        if first <= line.booked_on.toordinal() <= last:
+            balance += line.amount_vnd
+            out.append(StatementLine(line.booked_on, line.amount_vnd, line.bank_txn_id, balance,
+                                     line.counterparty, None, line.description))
+    return write_csv(Statement("csv", "0011004123456", None, None, opening, balance, tuple(out)))
 
 
 def test_two_processes_import_overlapping_statements_at_once(database_url: str, tmp_path: Path) -> None:
@@ -51,9 +53,9 @@ def test_two_processes_import_overlapping_statements_at_once(database_url: str, 
                 lines.append(StatementLine(on, 10_000 + i if i % 5 else -(1_000 + i), txn, None,
                                            "LE THI HOA", None, f"ngay {d} lan {i % 4}"))
         first, middle, last = start.toordinal(), start.toordinal() + DAYS // 2, start.toordinal() + DAYS - 1
-        early, balance = _statement(lines, first, middle + 5, 0)
+        early = _statement(lines, first, middle + 5, 0)
         before_late = sum(x.amount_vnd for x in lines if x.booked_on.toordinal() < middle - 5)
-        late, _ = _statement(lines, middle - 5, last, before_late)
+        late = _statement(lines, middle - 5, last, before_late)
         answers: dict[str, Any] = {}
         barrier = threading.Barrier(4)
 

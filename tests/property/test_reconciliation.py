@@ -8,7 +8,6 @@ import itertools
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 from uuid import UUID
 
 import pytest
