@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: install run test bench lint clean
+.PHONY: install browser run test bench lint clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,11 +14,16 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 
 install: $(BIN)/.installed
 
+# The browser tests drive Debian's Chromium (not a browser downloaded by Playwright).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 run: install
 	$(BIN)/minhbach demo
 	$(BIN)/minhbach serve --host 127.0.0.1 --port 8000
 
-test: install
+test: install browser
 	$(BIN)/ruff check domain projections api migrations tests bench tools
 	$(BIN)/mypy domain
 	$(BIN)/pytest -q

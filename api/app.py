@@ -7,12 +7,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
-from api import metrics, problems
-from api.routes import audit, bank, commands, public, queries
+from api import metrics, problems, site
+from api.routes import audit, bank, commands, public, public_export, queries
 from api.services import Services, build
 from api.settings import Settings
+from api.web_headers import WebHeaders
 
 PREFIX = "/api/v1"
 
@@ -38,7 +39,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     problems.install(app)
     metrics.install(app)
-    for module in (commands, queries, bank, public, audit):
+    for module in (commands, queries, bank, public, public_export, audit):
         app.include_router(module.router, prefix=PREFIX, responses=problems.OPENAPI_RESPONSES)
 
     @app.get("/healthz", tags=["ops"])
@@ -46,10 +47,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         svc: Services = app.state.services
         return {"status": "ok", "projected_position": svc.runner.position()}
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def home() -> str:
-        return ("<!doctype html><html lang=vi><meta charset=utf-8><title>Minh Bạch</title>"
-                "<h1>Minh Bạch — sổ cái ủng hộ trẻ em</h1>"
-                "<p><a href=/docs>API</a> · <a href=/api/v1/public/summary>Tổng quan</a></p>")
+    app.state.page_cache = site.PageCache()
+    app.include_router(site.router)
+    app.mount("/static", StaticFiles(packages=[("api", "static")]), name="static")
+    app.add_middleware(WebHeaders)
 
     return app

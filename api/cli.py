@@ -170,11 +170,17 @@ def audit_replay(as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD 
 @audit_app.command("export")
 def audit_export(
     out: Annotated[str, typer.Option("--out", help="JSON Lines file to write (replaced if it exists)")],
+    public: Annotated[bool, typer.Option(
+        "--public", help="leaf hashes only, no events: the export anyone may download")] = False,
 ) -> None:
-    """Write the whole log and a freshly signed tree head as JSON Lines (check: tools/verify_export.py)."""
+    """Write the log and a freshly signed tree head as JSON Lines (check: tools/verify_export.py).
+
+    Without --public: every event in full, personal data included, for auditors only. With
+    --public: the same bytes as GET /api/v1/public/export for that head.
+    """
     from pathlib import Path
 
-    from api.export import export_log
+    from api.export import export_log, export_public
 
     svc = _services()
     try:
@@ -185,13 +191,17 @@ def audit_export(
             def step(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            summary = export_log(svc, Path(out), step)
+            summary = (export_public if public else export_log)(svc, Path(out), step)
     except (LookupError, RuntimeError) as e:
         console.print(f"[red]{e}[/red]")
         raise typer.Exit(1) from e
     finally:
         svc.close()
-    print(f"exported {summary['events']} events to {summary['path']} ({summary['bytes']} bytes)")
+    if public:
+        print(f"exported the hashes of {summary['leaves']} leaves (public export, no events) to "
+              f"{summary['path']} ({summary['bytes']} bytes)")
+    else:
+        print(f"exported {summary['events']} events to {summary['path']} ({summary['bytes']} bytes)")
     print(f"tree size {summary['tree_size']}, root {summary['root_hash']}")
     print(f"public key (Ed25519) {summary['public_key']}")
 

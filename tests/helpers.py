@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import httpx
+import uvicorn
 from fastapi.testclient import TestClient
 
+from api.app import create_app
 from api.services import Services
 
 API = "/api/v1"
+STARTUP_TIMEOUT_S = 20
 
 
 def auth(token: str) -> dict[str, str]:
@@ -44,3 +52,29 @@ def receipt(client: TestClient, token: str, donor_id: str, amount_vnd: int,
     body = {"donor_id": donor_id, "fund": fund, "received_on": "2021-03-01", "channel": "bank",
             "amount_vnd": amount_vnd, **extra}
     return post(client, "/receipts", token, body)
+
+
+@contextmanager
+def serving(services: Services) -> Iterator[str]:
+    """Run the app under uvicorn on a free loopback port, in a background thread."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(create_app(services=services), host="127.0.0.1", port=port,
+                            log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn",
+                              daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        # The socket listens before the server starts, so this request waits in the backlog
+        # until the server is up and answers: no polling.
+        assert httpx.get(base + "/healthz", timeout=STARTUP_TIMEOUT_S).status_code == 200
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
+    assert not thread.is_alive(), "the server did not stop"

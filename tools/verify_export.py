@@ -1,39 +1,57 @@
 #!/usr/bin/env python3
 """Check a Minh Bạch log export (`minhbach audit export`) offline, without Minh Bạch's code.
 
-    python verify_export.py FILE [--public-key HEX]
+    python verify_export.py FILE [--public-key HEX] [--leaf LEAF.json ...]
 
 Requirements: Python 3.9 or later (standard library only) plus the `cryptography` package for
 Ed25519 (`pip install cryptography`). Nothing else: this file imports nothing from Minh Bạch, so
 an auditor can read it in full and run it on their own machine. The specification it follows is
-docs/verifiable-log.md ("The verifiable log").
+docs/verifiable-log.md ("The verifiable log"; §7 for the two export formats).
 
 Pass `--public-key` with your own copy of the log's public key (from `/audit/public-key`, kept
 from earlier or compared with other people's). Without it the key written inside the file is
 used, which only proves that whoever wrote the file also signed it.
 
+Two kinds of file are accepted, told apart by the header's `format`:
+
+- `minhbach-log/1`, the full export for auditors (`minhbach audit export`): every event;
+- `minhbach-public-log/1`, the public export (`minhbach audit export --public`, or
+  `/api/v1/public/export`): one leaf hash per event, and no event.
+
 What is checked, streaming the file once (memory: O(log n) for the Merkle tree, plus one small
 entry per receipt and per programme for the money checks):
 
-1. the header (format `minhbach-log/1`, Ed25519 key, signed tree head);
+1. the header (format, Ed25519 key, signed tree head);
 2. the tree head's Ed25519 signature over the canonical JSON of {tree_size, root_hash, timestamp};
-3. every event line: exactly the five leaf fields (plus an optional `leaf_index`, which must run
-   0, 1, 2, …), valid types, standard padded base64 for `state`; positions strictly increasing;
-   as many events as the head's `tree_size`;
-4. the Merkle root (RFC 9162) of the leaves rebuilt from those five fields equals the head's
-   `root_hash`;
-5. the money, from the events' own content (each `state` is the JSON the eventsourcing library
-   stored; UUID-typed attributes appear as {"_type_": "uuid_hex", "_data_": "<32 hex>"} and
-   datetimes as {"_type_": "datetime_iso", "_data_": "<ISO 8601>"}):
+3. every line:
+   - full export: exactly the five leaf fields (plus an optional `leaf_index`, which must run
+     0, 1, 2, …), valid types, standard padded base64 for `state`;
+   - public export: exactly `leaf_hash` (64 lower-case hex digits), `leaf_index` (0, 1, 2, …
+     without gaps) and `position`;
+   positions strictly increasing; as many lines as the head's `tree_size`;
+4. the Merkle root (RFC 9162) of the leaves (rebuilt from the five fields, or as given in a
+   public export) equals the head's `root_hash`;
+5. full export only, the money, from the events' own content (each `state` is the JSON the
+   eventsourcing library stored; UUID-typed attributes appear as
+   {"_type_": "uuid_hex", "_data_": "<32 hex>"} and datetimes as
+   {"_type_": "datetime_iso", "_data_": "<ISO 8601>"}):
    - trial balance: money received (Receipt.Recorded − reversed receipts) = funds available
      + programmes' remaining money + money distributed;
    - Σ Receipt.Drawn = Σ Programme.FundsAllocated = Σ Allocation.Made, allocation by
      allocation; Σ Receipt.Returned = Σ Programme.AllocationReturned; Σ Distribution.Made
      = Σ Programme.SupportDistributed, distribution by distribution;
    - no receipt, fund (per restriction) or programme ever goes below zero, in log order.
+   A public export holds no events, so neither the events nor the money can be checked from it;
+   that is said in the output, and is not a failure.
+6. each `--leaf LEAF.json` (either kind of file): the leaf one was given, e.g. a receipt's from
+   `/api/v1/public/donations/{reference}` — a JSON object with the five leaf fields, or that
+   whole answer, whose `leaf` member is used (and the `leaf_index` and `leaf_hash` of its
+   `inclusion_proof`, if any) — is in the signed tree: the line at its position has its leaf
+   hash (and its leaf index). Together with 2 and 4, this proves the event is in the log the
+   head signs.
 
 Exit status: 0 when everything holds, 1 when anything fails (the first failure is named with its
-line and log position), 2 for a usage error.
+line and log position), 2 for a usage error (a bad argument, an unreadable --leaf file).
 """
 
 from __future__ import annotations
@@ -61,6 +79,8 @@ except ImportError:  # pragma: no cover - depends on the auditor's machine
     sys.exit(2)
 
 FORMAT = "minhbach-log/1"
+PUBLIC_FORMAT = "minhbach-public-log/1"
+PUBLIC_FIELDS = ("leaf_hash", "leaf_index", "position")
 LEAF_FIELDS = ("originator_id", "originator_version", "position", "state", "topic")
 OPTIONAL_FIELDS = ("leaf_index",)
 HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -423,6 +443,7 @@ class Report:
         self._problems: list[tuple[float, int, str]] = []  # (line or ∞, order found, text)
         self.lines: list[tuple[bool, str]] = []
         self.warnings: list[str] = []
+        self.notes: list[str] = []
 
     def fail(self, message: str, line: int | None = None, position: int | None = None) -> None:
         where = ""
@@ -452,12 +473,75 @@ def verify_signature(key_hex: str, head: dict[str, Any]) -> bool:
     return True
 
 
-def verify(f: BinaryIO, trusted_key: str | None, report: Report) -> None:
+class Wanted:
+    """A leaf given with --leaf, to be found in the export at its position."""
+
+    __slots__ = ("claimed", "found", "hash", "index", "name", "position")
+
+    def __init__(self, name: str, position: int, hash_: bytes, index: int | None,
+                 claimed: str | None = None) -> None:
+        self.name, self.position, self.hash, self.index = name, position, hash_, index
+        self.claimed = claimed  # the leaf hash the record (or its inclusion proof) states
+        self.found: tuple[int, int, bytes] | None = None  # (line, leaf index, leaf hash in the file)
+
+
+def load_leaf(path: str) -> Wanted:
+    """Read a leaf record (the five leaf fields), or a /public/donations/{reference} answer."""
+    try:
+        with open(path, "rb") as f:
+            obj = parse_line(f.read().strip() + b"\n")
+    except OSError as e:
+        raise Bad(f"cannot read it: {e}") from None
+    index, claimed = None, None
+    if isinstance(obj.get("leaf"), dict):
+        proof = obj.get("inclusion_proof")
+        if isinstance(proof, dict):
+            if is_int(proof.get("leaf_index")):
+                index = proof["leaf_index"]
+            if isinstance(proof.get("leaf_hash"), str):
+                claimed = proof["leaf_hash"].lower()
+        obj = obj["leaf"]
+    extra = sorted(set(obj) - set(LEAF_FIELDS) - {"leaf_index", "leaf_hash"})
+    if extra:
+        raise Bad(f"not a leaf record: unexpected keys {', '.join(extra)}")
+    data, position, _, _, _ = leaf_of({k: v for k, v in obj.items() if k in LEAF_FIELDS})
+    if "leaf_index" in obj:
+        if not is_int(obj["leaf_index"]) or obj["leaf_index"] < 0:
+            raise Bad("its leaf_index is not a whole number ≥ 0")
+        if index is not None and index != obj["leaf_index"]:
+            raise Bad(f"its leaf_index {obj['leaf_index']} differs from its inclusion proof's {index}")
+        index = obj["leaf_index"]
+    if isinstance(obj.get("leaf_hash"), str):
+        claimed = obj["leaf_hash"].lower()
+    return Wanted(path, position, leaf_hash(data), index, claimed)
+
+
+def public_leaf(line: dict[str, Any]) -> tuple[bytes, int, int]:
+    """Check one line of a public export; return (leaf hash, position, leaf index)."""
+    missing = [k for k in PUBLIC_FIELDS if k not in line]
+    if missing:
+        raise Bad(f"missing {', '.join(missing)}")
+    extra = sorted(set(line) - set(PUBLIC_FIELDS))
+    if extra:
+        raise Bad(f"unexpected keys {', '.join(extra)} (a public export holds leaf hashes only)")
+    position, index, hash_hex = line["position"], line["leaf_index"], line["leaf_hash"]
+    if not is_int(position) or position < 1:
+        raise Bad(f"position {position!r} is not a whole number ≥ 1")
+    if not is_int(index) or index < 0:
+        raise Bad(f"leaf_index {index!r} is not a whole number ≥ 0")
+    if not isinstance(hash_hex, str) or not HEX64.fullmatch(hash_hex):
+        raise Bad("leaf_hash is not 64 lower-case hex digits")
+    return bytes.fromhex(hash_hex), position, index
+
+
+def verify(f: BinaryIO, trusted_key: str | None, report: Report,
+           leaves: list[Wanted] | None = None) -> None:
     first = f.readline()
     try:
         header = parse_line(first)
-        if header.get("format") != FORMAT:
-            raise Bad(f"format is {header.get('format')!r}, not {FORMAT!r}")
+        fmt = header.get("format")
+        if fmt not in (FORMAT, PUBLIC_FORMAT):
+            raise Bad(f"format is {fmt!r}, not {FORMAT!r} or {PUBLIC_FORMAT!r}")
         if header.get("algorithm", "Ed25519") != "Ed25519":
             raise Bad(f"algorithm is {header.get('algorithm')!r}, not 'Ed25519'")
         file_key = header.get("public_key")
@@ -468,12 +552,14 @@ def verify(f: BinaryIO, trusted_key: str | None, report: Report) -> None:
         report.fail(f"bad header: {e}", 1)
         report.check(False, "header")
         return
+    public = fmt == PUBLIC_FORMAT
     size, root_hex = int(head["tree_size"]), head["root_hash"]
     try:
         when = datetime.fromtimestamp(head["timestamp"] / 1000, tz=timezone.utc)  # noqa: UP017 (3.9)
         stamp = when.isoformat(timespec="seconds")
     except (OverflowError, OSError, ValueError):
         stamp = f"at {head['timestamp']} ms (not a representable date)"
+    print(f"{'public export (leaf hashes only)' if public else 'full export (events)'}: {fmt}")
     print(f"tree head: size {size}, root {root_hex}, signed {stamp}")
 
     if trusted_key is None:
@@ -492,69 +578,122 @@ def verify(f: BinaryIO, trusted_key: str | None, report: Report) -> None:
     if not report.check(verify_signature(key, head), f"Ed25519 signature of the tree head ({source})"):
         report.fail(f"the tree head's signature does not verify with {source}", 1)
 
+    wanted: dict[int, Wanted] = {w.position: w for w in leaves or ()}
     frontier = Frontier()
-    money = Money()
+    money = None if public else Money()
     root_at_size: bytes | None = None
     last_position = 0
     first_position: int | None = None
     lineno = 1
     order_ok = True
-    next_index = 0  # the file's own numbering of its lines (optional `leaf_index`)
+    next_index = 0  # the file's own numbering of its lines (`leaf_index`, optional in a full export)
     for raw in f:
         lineno += 1
         position: int | None = None
+        index: object = None
         try:
-            event = parse_line(raw)
-            if is_int(event.get("position")):
-                position = event["position"]
-            data, position, originator, topic, state = leaf_of(event)
+            line = parse_line(raw)
+            if is_int(line.get("position")):
+                position = line["position"]
+            if public:
+                leaf, position, index = public_leaf(line)
+            else:
+                data, position, originator, topic, state = leaf_of(line)
+                leaf = leaf_hash(data)
+                index = line.get("leaf_index")
         except Bad as e:
             report.fail(str(e), lineno, position)
             order_ok = False
             continue
-        if "leaf_index" in event:
-            index = event["leaf_index"]
-            if index != next_index:
-                report.fail(f"leaf_index {index!r} where {next_index} was expected: events before "
+        if public or "leaf_index" in line:
+            if not is_int(index) or index != next_index:
+                what = "leaves" if public else "events"
+                report.fail(f"leaf_index {index!r} where {next_index} was expected: {what} before "
                             "this one are missing, added or moved", lineno, position)
                 order_ok = False
-            next_index = index + 1 if is_int(index) else next_index + 1
+            next_index = index + 1 if isinstance(index, int) else next_index + 1
         if position <= last_position:
             report.fail(f"position {position} does not come after position {last_position} "
-                        "(events out of order or repeated)", lineno, position)
+                        f"({'leaves' if public else 'events'} out of order or repeated)",
+                        lineno, position)
             order_ok = False
         last_position = max(last_position, position)
         if first_position is None:
             first_position = position
         if frontier.size == size:
-            report.fail(f"more events than the tree head's size {size}", lineno, position)
-        frontier.append(leaf_hash(data))
+            report.fail(f"more {'leaves' if public else 'events'} than the tree head's size {size}",
+                        lineno, position)
+        w = wanted.get(position)
+        if w is not None and w.found is None:
+            w.found = (lineno, frontier.size, leaf)
+        frontier.append(leaf)
         if frontier.size == size:
             root_at_size = frontier.root()
-        kind = topic.rpartition(":")[2]
-        if kind in MONEY_TOPICS:
-            try:
-                money.apply(kind, originator, decode_state(state), (lineno, position))
-            except Bad as e:
-                report.fail(f"{kind}: {e}", lineno, position)
+        if money is not None:
+            kind = topic.rpartition(":")[2]
+            if kind in MONEY_TOPICS:
+                try:
+                    money.apply(kind, originator, decode_state(state), (lineno, position))
+                except Bad as e:
+                    report.fail(f"{kind}: {e}", lineno, position)
 
     count = frontier.size
     if size == 0:
         root_at_size = hashlib.sha256(b"").digest()
     span = f"positions {first_position}…{last_position}" if count else "no events"
-    report.check(count == size and order_ok,
-                 f"{count} events ({span}), well formed, positions strictly increasing, "
-                 "as many as the tree head's size")
+    if public:
+        report.check(count == size and order_ok,
+                     f"{count} leaves ({span}), well formed, leaf indexes 0…{size - 1} in order, "
+                     "positions strictly increasing, as many as the tree head's size")
+    else:
+        report.check(count == size and order_ok,
+                     f"{count} events ({span}), well formed, positions strictly increasing, "
+                     "as many as the tree head's size")
     if count != size:
-        report.fail(f"the file has {count} readable events, the tree head says {size}")
+        report.fail(f"the file has {count} readable {'leaves' if public else 'events'}, "
+                    f"the tree head says {size}")
     computed = root_at_size.hex() if root_at_size is not None else None
-    print(f"root computed from the events: {computed or 'none (fewer events than the tree size)'}")
+    source = "leaf hashes" if public else "events"
+    print(f"root computed from the {source}: "
+          f"{computed or f'none (fewer {source} than the tree size)'}")
     if not report.check(computed == root_hex,
-                        f"Merkle root of the first {size} events = the tree head's root_hash"):
-        report.fail(f"the events do not hash to the signed root {root_hex}"
-                    + (f" (they give {computed})" if computed else " (too few events to rebuild it)")
-                    + ": an event was altered, added, removed or reordered")
-    _money_report(money, report)
+                        f"Merkle root of the first {size} {source} = the tree head's root_hash"):
+        report.fail(f"the {source} do not hash to the signed root {root_hex}"
+                    + (f" (they give {computed})" if computed else " (too few to rebuild it)")
+                    + f": {'a leaf hash' if public else 'an event'} was altered, added, removed "
+                      "or reordered")
+    for w in wanted.values():
+        _leaf_report(w, size, report)
+    if money is not None:
+        _money_report(money, report)
+    else:
+        report.notes.append(
+            "this is a public export: it holds leaf hashes, not events, so the events themselves, "
+            "the money and the trial balance are not in a public export and were not checked "
+            "(they are in the auditors' full export, `minhbach audit export` without --public).")
+
+
+def _leaf_report(w: Wanted, size: int, report: Report) -> None:
+    shown = f"leaf at position {w.position} from {w.name}"
+    if w.claimed is not None and w.claimed != w.hash.hex():
+        report.fail(f"{shown}: its five fields hash to {w.hash.hex()}, not to the leaf_hash "
+                    f"{w.claimed} it comes with")
+    if w.found is None:
+        report.check(False, f"{shown}: in the signed tree")
+        report.fail(f"{shown}: no leaf at that position in this export (the export's tree head, "
+                    f"size {size}, may be older than the leaf)")
+        return
+    line, index, found = w.found
+    if found != w.hash:
+        report.check(False, f"{shown}: in the signed tree")
+        report.fail(f"{shown}: it hashes to {w.hash.hex()}, but leaf {index} at that position is "
+                    f"{found.hex()}: this is not the event the log holds", line, w.position)
+    elif w.index is not None and w.index != index:
+        report.check(False, f"{shown}: in the signed tree")
+        report.fail(f"{shown}: it claims leaf index {w.index}, but it is leaf {index}", line,
+                    w.position)
+    else:
+        report.check(True, f"{shown}: its hash {found.hex()} is leaf {index} of the signed tree")
 
 
 def _money_report(money: Money, report: Report) -> None:
@@ -602,18 +741,32 @@ def _money_report(money: Money, report: Report) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Check a Minh Bạch log export offline.")
-    parser.add_argument("file", help="the JSON Lines file written by `minhbach audit export`")
+    parser = argparse.ArgumentParser(description="Check a Minh Bạch log export (full or public) offline.")
+    parser.add_argument("file", help="the JSON Lines file written by `minhbach audit export` "
+                                     "(with or without --public) or /api/v1/public/export")
     parser.add_argument("--public-key", help="your trusted copy of the log's Ed25519 public key (hex)")
+    parser.add_argument("--leaf", action="append", default=[], metavar="LEAF.json",
+                        help="a leaf record (the five leaf fields, e.g. the `leaf` of "
+                             "/api/v1/public/donations/{reference}, or that whole answer) that "
+                             "must be in the signed tree; may be given more than once")
     args = parser.parse_args(argv)
     trusted = args.public_key.strip().lower() if args.public_key else None
     if trusted is not None and not HEX64.fullmatch(trusted):
         parser.error("--public-key must be 64 hex digits (32 bytes)")
+    leaves: list[Wanted] = []
+    for path in args.leaf:
+        try:
+            leaves.append(load_leaf(path))
+        except Bad as e:
+            parser.error(f"--leaf {path}: {e}")
+    positions = [w.position for w in leaves]
+    if len(set(positions)) != len(positions):
+        parser.error("two --leaf files are for the same position")
     report = Report()
     started = time.monotonic()
     try:
         with open(args.file, "rb") as f:
-            verify(f, trusted, report)
+            verify(f, trusted, report, leaves)
     except OSError as e:
         print(f"cannot read {args.file}: {e}")
         return 1
@@ -621,6 +774,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for ok, text in report.lines:
         print(f"[{' ok ' if ok else 'FAIL'}] {text}")
+    for note in report.notes:
+        print(f"NOTE: {note}")
     for warning in report.warnings:
         print(f"WARNING: {warning}")
     if report.count:

@@ -67,10 +67,19 @@ def donations(
 
 @router.get("/public/donations/{reference}", dependencies=[Consistent])
 def donation(reference: str, svc: Svc, response: Response) -> dict[str, Any]:
-    found = svc.queries.donation(reference)
+    found = donation_with_proof(svc, reference)
     if found is None:
         raise Problem(404, "not_found", "Not found", f"no receipt with reference {reference}")
     response.headers["Cache-Control"] = PUBLIC_CACHE
+    return found
+
+
+def donation_with_proof(svc: Services, reference: str) -> dict[str, Any] | None:
+    """A receipt as the public sees it, where its money went, its leaf, and its inclusion proof
+    against the latest signed tree head (None while no tree head covers it yet)."""
+    found = svc.queries.donation(reference)
+    if found is None:
+        return None
     head = svc.tree_heads.latest()
     found["tree_head"] = head
     found["inclusion_proof"] = None

@@ -16,27 +16,22 @@ Afterwards the log and the read models must agree with exactly the requests answ
 from __future__ import annotations
 
 import random
-import socket
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 import httpx
-import uvicorn
 
-from api.app import create_app
 from api.services import Services
 from domain.allocations import Allocation
 from domain.distributions import Distribution
 from domain.idempotency import IdempotencyRecord
 from domain.ids import idempotency_id
 from domain.receipts import Receipt
-from tests.helpers import API, auth, communes
+from tests.helpers import API, auth, communes, serving
 
 THREADS = 16
 PAIRS = THREADS // 2  # thread i and thread i + PAIRS share Idempotency-Keys
@@ -47,7 +42,6 @@ RACE_RECEIPT_VND = 30_000
 SHARED_RECEIPT_VND = 25_000
 ALLOCATIONS_PER_THREAD = 8
 DISTRIBUTIONS_PER_THREAD = 6
-STARTUP_TIMEOUT_S = 20
 
 
 def event_class(aggregate: type, name: str) -> type:
@@ -78,32 +72,6 @@ def pair_season(pair: int) -> str:
 
 
 # ---- a real server --------------------------------------------------------------------------
-
-@contextmanager
-def serving(services: Services) -> Iterator[str]:
-    """Run the app under uvicorn on a free loopback port, in a background thread."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(services=services), host="127.0.0.1", port=port,
-                            log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn",
-                              daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    try:
-        # The socket listens before the server starts, so this request waits in the backlog
-        # until the server is up and answers: no polling.
-        assert httpx.get(base + "/healthz", timeout=STARTUP_TIMEOUT_S).status_code == 200
-        yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
-    assert not thread.is_alive(), "the server did not stop"
-
 
 def get(http: httpx.Client, path: str, token: str, **params: Any) -> dict[str, Any]:
     response = http.get(API + path, params=params, headers=auth(token))

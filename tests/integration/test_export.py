@@ -22,13 +22,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
-from api import audit
+from api import audit, export
+from api.app import create_app
 from api.demo import load_demo
-from api.export import FORMAT, export_log
+from api.export import FORMAT, PUBLIC_FORMAT, export_log, export_public, public_chunks, signed_head
 from api.services import Services
 from domain import merkle
 from tests.conftest import make_services
-from tests.helpers import communes, donor, post, receipt
+from tests.helpers import API, auth, communes, donor, get, post, receipt
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / "tools" / "verify_export.py"
@@ -318,6 +319,21 @@ def test_the_demo_exported_through_the_cli_verifies_offline(tmp_path: Path) -> N
     assert result.returncode == 1
     assert f"position {event['position']}: Distribution.Made" in first_failure(result.stdout)
 
+    # The public export of the same head: it verifies, and none of the demo's personal data is in it.
+    public = tmp_path / "demo-public.jsonl"
+    cli = subprocess.run([sys.executable, "-m", "api.cli", "audit", "export", "--public", "--out",
+                          str(public)], env=env, cwd=tmp_path, capture_output=True, text=True,
+                         timeout=600)
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    assert line_dict(lines_of(public)[0])["tree_head"] == line_dict(lines[0])["tree_head"]
+    result = verifier(public, "--public-key", key, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"root computed from the leaf hashes: {head['root_hash']}" in result.stdout
+    published = public.read_bytes()
+    personal = personal_strings(out)
+    assert len(personal) > 100
+    assert not [secret for secret in personal if secret.encode("utf-8") in published]
+
 
 def test_the_verifier_imports_only_the_standard_library_and_cryptography() -> None:
     tree = ast.parse(TOOL.read_text("utf-8"))
@@ -329,3 +345,248 @@ def test_the_verifier_imports_only_the_standard_library_and_cryptography() -> No
             assert node.level == 0 and node.module
             imported.add(node.module.split(".")[0])
     assert imported - set(sys.stdlib_module_names) == {"cryptography"}
+
+
+# ---- the public export: leaf hashes only ------------------------------------------------------
+
+PERSONAL_KEYS = frozenset({"name", "public_name", "contact", "note", "bank_txn_id", "counterparty",
+                           "counterparty_account", "description", "full_name", "account_number",
+                           "reason", "decision_ref"})
+BANK = {"code": "VCB-QUY", "bank": "Vietcombank", "account_number": "0011004123456", "fund": "campaign"}
+STATEMENT = ROOT / "tests" / "fixtures" / "statements" / "vietcombank-2021-01.csv"
+
+
+def personal_strings(full_export: Path) -> set[str]:
+    """Every value of a personal field inside the events of a full export (decoded states)."""
+    found: set[str] = set()
+
+    def walk(value: Any, key: str = "") -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, k)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+        elif isinstance(value, str) and key in PERSONAL_KEYS and len(value) >= 4:
+            found.add(value)
+
+    for line in lines_of(full_export)[1:]:
+        state = base64.b64decode(line_dict(line)["state"])
+        try:
+            walk(json.loads(state))
+        except ValueError:
+            continue  # encrypted (a child's personal fields): not readable anyway
+    return found
+
+
+def build_small_ledger(client: TestClient, services: Services, fin: str) -> dict[str, Any]:
+    """Donors with names and contacts, notes, bank transaction ids, an imported bank statement."""
+    commune = communes(services)[0]
+    nhung = donor(client, fin, name="Phạm Thị Hồng Nhung", contact="nhung.pham@example.vn 0912 345 678")
+    hidden = donor(client, fin, name="Đỗ Quang Vinh", anonymous=True, contact="0987 654 321")
+    first = receipt(client, fin, nhung, 1_500_000, bank_txn_id="FT21099000111",
+                    note="Chị Nhung gọi điện xác nhận, chuyển khoản lúc 9 giờ")
+    receipt(client, fin, hidden, 800_000, bank_txn_id="FT21099000222", note="Ẩn danh theo yêu cầu")
+    post(client, "/allocations", fin, {"fund": "campaign", "season": "2021", "commune": commune,
+                                       "category": "warm-clothing", "amount_vnd": 1_000_000,
+                                       "decision_ref": "QĐ 7/QĐ-UBND",
+                                       "note": "Theo đề nghị của trưởng thôn Nà Pàn"})
+    post(client, "/bank-accounts", fin, BANK)
+    response = client.post(f"{API}/bank-accounts/{BANK['code']}/statements",
+                           files={"file": ("sao-ke.csv", STATEMENT.read_bytes())}, headers=auth(fin))
+    assert response.status_code == 201, response.text
+    return first
+
+
+def test_the_public_export_holds_only_leaf_hashes_and_verifies_offline(
+        client: TestClient, services: Services, tokens: dict[str, str], database_url: str,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = build_small_ledger(client, services, tokens["finance"])
+    services.runner.catch_up()
+    services.stop_background()  # the CLI below is the only writer of tree heads from here on
+    key = services.tree_heads.public_key
+    auditor = tmp_path / "auditor"
+    auditor.mkdir()
+
+    # The CLI, as an operator runs it: a fresh head, then the public export of it.
+    out = tmp_path / "public.jsonl"
+    env = {**os.environ, "MINHBACH_DATABASE_URL": database_url,
+           "MINHBACH_DATA_DIR": str(tmp_path / "data")}
+    cli = subprocess.run([sys.executable, "-m", "api.cli", "audit", "export", "--public",
+                          "--out", str(out)],
+                         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    row = services.tree_heads.latest()
+    assert row is not None
+    head = signed_head(row)
+    size = head["tree_size"]
+    assert size == services.ledger.recorder.max_notification_id()
+    assert f"tree size {size}, root {head['root_hash']}" in cli.stdout
+    assert "public export" in cli.stdout and not list(tmp_path.glob("*.partial"))
+
+    # The file: the header, then {leaf_hash, leaf_index, position} per leaf, the server's own.
+    data = out.read_bytes()
+    lines = lines_of(out)
+    assert line_dict(lines[0]) == {"format": PUBLIC_FORMAT, "public_key": key,
+                                   "algorithm": "Ed25519", "tree_head": head}
+    assert len(lines) == 1 + size
+    recorded = services.db.query("SELECT leaf_index, position, leaf_hash FROM merkle_leaves"
+                                 " WHERE leaf_index < ? ORDER BY leaf_index", (size,))
+    assert [line_dict(x) for x in lines[1:]] == [
+        {"leaf_hash": r["leaf_hash"], "leaf_index": int(r["leaf_index"]), "position": int(r["position"])}
+        for r in recorded]
+    assert all(line == encode(line_dict(line)) for line in lines)  # canonical JSON, "\n" ends
+    # Paging does not change a byte.
+    monkeypatch.setattr(export, "PUBLIC_PAGE", 3)
+    assert "".join(public_chunks(services, head)).encode("utf-8") == data
+
+    # Nothing personal: not one name, contact, note, bank id, counterparty or transfer text.
+    full = tmp_path / "full.jsonl"
+    export_log(services, full)
+    personal = personal_strings(full)
+    for expected in ("Phạm Thị Hồng Nhung", "Đỗ Quang Vinh", "nhung.pham@example.vn 0912 345 678",
+                     "Ẩn danh theo yêu cầu", "Theo đề nghị của trưởng thôn Nà Pàn",
+                     "FT21099000111", "FT21004000123", "FT21005000456", "NGUYỄN VĂN AN"):
+        assert expected in personal  # the ledger does hold them, in the auditors' export
+    for secret in personal:
+        assert secret.encode("utf-8") not in data, secret
+        assert base64.b64encode(secret.encode("utf-8")) not in data, secret
+
+    # Over HTTP, for the same head: the same bytes, cacheable, 304 when unchanged.
+    response = client.get(f"{API}/public/export")
+    assert response.status_code == 200, response.text
+    assert response.content == data
+    assert response.headers["content-type"] == "application/x-ndjson"
+    assert response.headers["content-disposition"] == (
+        f'attachment; filename="minhbach-public-{size}.jsonl"')
+    etag = response.headers["etag"]
+    assert etag == f'"{size}-{head["root_hash"]}"'
+    assert response.headers["cache-control"] == "public, max-age=60"
+    for tags in (etag, f"W/{etag}", f'"0-{"0" * 64}", {etag}', "*"):
+        again = client.get(f"{API}/public/export", headers={"If-None-Match": tags})
+        assert again.status_code == 304 and again.content == b"", tags
+        assert again.headers["etag"] == etag
+    stale = client.get(f"{API}/public/export", headers={"If-None-Match": f'"{size - 1}-{"0" * 64}"'})
+    assert stale.status_code == 200 and stale.content == data
+
+    # A receipt's leaf, as the public page of the donation gives it, and the whole answer too.
+    donation = get(client, f"/public/donations/{first['reference']}")
+    assert donation["tree_head"] == head
+    proof = donation["inclusion_proof"]
+    leaf = tmp_path / "leaf.json"
+    leaf.write_text(json.dumps(donation["leaf"], ensure_ascii=False), "utf-8")
+    answer = tmp_path / "donation.json"
+    answer.write_text(json.dumps(donation, ensure_ascii=False), "utf-8")
+    index, position = proof["leaf_index"], donation["leaf"]["position"]
+    assert line_dict(lines[1 + index])["leaf_hash"] == proof["leaf_hash"]
+
+    ok = verifier(out, "--public-key", key, "--leaf", str(leaf), "--leaf", str(answer), cwd=auditor)
+    assert ok.returncode == 2 and "same position" in ok.stderr  # one leaf, given twice
+    for given in (leaf, answer):
+        ok = verifier(out, "--public-key", key, "--leaf", str(given), cwd=auditor)
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        assert "OK: every check passed" in ok.stdout and "WARNING" not in ok.stdout
+        assert f"root computed from the leaf hashes: {head['root_hash']}" in ok.stdout
+        assert (f"[ ok ] leaf at position {position} from {given}: its hash "
+                f"{proof['leaf_hash']} is leaf {index} of the signed tree") in ok.stdout
+        assert "not in a public export" in ok.stdout and "money received" not in ok.stdout
+
+    def expect_failure(name: str, edited: list[str], *args: str) -> str:
+        result = verifier(write(tmp_path / f"{name}.jsonl", edited), "--public-key", key, *args,
+                          cwd=auditor)
+        assert result.returncode == 1, f"{name}: {result.stdout}{result.stderr}"
+        return result.stdout
+
+    def with_hash(line: str, leaf_hash: str) -> str:
+        return encode({**line_dict(line), "leaf_hash": leaf_hash})
+
+    # One leaf hash changed (the receipt's): the root no longer matches, and neither does the leaf.
+    i = 1 + index
+    flipped = ("0" if proof["leaf_hash"][0] != "0" else "1") + proof["leaf_hash"][1:]
+    text = expect_failure("hash", [*lines[:i], with_hash(lines[i], flipped), *lines[i + 1:]],
+                          "--leaf", str(leaf))
+    assert "the leaf hashes do not hash to the signed root" in text
+    assert f"it hashes to {proof['leaf_hash']}, but leaf {index} at that position is {flipped}" in text
+    # Another leaf changed: the receipt's leaf is still there, but the root gives it away.
+    j = 1 if index != 0 else 2
+    text = expect_failure("other-hash", [*lines[:j], with_hash(lines[j], "f" * 64), *lines[j + 1:]])
+    assert "do not hash to the signed root" in first_failure(text)
+
+    # A leaf dropped: the next one is named, the count is short.
+    dropped_at = 2
+    following = line_dict(lines[dropped_at + 1])["position"]
+    text = expect_failure("dropped", [*lines[:dropped_at], *lines[dropped_at + 1:]])
+    assert f"position {following}: leaf_index {dropped_at} where {dropped_at - 1} was expected" in (
+        first_failure(text))
+    assert f"{size - 1} readable leaves, the tree head says {size}" in text
+
+    # Two leaves swapped, indexes and all.
+    moved = line_dict(lines[4])["position"]
+    text = expect_failure("swapped", [*lines[:3], lines[4], lines[3], *lines[5:]])
+    assert f"position {moved}: leaf_index 3 where 2 was expected" in first_failure(text)
+    assert f"does not come after position {moved}" in text
+    assert "do not hash to the signed root" in text
+    # … or with their indexes renumbered to look in order: the root still tells.
+    a, b = line_dict(lines[3]), line_dict(lines[4])
+    renumbered = [encode({**b, "leaf_index": a["leaf_index"], "position": a["position"]}),
+                  encode({**a, "leaf_index": b["leaf_index"], "position": b["position"]})]
+    text = expect_failure("renumbered", [*lines[:3], *renumbered, *lines[5:]])
+    assert "do not hash to the signed root" in first_failure(text)
+
+    # The signature changed.
+    forged = line_dict(lines[0])
+    signature = forged["tree_head"]["signature"]
+    forged["tree_head"]["signature"] = ("0" if signature[0] != "0" else "1") + signature[1:]
+    text = expect_failure("signature", [encode(forged), *lines[1:]])
+    assert "signature does not verify" in first_failure(text)
+    # Re-signed by someone else's key, who also rewrote the leaves: only the trusted key tells.
+    text = expect_failure("other-key", [resign(lines[0], Ed25519PrivateKey.generate()), *lines[1:]])
+    assert "not your trusted key" in first_failure(text)
+
+    # A leaf that is not the one the log holds (its event edited), and a leaf the export lacks.
+    edited = dict(donation["leaf"], topic=donation["leaf"]["topic"] + "X")
+    text = expect_failure("edited-leaf", lines, "--leaf", str(write(tmp_path / "edited.json",
+                                                                   [json.dumps(edited)])))
+    assert f"leaf at position {position} from" in text and "not the event the log holds" in text
+    text = expect_failure("edited-answer", lines, "--leaf", str(write(
+        tmp_path / "edited-answer.json", [json.dumps({**donation, "leaf": edited})])))
+    assert f"not to the leaf_hash {proof['leaf_hash']} it comes with" in text
+    later = dict(donation["leaf"], position=line_dict(lines[-1])["position"] + 1)
+    text = expect_failure("later-leaf", lines, "--leaf", str(write(tmp_path / "later.json",
+                                                                  [json.dumps(later)])))
+    assert "no leaf at that position in this export" in text
+
+
+def test_the_public_export_needs_a_tree_head_and_a_complete_merkle_projection(
+        client: TestClient, services: Services, tokens: dict[str, str], tmp_path: Path) -> None:
+    empty = make_services(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path / "empty")
+    try:
+        with TestClient(create_app(services=empty)) as nothing:
+            response = nothing.get(f"{API}/public/export")
+        assert response.status_code == 404 and response.json()["code"] == "not_found"
+        with pytest.raises(LookupError):
+            export_public(empty, tmp_path / "none.jsonl")
+    finally:
+        empty.close()
+    assert not (tmp_path / "none.jsonl").exists()
+
+    fin = tokens["finance"]
+    d = donor(client, fin)
+    for i in range(4):
+        receipt(client, fin, d, 100_000 * (i + 1))
+    services.runner.catch_up()
+    services.stop_background()
+    head = services.tree_heads.publish() or services.tree_heads.latest()
+    assert head is not None
+    size = int(head["tree_size"])
+    # A leaf missing from the projection (a rebuild under way, or worse): refused, nothing written.
+    with services.db.write() as cur:
+        cur.execute("DELETE FROM merkle_leaves WHERE leaf_index = ?", (size - 1,))
+    response = client.get(f"{API}/public/export")
+    assert response.status_code == 503 and response.json()["code"] == "not_yet_projected"
+    assert response.headers["retry-after"]
+    with services.db.write() as cur:
+        cur.execute("DELETE FROM merkle_leaves WHERE leaf_index = ?", (1,))
+    with pytest.raises(RuntimeError, match="leaf 1 "):
+        export_public(services, tmp_path / "gap.jsonl")
+    assert not list(tmp_path.glob("gap.jsonl*"))
