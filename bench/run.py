@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from bench import http_receipts, inclusion_proofs, merkle_log, rebuild, statement_import
+from bench import http_receipts, inclusion_proofs, merkle_log, public_site, rebuild, statement_import
 from bench.figures import Figure, json_list, table
 from bench.scratch import fresh_database, server_version
 
@@ -33,12 +33,14 @@ class Sizes:
     tree_events: int  # (c) events verified, and (d) the tree size
     proof_requests: int  # (d)
     statement_lines: int  # (e)
+    public_receipts: int  # (f)
+    public_requests: int  # (f), per measurement
 
 
 FULL = Sizes(receipts=20_000, clients=8, events=200_000, tree_events=1_000_000, proof_requests=4_000,
-             statement_lines=300_000)
+             statement_lines=300_000, public_receipts=1_000_000, public_requests=2_000)
 QUICK = Sizes(receipts=2_000, clients=8, events=20_000, tree_events=100_000, proof_requests=1_000,
-              statement_lines=30_000)
+              statement_lines=30_000, public_receipts=100_000, public_requests=500)
 
 
 def main(quick: bool = False, as_json: bool = False) -> None:
@@ -72,6 +74,10 @@ def main(quick: bool = False, as_json: bool = False) -> None:
             statement_db = stack.enter_context(fresh_database("statement"))
             figures.append(statement_import.measure(statement_db, work, lines=sizes.statement_lines,
                                                     say=say))
+            public_db = stack.enter_context(fresh_database("public"))
+            figures.extend(public_site.measure(public_db, work, receipts=sizes.public_receipts,
+                                               clients=sizes.clients, requests=sizes.public_requests,
+                                               say=say))
     except (KeyboardInterrupt, SystemExit):
         say("interrupted: the server is stopped and the scratch databases are dropped")
         raise

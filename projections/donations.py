@@ -1,34 +1,109 @@
-"""Donors, pledges and receipts as the public may see them (searchable, anonymous kept so)."""
+"""Donors, pledges and receipts as the public may see them (searchable, anonymous kept so), and
+the public summary's totals.
+
+Beside one row per receipt, the projection keeps the totals of the public overview small, so that
+it reads a few hundred rows however many receipts and distributions there are (migration 0004):
+
+- `public_received`: amount and number of receipts per month and fund;
+- `public_names`: receipts per searchable donor name (folded; anonymous donors have none), so
+  that a name search finds the few names that match before it touches any receipt;
+- `public_donor_years`: receipts per donor and year, and per donor over all years (year '*');
+- `public_counters`: `donors:YYYY` / `donors:*`, the donors with a receipt that year / ever, and
+  `pledged_vnd` / `pledges` for pledges not cancelled;
+- `public_reached`: per season, district and category, the children reached (named children,
+  distinct per programme, and children counted in groups) and the duplicate-support overrides;
+- `public_programme_children`: distributions naming each child in each programme;
+- `public_distributions` and `public_distribution_children`: what each distribution added, so that
+  its reversal can take it out again.
+
+Reversed receipts and distributions and cancelled pledges are taken out again, so the totals equal
+the sums over the rows not reversed. A batch gathers its changes per key in memory and writes each
+key once, at the end of the batch; every key a batch touches gets its row, even when its change
+nets to zero, so the rows never depend on where the batches were cut (a rebuild equals the live
+projection). A distinct count (donors of a year, children of a programme) changes when a member's
+own count crosses zero: on PostgreSQL the batch's one upsert per table returns the new counts, on
+SQLite one read before it gives the old ones.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from domain.ledger import receipt_reference
 from domain.money import restriction_key
 from domain.text import fold
 from projections.base import Projection, handles
-from projections.db import Cursor
+from projections.db import Cursor, Row
 
 ANONYMOUS = "Ẩn danh"
+ALL_YEARS = "*"
+IN_LIST = 500  # ids per `IN (...)`, well below SQLite's limit on parameters
+
+Place = tuple[str, str, str]  # season, district, category
+
+
+@dataclass(frozen=True, slots=True)
+class _Receipt:
+    """What a receipt's reversal needs to know about it."""
+
+    pledge_id: str | None
+    amount_vnd: int
+    received_on: str
+    fund: str
+    donor_id: str
+    donor_folded: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Distribution:
+    """What a distribution's reversal needs to know about it."""
+
+    programme_id: str
+    place: Place
+    beneficiaries_count: int
+    overrides: int
+    children: tuple[str, ...]
 
 
 class Donations(Projection):
     name = "donations"
-    tables = ("donors", "pledges", "public_donations")
+    tables = ("donors", "pledges", "public_donations", "public_received", "public_names",
+              "public_donor_years", "public_counters", "public_distributions",
+              "public_distribution_children", "public_programme_children", "public_reached")
 
     def __init__(self) -> None:
         super().__init__()
         self.donors: dict[str, tuple[str, str]] = {}  # never changes once registered
-        self.batch_receipts: dict[str, tuple[str | None, int]] = {}  # not yet written
+        self.batch_receipts: dict[str, _Receipt] = {}  # not yet written
+        self.batch_pledges: dict[str, int] = {}  # pledge id → amount, not yet written
+        self.batch_distributions: dict[str, _Distribution] = {}  # not yet written
+        self._reset_totals()
+
+    def _reset_totals(self) -> None:
+        self.received: defaultdict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+        self.names: defaultdict[str, int] = defaultdict(int)
+        self.donor_years: defaultdict[tuple[str, str], int] = defaultdict(int)
+        self.counters: defaultdict[str, int] = defaultdict(int)
+        self.programme_children: defaultdict[tuple[str, str], int] = defaultdict(int)
+        self.places: dict[str, Place] = {}  # programme id → its place
+        # named children, children counted in groups, overrides
+        self.reached: defaultdict[Place, list[int]] = defaultdict(lambda: [0, 0, 0])
 
     def begin(self, cur: Cursor) -> None:
         super().begin(cur)
         self.batch_receipts = {}
+        self.batch_pledges = {}
+        self.batch_distributions = {}
+        self._reset_totals()
 
     def clear(self, cur: Cursor) -> None:
         super().clear(cur)
         self.donors.clear()
+
+    # ---- donors and pledges -------------------------------------------------------------------
 
     @handles("Donor.Registered")
     def donor(self, cur: Cursor, e: Any, position: int) -> None:
@@ -50,10 +125,26 @@ class Donations(Projection):
             " VALUES (?,?,?,?,?)",
             (str(e.originator_id), position, str(e.donor_id), e.amount_vnd, e.due_on),
         )
+        self.batch_pledges[str(e.originator_id)] = e.amount_vnd
+        self._pledged(e.amount_vnd, 1)
 
     @handles("Pledge.Cancelled")
     def pledge_cancelled(self, cur: Cursor, e: Any, position: int) -> None:
-        self.update("UPDATE pledges SET cancelled = 1 WHERE pledge_id = ?", (str(e.originator_id),))
+        # The ledger cancels a pledge at most once (a second cancellation is refused).
+        pledge_id = str(e.originator_id)
+        if pledge_id not in self.batch_pledges:
+            row = cur.execute("SELECT amount_vnd FROM pledges WHERE pledge_id = ?",
+                              (pledge_id,)).fetchone()
+            assert row is not None, f"pledge {pledge_id} unknown at position {position}"
+            self.batch_pledges[pledge_id] = int(row["amount_vnd"])
+        self.update("UPDATE pledges SET cancelled = 1 WHERE pledge_id = ?", (pledge_id,))
+        self._pledged(-self.batch_pledges[pledge_id], -1)
+
+    def _pledged(self, amount_vnd: int, count: int) -> None:
+        self.counters["pledged_vnd"] += amount_vnd
+        self.counters["pledges"] += count
+
+    # ---- receipts -----------------------------------------------------------------------------
 
     @handles("Receipt.Recorded")
     def receipt(self, cur: Cursor, e: Any, position: int) -> None:
@@ -75,23 +166,158 @@ class Donations(Projection):
              e.received_on, restriction_key(e.restriction), e.mobilised_by),
         )
         pledge_id = str(e.pledge_id) if e.pledge_id else None
-        self.batch_receipts[str(e.originator_id)] = (pledge_id, e.amount_vnd)
+        receipt = _Receipt(pledge_id, e.amount_vnd, e.received_on, e.fund, donor_id, folded)
+        self.batch_receipts[str(e.originator_id)] = receipt
         if pledge_id:
             self._pledge_received(pledge_id, e.amount_vnd)
+        self._received(receipt, 1)
 
     @handles("Receipt.Reversed")
     def receipt_reversed(self, cur: Cursor, e: Any, position: int) -> None:
+        # The ledger reverses a receipt at most once (a second reversal is refused).
         receipt_id = str(e.originator_id)
         if receipt_id not in self.batch_receipts:
-            row = cur.execute("SELECT pledge_id, amount_vnd FROM public_donations"
-                              " WHERE receipt_id = ?", (receipt_id,)).fetchone()
+            row = cur.execute("SELECT pledge_id, amount_vnd, received_on, fund, donor_id,"
+                              " donor_folded FROM public_donations WHERE receipt_id = ?",
+                              (receipt_id,)).fetchone()
             assert row is not None, f"receipt {receipt_id} unknown at position {position}"
-            self.batch_receipts[receipt_id] = (row["pledge_id"], int(row["amount_vnd"]))
-        pledge_id, amount_vnd = self.batch_receipts[receipt_id]
+            self.batch_receipts[receipt_id] = _Receipt(
+                row["pledge_id"], int(row["amount_vnd"]), row["received_on"], row["fund"],
+                row["donor_id"], row["donor_folded"])
+        receipt = self.batch_receipts[receipt_id]
         self.update("UPDATE public_donations SET reversed = 1 WHERE receipt_id = ?", (receipt_id,))
-        if pledge_id:
-            self._pledge_received(pledge_id, -amount_vnd)
+        if receipt.pledge_id:
+            self._pledge_received(receipt.pledge_id, -receipt.amount_vnd)
+        self._received(receipt, -1)
 
     def _pledge_received(self, pledge_id: str, amount_vnd: int) -> None:
         self.update("UPDATE pledges SET received_vnd = received_vnd + ? WHERE pledge_id = ?",
                     (amount_vnd, pledge_id))
+
+    def _received(self, r: _Receipt, sign: int) -> None:
+        """A receipt counted in (sign 1) or, once reversed, out again (sign -1)."""
+        totals = self.received[(r.received_on[:7], r.fund)]
+        totals[0] += sign * r.amount_vnd
+        totals[1] += sign
+        if r.donor_folded:
+            self.names[r.donor_folded] += sign
+        self.donor_years[(r.donor_id, r.received_on[:4])] += sign
+        self.donor_years[(r.donor_id, ALL_YEARS)] += sign
+
+    # ---- distributions: children reached ------------------------------------------------------
+
+    @handles("Distribution.Made")
+    def distribution(self, cur: Cursor, e: Any, position: int) -> None:
+        # The ledger refuses a child on two lines of one distribution; a set all the same.
+        children = tuple(sorted({str(line["child_id"]) for line in e.lines if line.get("child_id")}))
+        made = _Distribution(str(e.programme_id), (e.season, e.district, e.category),
+                             e.beneficiaries_count, e.overrides, children)
+        distribution_id = str(e.originator_id)
+        self.insert(
+            "INSERT INTO public_distributions (distribution_id, programme_id, season, district,"
+            " category, beneficiaries_count, overrides) VALUES (?,?,?,?,?,?,?)",
+            (distribution_id, made.programme_id, *made.place, made.beneficiaries_count,
+             made.overrides))
+        for child in children:
+            self.insert("INSERT INTO public_distribution_children (distribution_id, child_id)"
+                        " VALUES (?,?)", (distribution_id, child))
+        self.batch_distributions[distribution_id] = made
+        self._reached(made, 1)
+
+    @handles("Distribution.Reversed")
+    def distribution_reversed(self, cur: Cursor, e: Any, position: int) -> None:
+        # The ledger reverses a distribution at most once (a second reversal is refused).
+        distribution_id = str(e.originator_id)
+        if distribution_id not in self.batch_distributions:
+            row = cur.execute(
+                "SELECT programme_id, season, district, category, beneficiaries_count, overrides"
+                " FROM public_distributions WHERE distribution_id = ?", (distribution_id,)).fetchone()
+            assert row is not None, f"distribution {distribution_id} unknown at position {position}"
+            children = cur.execute("SELECT child_id FROM public_distribution_children"
+                                   " WHERE distribution_id = ?", (distribution_id,)).fetchall()
+            self.batch_distributions[distribution_id] = _Distribution(
+                row["programme_id"], (row["season"], row["district"], row["category"]),
+                int(row["beneficiaries_count"]), int(row["overrides"]),
+                tuple(sorted(c["child_id"] for c in children)))
+        self._reached(self.batch_distributions[distribution_id], -1)
+
+    def _reached(self, d: _Distribution, sign: int) -> None:
+        """A distribution counted in (sign 1) or, once reversed, out again (sign -1)."""
+        totals = self.reached[d.place]
+        totals[1] += sign * d.beneficiaries_count
+        totals[2] += sign * d.overrides
+        self.places[d.programme_id] = d.place
+        for child in d.children:
+            self.programme_children[(child, d.programme_id)] += sign
+
+    # ---- the end of a batch: every total written once -------------------------------------------
+
+    def finish(self, cur: Cursor) -> None:
+        super().finish(cur)
+        _add(cur, "public_received", ("month", "fund"), ("received_vnd", "receipts"),
+             [(*key, *totals) for key, totals in self.received.items()])
+        _add(cur, "public_names", ("folded",), ("receipts",),
+             [(name, n) for name, n in self.names.items()])
+        for (_, year), crossed in _crossings(cur, "public_donor_years", ("donor_id", "year"),
+                                             "receipts", self.donor_years):
+            self.counters[f"donors:{year}"] += crossed
+        for (_, programme_id), crossed in _crossings(cur, "public_programme_children",
+                                                     ("child_id", "programme_id"), "distributions",
+                                                     self.programme_children):
+            self.reached[self.places[programme_id]][0] += crossed
+        _add(cur, "public_reached", ("season", "district", "category"),
+             ("named_children", "counted_children", "overrides"),
+             [(*place, *totals) for place, totals in self.reached.items()])
+        _add(cur, "public_counters", ("name",), ("value",),
+             [(name, n) for name, n in self.counters.items()])
+        self._reset_totals()
+
+
+def _add(cur: Cursor, table: str, keys: tuple[str, ...], counts: tuple[str, ...],
+         rows: list[tuple[Any, ...]], returning: bool = False) -> list[Row]:
+    """Add each row's counts to the row of its keys (made if missing): text keys, BIGINT counts.
+    On PostgreSQL one statement for all the rows, which can return their new counts; on SQLite
+    one statement per row, and nothing returned."""
+    if not rows:
+        return []
+    rows = sorted(rows)
+    columns = (*keys, *counts)
+    adding = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counts)
+    conflict = f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {adding}"
+    if cur.dialect != "postgresql":
+        assert not returning
+        cur.executemany(f"INSERT INTO {table} ({', '.join(columns)})"
+                        f" VALUES ({','.join('?' * len(columns))}) {conflict}", rows)
+        return []
+    arrays = ", ".join(["?::text[]"] * len(keys) + ["?::bigint[]"] * len(counts))
+    cur.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"
+                f" {conflict}" + (f" RETURNING {', '.join(columns)}" if returning else ""),
+                [list(column) for column in zip(*rows, strict=True)])
+    return cur.fetchall() if returning else []
+
+
+def _crossings(cur: Cursor, table: str, keys: tuple[str, str], count: str,
+               changes: dict[tuple[str, str], int]) -> Iterator[tuple[tuple[str, str], int]]:
+    """Add `changes` ((member, group) → change) to `table`'s `count` column, and yield for each
+    key 1 if its count went from 0 to more, -1 if it fell back to 0, else 0: how the number of
+    distinct members of the group changed. The member leads the table's primary key."""
+    if not changes:
+        return
+    member, group = keys
+    if cur.dialect == "postgresql":
+        rows = _add(cur, table, keys, (count,), [(*key, n) for key, n in changes.items()],
+                    returning=True)
+        after = {(r[member], r[group]): int(r[count]) for r in rows}
+    else:
+        members = sorted({m for m, _ in changes})
+        before: dict[tuple[str, str], int] = {}
+        for start in range(0, len(members), IN_LIST):
+            chunk = members[start:start + IN_LIST]
+            found = cur.execute(f"SELECT {member}, {group}, {count} FROM {table}"
+                                f" WHERE {member} IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+            before.update(((r[member], r[group]), int(r[count])) for r in found)
+        _add(cur, table, keys, (count,), [(*key, n) for key, n in changes.items()])
+        after = {key: before.get(key, 0) + change for key, change in changes.items()}
+    for key, change in changes.items():
+        new = after[key]
+        yield key, int(new > 0) - int(new - change > 0)

@@ -8,10 +8,13 @@ from uuid import UUID
 
 from domain.matching import payment_code
 from domain.text import fold
-from projections.db import Database, Row
+from projections.db import Cursor, Database, Row
+from projections.donations import ALL_YEARS
 
 SMALL_COUNT = 5
 MAX_PAGE = 200
+# A name search fetches a name's receipts directly up to this many; beyond, it walks newest first.
+FEW_MATCHES = 5_000
 
 
 def small(n: int) -> int | str:
@@ -129,24 +132,48 @@ class Queries:
                   max_vnd: int | None = None, date_from: str | None = None,
                   date_to: str | None = None, cursor: int | None = None,
                   limit: int = 50) -> tuple[list[Row], int | None]:
-        """Newest first, paged by log position (a stable cursor)."""
+        """Newest first, paged by log position (a stable cursor). `q` is a receipt reference
+        (`PT-…`) or part of a donor's name, with or without diacritics, matched literally.
+
+        A name is first looked up among the distinct names (`public_names`, trigram-indexed on
+        PostgreSQL), which also tells how many receipts they have. No name matches: no receipt
+        is read. At most FEW_MATCHES receipts: they are fetched by name (the index on
+        `donor_folded`) and sorted. More: the position index is walked newest first until the
+        page is full, about (all receipts ÷ matches) × page rows, some ten thousand at a million
+        receipts. The choice is made here from exact counts, not by the planner from an estimate
+        of `LIKE '%…%'` (at a million receipts that estimate sent some rare names on a walk
+        through the whole table)."""
         limit = max(1, min(limit, MAX_PAGE))
         where = ["reversed = 0"]
         params: list[Any] = []
-        if q:
-            text = q.strip()
-            if text.upper().startswith("PT-"):
-                where.append("reference = ?")
-                params.append(text.upper())
-            else:
-                where.append("donor_folded LIKE ?")
-                params.append(f"%{fold(text)}%")
+        text = (q or "").strip()
+        name = fold(text) if text and not text.upper().startswith("PT-") else ""
+        if text and not name:
+            where.append("reference = ?")
+            params.append(text.upper())
         for clause, value in (("amount_vnd >= ?", min_vnd), ("amount_vnd <= ?", max_vnd),
                               ("received_on >= ?", date_from), ("received_on <= ?", date_to),
                               ("position < ?", cursor)):
             if value is not None:
                 where.append(clause)
                 params.append(value)
+        if name:
+            names = self.db.query(
+                "SELECT folded, receipts FROM public_names WHERE folded LIKE ? ESCAPE '\\'"
+                " AND receipts > 0", (f"%{_like_literal(name)}%",))
+            if not names:
+                return [], None
+            if sum(int(n["receipts"]) for n in names) <= FEW_MATCHES:
+                matched = [n["folded"] for n in names]
+                if self.db.dialect == "postgresql":  # one array parameter, however many names
+                    where.append("donor_folded = ANY(?)")
+                    params.append(matched)
+                else:
+                    where.append(f"donor_folded IN ({','.join('?' * len(matched))})")
+                    params.extend(matched)
+            else:
+                where.append("donor_folded LIKE ? ESCAPE '\\'")
+                params.append(f"%{_like_literal(name)}%")
         rows = self.db.query(
             "SELECT reference, donor_display AS donor, fund, channel, amount_vnd, item, quantity,"
             " received_on, restriction, mobilised_by, position FROM public_donations"
@@ -216,49 +243,91 @@ class Queries:
         return rows
 
     def summary(self, season: str | None = None) -> Row:
+        """The public overview, from small tables only (no pass over receipts or distributions):
+        money received and donors for the season's year (`season[:4]`), or for all years;
+        pledges not cancelled, in any season; programmes of the season, or of all seasons.
+        `by_month` is the money received per month, ascending, from the first month with
+        receipts to the last, months without any included as 0."""
         year = season[:4] if season else None
-        receipts_where = "WHERE reversed = 0" + (" AND received_on LIKE ?" if year else "")
-        rparams = [f"{year}%"] if year else []
-        received = self.db.query_one(
-            "SELECT COALESCE(SUM(amount_vnd), 0) AS v, COUNT(DISTINCT donor_id) AS donors"
-            f" FROM public_donations {receipts_where}", rparams)
-        pledged = self.db.query_one(
-            "SELECT COALESCE(SUM(amount_vnd), 0) AS v FROM pledges WHERE cancelled = 0")
-        by_fund = self.db.query(
-            f"SELECT fund, SUM(amount_vnd) AS received_vnd FROM public_donations {receipts_where}"
-            " GROUP BY fund ORDER BY fund", rparams)
-        programmes = self.programme_balances(season=season)
-        assert received is not None and pledged is not None
-        allocated = sum(p["allocated_vnd"] - p["returned_vnd"] for p in programmes)
-        distributed = sum(p["distributed_vnd"] for p in programmes)
+        with self.db.read() as cur:  # one snapshot: the figures agree with each other
+            received = cur.execute(
+                "SELECT month, fund, received_vnd, receipts FROM public_received"
+                + (" WHERE month LIKE ?" if year else ""), [f"{year}-%"] if year else []).fetchall()
+            counters = {r["name"]: int(r["value"]) for r in cur.execute(
+                "SELECT name, value FROM public_counters WHERE name IN (?, ?)",
+                (f"donors:{year or ALL_YEARS}", "pledged_vnd")).fetchall()}
+            groups, overrides = _programme_groups(cur, season)
+        by_fund: dict[str, int] = {}
+        by_month: dict[str, list[int]] = {}
+        for r in received:
+            if int(r["receipts"]):
+                by_fund[r["fund"]] = by_fund.get(r["fund"], 0) + int(r["received_vnd"])
+                month = by_month.setdefault(r["month"], [0, 0])
+                month[0] += int(r["received_vnd"])
+                month[1] += int(r["receipts"])
 
-        def group(key: str) -> list[Row]:
+        def total(key: str) -> list[Row]:
             out: dict[str, Row] = {}
-            for p in programmes:
-                g = out.setdefault(p[key], {key: p[key], "allocated_vnd": 0, "distributed_vnd": 0,
-                                            "children_reached": 0})
-                g["allocated_vnd"] += p["allocated_vnd"] - p["returned_vnd"]
-                g["distributed_vnd"] += p["distributed_vnd"]
-                g["children_reached"] += p["children_reached"]
+            for g in groups:
+                row = out.setdefault(g[key], {key: g[key], "allocated_vnd": 0, "distributed_vnd": 0,
+                                              "children_reached": 0})
+                for figure in ("allocated_vnd", "distributed_vnd", "children_reached"):
+                    row[figure] += g[figure]
             return sorted(out.values(), key=lambda r: str(r[key]))
 
-        overrides = self.db.query_one(
-            "SELECT COALESCE(SUM(overrides), 0) AS n FROM distributions WHERE reversed = 0"
-            + (" AND season = ?" if season else ""), [season] if season else [])
-        assert overrides is not None
         return {
             "season": season,
-            "received_vnd": int(received["v"]),
-            "pledged_vnd": int(pledged["v"]),
-            "allocated_vnd": allocated,
-            "distributed_vnd": distributed,
-            "children_reached": sum(p["children_reached"] for p in programmes),
-            "donors": int(received["donors"]),
-            "duplicate_overrides": int(overrides["n"]),
-            "by_fund": [{"fund": r["fund"], "received_vnd": int(r["received_vnd"])} for r in by_fund],
-            "by_category": group("category"),
-            "by_district": group("district"),
+            "received_vnd": sum(by_fund.values()),
+            "pledged_vnd": counters.get("pledged_vnd", 0),
+            "allocated_vnd": sum(g["allocated_vnd"] for g in groups),
+            "distributed_vnd": sum(g["distributed_vnd"] for g in groups),
+            "children_reached": sum(g["children_reached"] for g in groups),
+            "donors": counters.get(f"donors:{year or ALL_YEARS}", 0),
+            "duplicate_overrides": overrides,
+            "by_fund": [{"fund": f, "received_vnd": v} for f, v in sorted(by_fund.items())],
+            "by_category": total("category"),
+            "by_district": total("district"),
+            "by_month": [{"month": m, "received_vnd": v, "receipts": n}
+                         for m, (v, n) in _every_month(by_month)],
         }
+
+
+def _programme_groups(cur: Cursor, season: str | None) -> tuple[list[Row], int]:
+    """Per district and category of the season's programmes (of all seasons without one):
+    allocated (less returned) and distributed from `programme_balances`, and children reached
+    from the donations projection's `public_reached`, i.e. the same figures as summing
+    `programme_balances()` over the group; and the season's duplicate-support overrides."""
+    where, params = ("WHERE season = ?", [season]) if season else ("", [])
+    groups = cur.execute(
+        "SELECT district, category, SUM(allocated_vnd - returned_vnd) AS allocated_vnd,"
+        f" SUM(distributed_vnd) AS distributed_vnd FROM programme_balances {where}"
+        " GROUP BY district, category", params).fetchall()
+    reached = cur.execute(
+        "SELECT district, category, SUM(named_children + counted_children) AS children,"
+        f" SUM(overrides) AS overrides FROM public_reached {where} GROUP BY district, category",
+        params).fetchall()
+    children = {(r["district"], r["category"]): int(r["children"]) for r in reached}
+    return ([{"district": g["district"], "category": g["category"],
+              "allocated_vnd": int(g["allocated_vnd"]), "distributed_vnd": int(g["distributed_vnd"]),
+              "children_reached": children.get((g["district"], g["category"]), 0)} for g in groups],
+            sum(int(r["overrides"]) for r in reached))
+
+
+def _like_literal(text: str) -> str:
+    """`text` for a LIKE pattern with ESCAPE '\\': its % and _ match only themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _every_month(months: dict[str, list[int]]) -> Iterator[tuple[str, list[int]]]:
+    """`months` ('YYYY-MM' → figures) in order, the months between them that are missing
+    filled with zeros, so that a chart's time axis has no holes."""
+    if not months:
+        return
+    first, last = min(months), max(months)
+    y, m = int(first[:4]), int(first[5:7])
+    while (current := f"{y:04d}-{m:02d}") <= last:
+        yield current, months.get(current, [0, 0])
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
 
 
 def _filters(*, table: str, **values: str | None) -> tuple[str, list[Any]]:
