@@ -26,21 +26,19 @@ from __future__ import annotations
 
 import json
 import random
-import statistics
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import psycopg
 
 import migrations
 from api.services import build
 from api.settings import Settings
+from bench.clients import describe, get_many, p99
 from bench.cpu import CpuMeter
 from bench.figures import Figure
-from bench.http_receipts import REQUEST_TIMEOUT_S, Timed, _run_threads, _split, running_server
+from bench.http_receipts import running_server
 from domain import merkle
 
 API = "/api/v1"
@@ -74,22 +72,23 @@ def measure(db_url: str, work_dir: Path, tree: merkle.MemoryTree, *, requests: i
         base = server.base_url
         warm = [f"{API}/audit/proofs/inclusion?position={rng.randrange(1, size + 1)}&tree_size={size}"
                 for _ in range(WARM_UP_PER_CLIENT * clients)]
-        get_all(base, warm + ["/healthz"] * (WARM_UP_PER_CLIENT * clients), clients=clients)
+        get_many(base, warm + ["/healthz"] * (WARM_UP_PER_CLIENT * clients), clients=clients)
         say(f"(d) measuring: {requests:,} GET /healthz, {requests:,} GET {API}/audit/proofs/inclusion"
             f" (tree_size={size:,}, random positions), {requests:,} GET /healthz; {clients} clients")
-        health1, _ = get_all(base, ["/healthz"] * requests, clients=clients,
-                             meter=CpuMeter(pids={"server": server.pid}))
+        health1 = get_many(base, ["/healthz"] * requests, clients=clients,
+                           meter=CpuMeter(pids={"server": server.pid})).timed
         say(f"(d) /healthz: {describe(health1)}")
-        proofs, bodies = get_all(base, proof_paths, clients=clients,
-                                 meter=CpuMeter(pids={"server": server.pid}))
+        answers = get_many(base, proof_paths, clients=clients,
+                           meter=CpuMeter(pids={"server": server.pid}))
+        proofs = answers.timed
         say(f"(d) proofs: {describe(proofs)}")
         say(f"(d) proofs: {proofs.cpu} (this process = the {clients} clients)")
-        health2, _ = get_all(base, ["/healthz"] * requests, clients=clients,
-                             meter=CpuMeter(pids={"server": server.pid}))
+        health2 = get_many(base, ["/healthz"] * requests, clients=clients,
+                           meter=CpuMeter(pids={"server": server.pid})).timed
         say(f"(d) /healthz again: {describe(health2)}")
-        alone, _ = get_all(base, proof_paths[:max(requests // 4, 100)], clients=1)
+        alone = get_many(base, proof_paths[:max(requests // 4, 100)], clients=1).timed
         say(f"(d) proofs from 1 client (no queueing, for comparison): {describe(alone)}")
-    checked = check_proofs(positions, bodies, tree, root)
+    checked = check_proofs(positions, answers.bodies, tree, root)
     say(f"(d) all {checked:,} proofs verify (merkle.verify_inclusion) against the root computed in"
         f" memory, {root.hex()[:16]}…")
     baseline = min(p99(health1), p99(health2))
@@ -126,48 +125,6 @@ def table_sizes(db_url: str) -> str:
 
 
 # ---- the clients ------------------------------------------------------------------------------
-
-def get_all(base_url: str, paths: list[str], *, clients: int,
-            meter: CpuMeter | None = None) -> tuple[Timed, list[bytes]]:
-    """GET every path, split over `clients` threads (one keep-alive connection each), as fast as
-    the answers come back; the timing and each answer's body, in the order of `paths`."""
-    shares = _split(len(paths), clients)
-    offsets = [sum(shares[:i]) for i in range(clients)]
-    bodies: list[bytes] = [b""] * len(paths)
-    latencies: list[list[float]] = [[] for _ in range(clients)]
-    failures: list[str] = []
-    start = threading.Barrier(clients + 1)
-
-    def work(i: int) -> None:
-        out = latencies[i]
-        with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
-            client.get("/healthz")  # open the connection before the clock starts
-            start.wait()
-            for k in range(offsets[i], offsets[i] + shares[i]):
-                t0 = time.perf_counter()
-                r = client.get(paths[k])
-                out.append((time.perf_counter() - t0) * 1000)
-                bodies[k] = r.content
-                if r.status_code != 200:
-                    failures.append(f"GET {paths[k]}: {r.status_code} {r.text[:300]}")
-
-    seconds = _run_threads(work, clients, start, meter)
-    if failures:
-        raise RuntimeError(f"{len(failures)} of {len(paths)} requests failed; first: {failures[0]}")
-    timed = Timed(len(paths), seconds, [x for xs in latencies for x in xs],
-                  meter.stop(seconds) if meter else "")
-    return timed, bodies
-
-
-def p99(timed: Timed) -> float:
-    return statistics.quantiles(timed.latencies_ms, n=100)[98]
-
-
-def describe(timed: Timed) -> str:
-    q = statistics.quantiles(timed.latencies_ms, n=100)
-    return (f"{timed.count:,} in {timed.seconds:.1f}s = {timed.rate:,.0f} requests/s; latency p50"
-            f" {q[49]:.1f} ms, p90 {q[89]:.1f} ms, p99 {q[98]:.1f} ms, max {max(timed.latencies_ms):.1f} ms")
-
 
 def check_proofs(positions: list[int], bodies: list[bytes], tree: merkle.MemoryTree, root: bytes) -> int:
     size = tree.size

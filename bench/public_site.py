@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import io
 import random
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -64,10 +63,10 @@ import migrations
 from api import demo
 from api.services import build, load_areas
 from api.settings import Settings
+from bench.clients import describe, get_many, p99
 from bench.cpu import CpuMeter
 from bench.figures import Figure
-from bench.http_receipts import REQUEST_TIMEOUT_S, Timed, _run_threads, _split, running_server
-from bench.inclusion_proofs import describe, p99
+from bench.http_receipts import REQUEST_TIMEOUT_S, running_server
 from domain import money
 from domain.ledger import receipt_reference
 from domain.text import fold
@@ -144,38 +143,38 @@ def measure(db_url: str, work_dir: Path, *, receipts: int, clients: int, request
             f" uncached (distinct ?_=N and Cache-Control: no-cache); {requests * 2:,} summaries"
             f" cached ({how}); {requests:,} donor-name searches over {len(set(names))} names;"
             f" {requests:,} GET /healthz")
-        meter = CpuMeter(pids={"server": server.pid})
-        health1, _ = get_many(base, ["/healthz"] * requests, clients=clients, meter=meter)
+        def timed(paths: list[str], clients: int = clients, **options: Any) -> Any:
+            return get_many(base, paths, clients=clients,
+                            meter=CpuMeter(pids={"server": server.pid}), **options).timed
+
+        health1 = timed(["/healthz"] * requests)
         say(f"(f) /healthz: {describe(health1)}")
-        cold, _ = get_many(base, uncached, clients=clients, headers={"Cache-Control": "no-cache"},
-                           meter=CpuMeter(pids={"server": server.pid}))
+        cold = timed(uncached, headers={"Cache-Control": "no-cache"})
         say(f"(f) summary, uncached: {describe(cold)}")
         say(f"(f) summary, uncached: {cold.cpu}")
-        warm_run, statuses = get_many(base, [f"{API}/public/summary"] * (requests * 2),
-                                      clients=clients, headers=cached_headers,
-                                      meter=CpuMeter(pids={"server": server.pid}))
+        revalidated = get_many(base, [f"{API}/public/summary"] * (requests * 2), clients=clients,
+                               headers=cached_headers, ok=(200, 304),
+                               meter=CpuMeter(pids={"server": server.pid}))
+        warm_run, statuses = revalidated.timed, revalidated.statuses
         say(f"(f) summary, cached ({'304' if etag else '200'} expected;"
             f" {statuses.count(304):,} × 304, {statuses.count(200):,} × 200): {describe(warm_run)}")
-        search, _ = get_many(base, searches, clients=clients,
-                             meter=CpuMeter(pids={"server": server.pid}))
+        search = timed(searches)
         say(f"(f) donor-name search: {describe(search)}")
         say(f"(f) donor-name search: {search.cpu}")
         # The pages people open: the overview as rendered HTML (uncached: each URL is new, so the
         # page cache misses and the page runs its queries and its template; cached: the same URL,
         # answered from the page cache while the ledger doesn't move), and the search page.
-        page_cold, _ = get_many(base, [f"/?_={n}" for n in range(requests)], clients=clients)
+        page_cold = timed([f"/?_={n}" for n in range(requests)])
         say(f"(f) overview page (HTML), uncached: {describe(page_cold)}")
-        page_warm, _ = get_many(base, ["/"] * (requests * 2), clients=clients)
+        page_warm = timed(["/"] * (requests * 2))
         say(f"(f) overview page (HTML), from the page cache: {describe(page_warm)}")
-        page_search, _ = get_many(base, [s.replace(f"{API}/public/donations", "/donations")
-                                         for s in searches], clients=clients)
+        page_search = timed([p.replace(f"{API}/public/donations", "/donations") for p in searches])
         say(f"(f) donor-name search page (HTML): {describe(page_search)}")
-        health2, _ = get_many(base, ["/healthz"] * requests, clients=clients)
+        health2 = timed(["/healthz"] * requests)
         say(f"(f) /healthz again: {describe(health2)}")
-        alone, _ = get_many(base, searches[: max(requests // 4, 50)], clients=1)
+        alone = timed(searches[: max(requests // 4, 50)], clients=1)
         say(f"(f) donor-name search from 1 client (no queueing, for comparison): {describe(alone)}")
-        alone, _ = get_many(base, uncached[: max(requests // 8, 25)], clients=1,
-                            headers={"Cache-Control": "no-cache"})
+        alone = timed(uncached[: max(requests // 8, 25)], clients=1, headers={"Cache-Control": "no-cache"})
         say(f"(f) summary, uncached, from 1 client (no queueing, for comparison): {describe(alone)}")
     baseline = min(p99(health1), p99(health2))
     size = f"{receipts // 1_000_000}m" if receipts >= 1_000_000 else f"{receipts // 1_000}k"
@@ -437,37 +436,6 @@ def search_plans(queries: Queries, names: list[str]) -> list[str]:
 
 
 # ---- the clients ------------------------------------------------------------------------------
-
-def get_many(base_url: str, paths: list[str], *, clients: int, headers: dict[str, str] | None = None,
-             meter: CpuMeter | None = None) -> tuple[Timed, list[int]]:
-    """GET every path, split over `clients` threads (one keep-alive connection each), as fast as
-    the answers come back; the timing and each answer's status (200, or 304), in path order."""
-    shares = _split(len(paths), clients)
-    offsets = [sum(shares[:i]) for i in range(clients)]
-    statuses = [0] * len(paths)
-    latencies: list[list[float]] = [[] for _ in range(clients)]
-    failures: list[str] = []
-    start = threading.Barrier(clients + 1)
-
-    def work(i: int) -> None:
-        out = latencies[i]
-        with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
-            client.get("/healthz")  # open the connection before the clock starts
-            start.wait()
-            for k in range(offsets[i], offsets[i] + shares[i]):
-                t0 = time.perf_counter()
-                r = client.get(paths[k], headers=headers)
-                out.append((time.perf_counter() - t0) * 1000)
-                statuses[k] = r.status_code
-                if r.status_code not in (200, 304):
-                    failures.append(f"GET {paths[k]}: {r.status_code} {r.text[:300]}")
-
-    seconds = _run_threads(work, clients, start, meter)
-    if failures:
-        raise RuntimeError(f"{len(failures)} of {len(paths)} requests failed; first: {failures[0]}")
-    return Timed(len(paths), seconds, [x for xs in latencies for x in xs],
-                 meter.stop(seconds) if meter else ""), statuses
-
 
 def main(argv: Sequence[str] | None = None) -> None:
     """`python -m bench.public_site [--quick] [--json]`: figure (f) alone, in its own scratch
