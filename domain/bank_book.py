@@ -90,7 +90,7 @@ class StatementInput:
     lines: Sequence[LineInput]
 
 
-class _Plan:
+class ImportPlan:
     """What one import will do, worked out before anything is written."""
 
     def __init__(self, receipts: Iterable[EntryRef], pledges: dict[str, list[UUID]]) -> None:
@@ -186,7 +186,7 @@ class BankBook:
         known = self.index.known_lines(ids)
         fresh = [(i, line) for i, line in zip(ids, statement.lines, strict=True) if i not in known]
         credits = [line for _, line in fresh if line.amount_vnd > 0]
-        plan = _Plan(
+        plan = ImportPlan(
             self.index.receipts(
                 account.fund, bank_txn_ids={c.bank_txn_id for c in credits if c.bank_txn_id},
                 references={r for c in credits for r in find_receipt_references(c.description)}),
@@ -238,7 +238,7 @@ class BankBook:
         return dict(response, position=position)
 
     def _chunk(self, ctx: Context, account: BankAccount, sid: UUID,
-               chunk: Sequence[tuple[UUID, LineInput]], plan: _Plan,
+               chunk: Sequence[tuple[UUID, LineInput]], plan: ImportPlan,
                careful: bool) -> tuple[list[Aggregate], int, int]:
         aggregates: list[Aggregate] = []
         added = sure = 0
