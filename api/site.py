@@ -43,6 +43,13 @@ def _ddmmyyyy(value: str | None) -> str:
 env.filters["ddmmyyyy"] = _ddmmyyyy
 
 
+def _signed_at(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%d/%m/%Y %H:%M:%S UTC")
+
+
+env.filters["signed_at"] = _signed_at
+
+
 class PageCache:
     """Rendered pages, kept while the read models stay at the same position: a page costs its
     queries once per change of the ledger, not once per visitor."""

@@ -75,4 +75,7 @@ def test_public_pages_headers_cache_and_downloads(client: TestClient, services: 
     assert client.get("/communes/nowhere").status_code == 404
     district = services.areas.district_of(commune)
     assert client.get(f"/districts/{district}").status_code == 200
-    assert client.get("/verify").status_code == 200
+    services.tree_heads.publish()
+    verify = client.get("/verify")
+    assert verify.status_code == 200 and services.tree_heads.public_key in verify.text
+    assert " UTC" in verify.text and "/api/v1/public/export" in verify.text
