@@ -181,7 +181,11 @@ def _account(svc: Any, code: str) -> dict[str, Any]:
 
 
 def _only_account(svc: Any) -> dict[str, Any]:
+    """A pledge names no fund: the one account there is, else the social campaign's one account
+    (where pledges are mobilised)."""
     rows = svc.bank_queries.accounts()
+    if len(rows) != 1:
+        rows = [r for r in rows if r["fund"] == "campaign"]
     if len(rows) != 1:
         raise Problem(422, "validation_error", "Which account?",
                       "name the bank account that should receive the payment (?account=CODE)")

@@ -204,7 +204,12 @@ def test_vietqr_of_a_pledge_and_who_may_do_what(client: TestClient, tokens: dict
     post(client, "/bank-accounts", fin, ACCOUNT)
     d = donor(client, fin)
     pledge = post(client, "/pledges", fin, {"donor_id": d, "amount_vnd": 1_250_000})["id"]
-    qr = get(client, f"/pledges/{pledge}/vietqr", fin, after=0)
+    # Another fund's account: a pledge (which names no fund) is paid to the campaign's account.
+    other = post(client, "/bank-accounts", fin, {**ACCOUNT, "code": "AGR-NGHEO", "bank": "970405",
+                                                 "account_number": "8300201004321",
+                                                 "fund": "fund-for-the-poor"})
+    qr = get(client, f"/pledges/{pledge}/vietqr", fin, after=other["position"])
+    assert qr["account"] == ACCOUNT["code"]
     fields = parse_payload(qr["payload"])
     assert qr["payment_code"] in qr["payload"] and qr["amount_vnd"] == 1_250_000
     assert "970436" in qr["payload"] and ACCOUNT["account_number"] in qr["payload"]
