@@ -43,9 +43,7 @@ class GroupCommit:
     def record(self, event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         if event.tracking is not None:  # a tracked event must commit with its own position
             return self._record(event)
-        ticket = _Ticket(event)
-        with self._queue_guard:
-            self._queue.append(ticket)
+        ticket = self._enqueue(event)
         with self._writing:
             if not ticket.done:  # no one took it while we waited: write all that is queued
                 with self._queue_guard:
@@ -54,6 +52,12 @@ class GroupCommit:
         if ticket.error is not None:
             raise ticket.error
         return ticket.recordings
+
+    def _enqueue(self, event: ProcessingEvent[UUID]) -> _Ticket:
+        ticket = _Ticket(event)
+        with self._queue_guard:
+            self._queue.append(ticket)
+        return ticket
 
     def _write(self, batch: list[_Ticket]) -> None:
         if len(batch) > 1:

@@ -4,7 +4,7 @@ and one command's conflict never costs the others theirs."""
 from __future__ import annotations
 
 import threading
-import time
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -58,7 +58,20 @@ class Store:
         return out
 
 
-def race(group: GroupCommit, store: Store, first: ProcessingEvent[UUID],
+class Observed(GroupCommit):
+    """A group commit that tells the test each time a command joins the queue."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store.record)
+        self.queued = threading.Semaphore(0)
+
+    def _enqueue(self, event: ProcessingEvent[UUID]) -> Any:
+        ticket = super()._enqueue(event)
+        self.queued.release()
+        return ticket
+
+
+def race(group: Observed, store: Store, first: ProcessingEvent[UUID],
          others: list[ProcessingEvent[UUID]]) -> dict[int, list[str] | str]:
     """`first` is written while all `others` queue behind it; their outcomes, by index."""
     results: dict[int, list[str] | str] = {}
@@ -71,14 +84,13 @@ def race(group: GroupCommit, store: Store, first: ProcessingEvent[UUID],
 
     threads = [threading.Thread(target=run, args=(0, first))]
     threads[0].start()
+    assert group.queued.acquire(timeout=WAIT_S)  # the first command's own turn in the queue
     assert store.first_entered.wait(WAIT_S)
     for i, processing in enumerate(others, start=1):
         threads.append(threading.Thread(target=run, args=(i, processing)))
         threads[-1].start()
-    deadline = time.monotonic() + WAIT_S
-    while len(group._queue) < len(others):  # wait for the queue, not for a guessed time
-        assert time.monotonic() < deadline, "the commands never queued"
-        time.sleep(0.001)
+    for _ in others:  # every other command has joined the queue behind the write
+        assert group.queued.acquire(timeout=WAIT_S), "the commands never queued"
     store.release_first.set()
     for t in threads:
         t.join(WAIT_S)
@@ -87,7 +99,7 @@ def race(group: GroupCommit, store: Store, first: ProcessingEvent[UUID],
 
 def test_commands_arriving_during_a_write_share_the_next_transaction() -> None:
     store = Store()
-    group = GroupCommit(store.record)
+    group = Observed(store)
     results = race(group, store, command("a1"), [command("b1", "b2"), command("c1"), command("d1", "d2")])
     assert store.batches == [["a1"], ["b1", "b2", "c1", "d1", "d2"]]
     # Each command gets exactly its own recordings, in its own order.
@@ -96,7 +108,7 @@ def test_commands_arriving_during_a_write_share_the_next_transaction() -> None:
 
 def test_a_conflict_in_a_batch_fails_only_its_own_command() -> None:
     store = Store()
-    group = GroupCommit(store.record)
+    group = Observed(store)
     results = race(group, store, command("a1"), [command("b1"), command("conflict"), command("d1")])
     assert store.batches == [["a1"], ["refused", "b1", "conflict", "d1"],
                              ["b1"], ["refused", "conflict"], ["d1"]]
