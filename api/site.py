@@ -125,39 +125,44 @@ def _cached(request: Request, svc: Services, render: Any) -> Response:
 @router.get("/")
 def overview(request: Request, svc: Svc, season: str | None = None, lang: str | None = None) -> Response:
     language = _lang(lang)
-    _, seasons, chosen = _seasons(svc, season)
 
     def render() -> HTMLResponse:
+        # Only on a page-cache miss: the cache is keyed by the URL, season included.
+        _, seasons, chosen = _seasons(svc, season)
         summary = svc.queries.summary(chosen)
-        needs = svc.queries.needs(chosen)
         by_district: dict[str, list[int]] = {}
-        for n in needs:
+        for n in svc.queries.needs(chosen):
             sums = by_district.setdefault(n["district"], [0, 0])
             sums[0] += min(int(n["allocated_vnd"]), int(n["estimated_vnd"]))
             sums[1] += int(n["estimated_vnd"])
-        months = [(f"{m['month'][5:7]}/{m['month'][2:4]}", int(m["received_vnd"]))
-                  for m in summary.get("by_month", [])]
-        figures = {
-            "by_fund": [(fund_name(r["fund"], language), int(r["received_vnd"])) for r in summary["by_fund"]],
-            "by_category": [(category_name(r["category"], language), int(r["allocated_vnd"]))
-                            for r in summary["by_category"]],
-            "by_district": [(_area_name(svc, r["district"]), int(r["allocated_vnd"]))
-                            for r in summary["by_district"]],
-            "needs": [(_area_name(svc, d), round(100 * a / e) if e else 0)
-                      for d, (a, e) in sorted(by_district.items())],
-            "months": months,
-        }
-        svg = {
-            "by_fund": charts.bars(t("by_fund", language), figures["by_fund"]),
-            "by_category": charts.bars(t("by_category", language), figures["by_category"]),
-            "by_district": charts.bars(t("by_district", language), figures["by_district"]),
-            "needs": charts.bars(t("needs_by_district", language), figures["needs"], percent=True),
-            "months": charts.line(t("over_time", language), months),
-        }
+        charts_shown = [
+            _chart("by_fund", "by_fund", language, [(fund_name(r["fund"], language), int(r["received_vnd"]))
+                                                    for r in summary["by_fund"]]),
+            _chart("months", "over_time", language,
+                   [(f"{m['month'][5:7]}/{m['month'][2:4]}", int(m["received_vnd"]))
+                    for m in summary["by_month"]], line=True),
+            _chart("by_category", "by_category", language,
+                   [(category_name(r["category"], language), int(r["allocated_vnd"]))
+                    for r in summary["by_category"]]),
+            _chart("by_district", "by_district", language,
+                   [(_area_name(svc, r["district"]), int(r["allocated_vnd"]))
+                    for r in summary["by_district"]]),
+            _chart("needs", "needs_by_district", language,
+                   [(_area_name(svc, d), round(100 * a / e) if e else 0)
+                    for d, (a, e) in sorted(by_district.items())], percent=True),
+        ]
         return _page(request, svc, "overview.html", language, summary=summary, seasons=seasons,
-                     season=chosen, figures=figures, svg=svg, districts=_districts(svc))
+                     season=chosen, charts=charts_shown, districts=_districts(svc))
 
     return _cached(request, svc, render)
+
+
+def _chart(key: str, title: str, lang: Lang, items: list[tuple[str, int]], *, line: bool = False,
+           percent: bool = False) -> dict[str, Any]:
+    """One chart of the overview: its SVG, and the same figures for a table beneath it."""
+    heading = t(title, lang)
+    svg = charts.line(heading, items) if line else charts.bars(heading, items, percent=percent)
+    return {"key": key, "title": heading, "items": items, "svg": svg, "percent": percent}
 
 
 def _districts(svc: Services) -> list[Any]:
