@@ -66,7 +66,7 @@ from api.settings import Settings
 from bench.clients import describe, get_many, p99
 from bench.cpu import CpuMeter
 from bench.figures import Figure
-from bench.http_receipts import REQUEST_TIMEOUT_S, running_server
+from bench.http_receipts import REQUEST_TIMEOUT_S, Timed, running_server
 from domain import money
 from domain.ledger import receipt_reference
 from domain.text import fold
@@ -143,7 +143,7 @@ def measure(db_url: str, work_dir: Path, *, receipts: int, clients: int, request
             f" uncached (distinct ?_=N and Cache-Control: no-cache); {requests * 2:,} summaries"
             f" cached ({how}); {requests:,} donor-name searches over {len(set(names))} names;"
             f" {requests:,} GET /healthz")
-        def timed(paths: list[str], clients: int = clients, **options: Any) -> Any:
+        def timed(paths: list[str], clients: int = clients, **options: Any) -> Timed:
             return get_many(base, paths, clients=clients,
                             meter=CpuMeter(pids={"server": server.pid}), **options).timed
 
@@ -179,25 +179,18 @@ def measure(db_url: str, work_dir: Path, *, receipts: int, clients: int, request
     baseline = min(p99(health1), p99(health2))
     size = f"{receipts // 1_000_000}m" if receipts >= 1_000_000 else f"{receipts // 1_000}k"
     unit = f"ms (p99 of GET /healthz, same {clients} clients)"
+
+    def latency(name: str, timed: Timed, target: float) -> Figure:
+        return Figure(name=f"{name}_p99_ms_{size}", value=p99(timed), unit="ms", baseline=baseline,
+                      baseline_unit=unit, target=target, lower_is_better=True)
+
     return [
-        Figure(name=f"public_summary_uncached_p99_ms_{size}", value=p99(cold), unit="ms",
-               baseline=baseline, baseline_unit=unit, target=TARGET_SUMMARY_UNCACHED_P99_MS,
-               lower_is_better=True),
-        Figure(name=f"public_summary_cached_p99_ms_{size}",
-               value=p99(warm_run), unit="ms", baseline=baseline, baseline_unit=unit,
-               target=TARGET_SUMMARY_CACHED_P99_MS, lower_is_better=True),
-        Figure(name=f"public_donor_search_p99_ms_{size}", value=p99(search), unit="ms",
-               baseline=baseline, baseline_unit=unit, target=TARGET_SEARCH_P99_MS,
-               lower_is_better=True),
-        Figure(name=f"overview_page_uncached_p99_ms_{size}", value=p99(page_cold), unit="ms",
-               baseline=baseline, baseline_unit=unit, target=TARGET_SUMMARY_UNCACHED_P99_MS,
-               lower_is_better=True),
-        Figure(name=f"overview_page_cached_p99_ms_{size}", value=p99(page_warm), unit="ms",
-               baseline=baseline, baseline_unit=unit, target=TARGET_SUMMARY_CACHED_P99_MS,
-               lower_is_better=True),
-        Figure(name=f"donor_search_page_p99_ms_{size}", value=p99(page_search), unit="ms",
-               baseline=baseline, baseline_unit=unit, target=TARGET_SEARCH_P99_MS,
-               lower_is_better=True),
+        latency("public_summary_uncached", cold, TARGET_SUMMARY_UNCACHED_P99_MS),
+        latency("public_summary_cached", warm_run, TARGET_SUMMARY_CACHED_P99_MS),
+        latency("public_donor_search", search, TARGET_SEARCH_P99_MS),
+        latency("overview_page_uncached", page_cold, TARGET_SUMMARY_UNCACHED_P99_MS),
+        latency("overview_page_cached", page_warm, TARGET_SUMMARY_CACHED_P99_MS),
+        latency("donor_search_page", page_search, TARGET_SEARCH_P99_MS),
     ]
 
 
