@@ -212,8 +212,9 @@ def test_vietqr_of_a_pledge_and_who_may_do_what(client: TestClient, tokens: dict
     assert qr["account"] == ACCOUNT["code"]
     fields = parse_payload(qr["payload"])
     assert qr["payment_code"] in qr["payload"] and qr["amount_vnd"] == 1_250_000
-    assert "970436" in qr["payload"] and ACCOUNT["account_number"] in qr["payload"]
-    assert fields  # the payload parses back, its CRC included
+    # The payload parses back (its CRC checked) to the account, the amount due and the code.
+    assert fields["38"]["01"] == {"00": "970436", "01": ACCOUNT["account_number"]}
+    assert (fields["54"], fields["62"]["08"]) == ("1250000", qr["payment_code"])
     image = client.get(f"{API}/pledges/{pledge}/vietqr", params={"format": "png"}, headers=auth(fin))
     assert image.headers["content-type"] == "image/png" and image.content.startswith(b"\x89PNG")
 
