@@ -43,9 +43,8 @@ class BankAccount(Aggregate):
                  fund: str, meta: Meta) -> None:
         if not code or not account_number:
             raise InvalidInput("a bank account needs a code and an account number")
+        # The bank and its BIN are in the event, for the read model; the ledger needs only these.
         self.code = code
-        self.bank = bank
-        self.bank_bin = bank_bin
         self.account_number = account_number
         self.fund = fund
 
@@ -115,7 +114,6 @@ class BankStatement(Aggregate):
                  period_from: str | None, period_to: str | None, opening_balance_vnd: int,
                  closing_balance_vnd: int, lines: int, new_lines: int, matched: int,
                  meta: Meta) -> None:
+        # Only its existence matters to the ledger (the same file is the same statement); what it
+        # held is in the event, for the read model and auditors.
         self.account_code = account_code
-        self.lines = lines
-        self.new_lines = new_lines
-        self.matched = matched

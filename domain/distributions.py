@@ -34,7 +34,6 @@ class Distribution(Aggregate):
         self.programme_id = programme_id
         self.lines = lines
         self.total_vnd = total_vnd
-        self.distributed_on = distributed_on
         self.reversed = False
 
     @property
