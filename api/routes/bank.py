@@ -23,6 +23,7 @@ from api.schemas import (
     StatementImported,
     UndoIn,
 )
+from api.services import Services
 from api.statement_import import import_file
 from api.statements import StatementError
 from domain.donors import Pledge
@@ -173,14 +174,14 @@ def _period(start: dt.date | None, end: dt.date | None) -> tuple[str, str]:
     return first.isoformat(), last.isoformat()
 
 
-def _account(svc: Any, code: str) -> dict[str, Any]:
+def _account(svc: Services, code: str) -> dict[str, Any]:
     row = svc.bank_queries.account(code)
     if row is None:
         raise Problem(404, "not_found", "Not found", f"no bank account {code!r}")
     return dict(row)
 
 
-def _only_account(svc: Any) -> dict[str, Any]:
+def _only_account(svc: Services) -> dict[str, Any]:
     """A pledge names no fund: the one account there is, else the social campaign's one account
     (where pledges are mobilised)."""
     rows = svc.bank_queries.accounts()
