@@ -22,6 +22,7 @@ from api.deps import Svc
 from api.i18n import Lang, category_name, fund_name, t
 from api.routes.public import donation_with_proof
 from api.services import Services
+from api.spreadsheet import safe_row
 from domain.money import MAX_AMOUNT_VND
 from domain.text import format_vnd
 from projections.public_pages import PublicPages
@@ -229,9 +230,9 @@ def donations_csv(svc: Svc, q: Text = None, min_vnd: Text = None, max_vnd: Text 
             out = io.StringIO()
             writer = csv.writer(out, lineterminator="\r\n")
             for r in items:
-                writer.writerow((r["reference"], r["donor"], r["fund"], r["channel"], r["amount_vnd"],
-                                 r["item"] or "", r["quantity"], r["received_on"], r["restriction"],
-                                 r["mobilised_by"] or ""))
+                writer.writerow(safe_row((r["reference"], r["donor"], r["fund"], r["channel"],
+                                          r["amount_vnd"], r["item"] or "", r["quantity"],
+                                          r["received_on"], r["restriction"], r["mobilised_by"] or "")))
             sent += len(items)
             yield out.getvalue().encode()
             if cursor is None:

@@ -3,9 +3,12 @@ person to confirm, and the reconciliation of an account with the ledger."""
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import accumulate
 from typing import Any
 from uuid import UUID
 
@@ -163,6 +166,67 @@ class BankQueries:
 
     # ---- reconciliation ----------------------------------------------------------------------
 
+    def timeline(self, code: str) -> Timeline:
+        """The account's balance day by day, from its statements and lines, and the gaps between
+        its statements.
+
+        A line's stored balance is the running balance in its file's order, which need not be
+        date order, and a line met again in an overlapping file is stored once, under the file
+        that brought it first. So balances are not read from lines: the balance at the end of a
+        day is the opening balance of the account's first statement plus every line booked up to
+        that day, lines taken in booking-date order. Each later statement (in the order of the
+        first day it covers) must open at the balance the account had before that day, and
+        start at most a day after the statements before it end; one that doesn't is a gap. Past
+        a gap the bank's own opening balance is taken, so that the balances after it are the
+        bank's and the gap shows once, where it is."""
+        daily = [(r["booked_on"], int(r["total"])) for r in self.db.query(
+            "SELECT booked_on, SUM(amount_vnd) AS total FROM bank_lines WHERE account_code = ?"
+            " GROUP BY booked_on ORDER BY booked_on", (code,))]
+        spans = {r["statement_id"]: (r["first"], r["last"]) for r in self.db.query(
+            "SELECT statement_id, MIN(booked_on) AS first, MAX(booked_on) AS last FROM bank_lines"
+            " WHERE account_code = ? GROUP BY statement_id", (code,))}
+        placed = []
+        for r in self.db.query(
+                "SELECT statement_id, position, period_from, period_to, opening_balance_vnd"
+                " FROM bank_statements WHERE account_code = ? ORDER BY position", (code,)):
+            first, last = spans.get(r["statement_id"], (None, None))
+            begins = r["period_from"] or first
+            if begins is None:
+                continue  # no dates and no line of its own: it adds nothing to place
+            placed.append(_Placed(str(r["statement_id"]), begins, r["period_to"] or last or begins,
+                                  r["period_from"] is not None, r["period_to"] is not None,
+                                  int(r["opening_balance_vnd"])))
+        placed.sort(key=lambda p: p.begins)  # stable: statements of one first day stay in log order
+        book = Timeline(daily)
+        if placed:
+            book.base = placed[0].opening - book.before(placed[0].begins)
+        elif (first_line := self.db.query_one(
+                "SELECT balance_vnd, amount_vnd FROM bank_lines WHERE account_code = ?"
+                " ORDER BY position LIMIT 1", (code,))) is not None:
+            # Lines whose statement is not recorded yet (an import under way or interrupted): its
+            # first line's running balance less its amount is the file's opening balance.
+            book.base = int(first_line["balance_vnd"]) - int(first_line["amount_vnd"])
+        covering: _Placed | None = None
+        for s in placed:
+            if covering is not None:
+                expected = book.before(s.begins)
+                # Without a declared first day, the file may open on days already covered whose
+                # lines are stored under an earlier statement: any earlier day's balance will do.
+                follows = s.opening == expected or (not s.declared_from and s.opening in {
+                    book.before(day) for day, _ in daily if day <= s.begins})
+                uncovered = (_days_between(covering.ends, s.begins)
+                             if covering.declared_to and s.declared_from else 0)
+                if not follows or uncovered > 0:
+                    book.gaps.append({
+                        "after_statement": covering.statement_id, "before_statement": s.statement_id,
+                        "from": covering.ends, "to": s.begins, "uncovered_days": uncovered,
+                        "expected_opening_vnd": expected, "opening_vnd": s.opening})
+                if not follows:
+                    book.shifts.append((s.begins, s.opening - expected))
+            if covering is None or s.ends >= covering.ends:
+                covering = s
+        return book
+
     def reconciliation(self, account: Row, start: str, end: str) -> Row:
         """The account's bank balance against the ledger's at the end of the period.
 
@@ -170,19 +234,16 @@ class BankQueries:
         period; the ledger adds the entries it can account for: those matched to a line (at
         the line's amount, which is the entry's) and those no line matches yet. So the
         difference is exactly the unmatched lines less the unmatched ledger entries, and it is
-        zero when everything is matched."""
+        zero when everything is matched. Gaps between the account's statements that touch the
+        period are listed; the account is not reconciled while there is one."""
         code, fund = account["code"], account["fund"]
-        before = self.db.query_one(
-            "SELECT balance_vnd FROM bank_lines WHERE account_code = ? AND booked_on < ?"
-            " ORDER BY booked_on DESC, position DESC LIMIT 1", (code, start))
+        book = self.timeline(code)
+        opening = book.before(start)
+        bank_balance = book.at_end_of(end)
+        # A gap touches the days no statement covers, and the day the next statement opens,
+        # from which the balances are the bank's again.
+        gaps = [g for g in book.gaps if min(_day_after(g["from"]), g["to"]) <= end and g["to"] >= start]
         lines = self.lines(code, start, end)
-        if before is not None:
-            opening = int(before["balance_vnd"])
-        elif lines:
-            opening = int(lines[0]["balance_vnd"]) - int(lines[0]["amount_vnd"])
-        else:
-            opening = 0
-        bank_balance = int(lines[-1]["balance_vnd"]) if lines else opening
         reversed_targets = {r["entry_id"] for r in self.db.query(
             "SELECT entry_id FROM bank_entries WHERE reversed = 1 AND line_id IS NOT NULL"
             " AND line_id IN (SELECT line_id FROM bank_lines WHERE account_code = ?)", (code,))}
@@ -202,7 +263,7 @@ class BankQueries:
         ledger_balance = (opening + sum(int(r["amount_vnd"]) for r in matched)
                           + sum(int(e["amount_vnd"]) for e in entries))
         difference = bank_balance - ledger_balance
-        reconciled = difference == 0 and not open_lines and not entries
+        reconciled = difference == 0 and not open_lines and not entries and not gaps
         return {
             "account": code, "fund": fund, "from": start, "to": end,
             "opening_balance_vnd": opening,
@@ -210,7 +271,54 @@ class BankQueries:
             "difference_vnd": difference, "matched": len(matched), "reconciled": reconciled,
             "unmatched_bank_lines": open_lines, "unmatched_ledger_entries": entries,
             "suggestions": self.suggestions([r for r in open_lines if r["match_id"] is None], fund),
+            "gaps": gaps,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class _Placed:
+    """A statement as the timeline places it: the days it covers, declared or seen in its lines."""
+
+    statement_id: str
+    begins: str
+    ends: str
+    declared_from: bool
+    declared_to: bool
+    opening: int
+
+
+class Timeline:
+    """An account's balance at any day: `base` (the balance before its first line), plus its lines
+    up to that day, plus the `shifts` taken at gaps (from a day on, by an amount)."""
+
+    def __init__(self, daily: list[tuple[str, int]]) -> None:
+        self.days = [day for day, _ in daily]
+        self.running = list(accumulate(total for _, total in daily))
+        self.base = 0
+        self.shifts: list[tuple[str, int]] = []
+        self.gaps: list[Row] = []
+
+    def _through(self, count: int, shifts: int) -> int:
+        return self.base + (self.running[count - 1] if count else 0) + shifts
+
+    def before(self, day: str) -> int:
+        """The balance at the start of `day` (an ISO date, compared as text)."""
+        return self._through(bisect_left(self.days, day), sum(x for at, x in self.shifts if at < day))
+
+    def at_end_of(self, day: str) -> int:
+        return self._through(bisect_right(self.days, day), sum(x for at, x in self.shifts if at <= day))
+
+
+def _day_after(day: str) -> str:
+    try:
+        return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+    except OverflowError:  # 9999-12-31: nothing comes after it
+        return day
+
+
+def _days_between(ends: str, begins: str) -> int:
+    """Whole days no statement covers between one that ends on `ends` and one that begins on `begins`."""
+    return max(0, (date.fromisoformat(begins) - date.fromisoformat(ends)).days - 1)
 
 
 def _line(r: Row) -> Row:
