@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import metrics, problems, site
+from api import health, metrics, problems, site
+from api.limits import RequestLimits
 from api.routes import audit, bank, commands, public, public_export, queries
 from api.services import Services, build
 from api.settings import Settings
@@ -38,18 +38,20 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         lifespan=lifespan,
     )
     problems.install(app)
+    # Inside the metrics middleware, so that its early 401/413/429 answers are counted.
+    app.add_middleware(RequestLimits)
     metrics.install(app)
     for module in (commands, queries, bank, public, public_export, audit):
         app.include_router(module.router, prefix=PREFIX, responses=problems.OPENAPI_RESPONSES)
 
-    @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, Any]:
-        svc: Services = app.state.services
-        return {"status": "ok", "projected_position": svc.runner.position()}
+    app.include_router(health.router)
 
     app.state.page_cache = site.PageCache()
     app.include_router(site.router)
     app.mount("/static", StaticFiles(packages=[("api", "static")]), name="static")
+    # Outside every other middleware but the headers: whatever fails inside is logged with the
+    # request id and answered as problem+json, and still gets the security headers.
+    app.add_middleware(problems.CatchAll)
     app.add_middleware(WebHeaders)
 
     return app

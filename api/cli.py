@@ -63,22 +63,79 @@ def token_create(
     name: Annotated[str, typer.Option(help="who holds the token")],
     role: Annotated[str, typer.Option(help="admin, finance, district or auditor")],
     district: Annotated[str | None, typer.Option(help="district code, for the district role")] = None,
+    expires_in: Annotated[str | None, typer.Option(
+        help="valid for this long: 30d, 12h, 90m, 2w (default: until revoked)")] = None,
 ) -> None:
-    """Make a token; it is printed once, alone on the last line."""
-    from api.tokens import create_token
+    """Make a token; it is printed once, alone on the last line. One the name held before stops
+    working at once."""
+    from api.tokens import create_token, parse_duration
 
+    try:
+        lifetime = parse_duration(expires_in) if expires_in is not None else None
+    except ValueError as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from e
     svc = _services()
     try:
         if district:
             svc.areas.district(district)
-        token = create_token(svc.db, name=name, role=role, district=district)
+        token = create_token(svc.db, name=name, role=role, district=district, expires_in=lifetime)
     except ValueError as e:
         console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from e
     finally:
         svc.close()
-    print(f"token for {name} ({role}); it is not stored and won't be shown again:")
+    until = f", valid for {expires_in}" if expires_in else ""
+    print(f"token for {name} ({role}{until}); it is not stored and won't be shown again:")
     print(token, flush=True)
+
+
+@token_app.command("list")
+def token_list(
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per token")] = False,
+) -> None:
+    """Every token's holder, role, district and times (created, expires, last used, revoked);
+    never the token or its hash."""
+    from dataclasses import asdict
+
+    from api.tokens import list_tokens
+
+    svc = _services()
+    try:
+        found = list_tokens(svc.db)
+    finally:
+        svc.close()
+    if as_json:
+        for info in found:
+            print(json.dumps(asdict(info), ensure_ascii=False))
+        return
+    head = ("name", "role", "district", "created", "expires", "last used", "revoked")
+    rows = [head, *((i.name, i.role, i.district or "-", _minute(i.created_at), _minute(i.expires_at),
+                     _minute(i.last_used_at), _minute(i.revoked_at)) for i in found)]
+    widths = [max(len(r[c]) for r in rows) for c in range(len(head))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _minute(iso: str | None) -> str:
+    """An ISO time to the minute, in UTC ("-" for none)."""
+    return iso[:16].replace("T", " ") + "Z" if iso else "-"
+
+
+@token_app.command("revoke")
+def token_revoke(name: Annotated[str, typer.Option(help="whose token")]) -> None:
+    """Revoke a token: every serving process refuses it from its next request."""
+    from api.tokens import revoke_token
+
+    svc = _services()
+    try:
+        found = revoke_token(svc.db, name)
+    finally:
+        svc.close()
+    if not found:
+        console.print(f"[red]no token is named {name!r}[/red] (see `minhbach token list`)")
+        raise typer.Exit(1)
+    console.print(f"token of {name} revoked")
 
 
 @app.command()
@@ -109,23 +166,40 @@ def demo() -> None:
 
 
 def _catch_up(svc: Services, what: str, *, rebuild: bool = False) -> int:
+    """Bring the read models up to the log (or rebuild them); exit 1 if a projection stops."""
+    from projections.runner import ProjectionFailed
+
     total_events = svc.ledger.recorder.max_notification_id() or 0
-    with _progress() as bar:
-        task = bar.add_task(what, total=total_events,
-                            completed=0 if rebuild else svc.runner.position())
-        step = svc.runner.rebuild if rebuild else svc.runner.catch_up
-        return step(lambda n: bar.advance(task, n))
+    try:
+        with _progress() as bar:
+            task = bar.add_task(what, total=total_events,
+                                completed=0 if rebuild else svc.runner.position())
+            step = svc.runner.rebuild if rebuild else svc.runner.catch_up
+            return step(lambda n: bar.advance(task, n))
+    except ProjectionFailed as e:
+        console.print(f"[red]{'rebuild failed' if rebuild else 'catching up failed'}: {e}[/red]")
+        console.print("the read models are as they were before the rebuild" if rebuild else
+                      f"projection {e.name} has applied the log up to position {e.stopped_at}")
+        raise typer.Exit(1) from e
 
 
 @projections_app.command("rebuild")
 def projections_rebuild(
     name: Annotated[list[str] | None, typer.Argument(help="projections to rebuild; all if none")] = None,
 ) -> None:
-    """Drop read models and rebuild them from position 0."""
+    """Drop read models and rebuild them from position 0, in one transaction: if an event can't be
+    applied, the rebuild says which and the read models are left as they were."""
+    from projections.registry import UnknownProjection, all_projections, select_projections
+
+    try:
+        chosen = select_projections(all_projections(), name) if name else None
+    except UnknownProjection as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from e
     svc = _services()
     try:
-        if name:
-            svc.runner.projections = [p for p in svc.runner.projections if p.name in name]
+        if chosen is not None:
+            svc.runner.projections = chosen
         names = ", ".join(p.name for p in svc.runner.projections)
         count = _catch_up(svc, f"rebuild {names}", rebuild=True)
         console.print(f"rebuilt from {count} events")
@@ -220,6 +294,7 @@ def import_statement(
     from api.statements import StatementError
     from domain.errors import DomainError
     from domain.meta import Context
+    from projections.runner import ProjectionFailed
 
     data = Path(file).read_bytes()
     svc = _services()
@@ -230,7 +305,7 @@ def import_statement(
             task = bar.add_task("sao kê / statement", total=None)
             answer = import_file(svc, ctx, "", account, data, format, Path(file).name,
                                  lambda done, total: bar.update(task, completed=done, total=total))
-    except (StatementError, DomainError) as e:
+    except (StatementError, DomainError, ProjectionFailed) as e:
         console.print(f"[red]{getattr(e, 'code', 'error')}: {e}[/red]")
         raise typer.Exit(1) from e
     finally:
@@ -294,10 +369,23 @@ def report_reconciliation(
 def project(
     name: Annotated[list[str] | None, typer.Argument(help="projections to run; all if none")] = None,
 ) -> None:
-    """Run projection workers in this process until interrupted (for PostgreSQL deployments)."""
+    """Run projection workers in this process until interrupted (for PostgreSQL deployments).
+
+    A projection that cannot apply an event is logged and stops; the others go on."""
+    import logging
+
+    from projections.registry import UnknownProjection, all_projections, select_projections
+
+    try:
+        chosen = select_projections(all_projections(), name) if name else None
+    except UnknownProjection as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from e
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     svc = _services()
-    if name:
-        svc.runner.projections = [p for p in svc.runner.projections if p.name in name]
+    if chosen is not None:
+        svc.runner.projections = chosen
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     console.print("following the log: " + ", ".join(p.name for p in svc.runner.projections))

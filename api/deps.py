@@ -11,13 +11,17 @@ from fastapi import Depends, Header, Query, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from api.access import PRINCIPAL_STATE, needs_token
 from api.problems import Problem
+from api.routes import MAX_INT64
 from api.services import Services
-from api.tokens import Principal, cached_principal, find_principal
+from api.tokens import Principal, TokenRefused, check_token
+from api.waiting import Busy, PositionWatch
 from domain.meta import Context
 
 STAFF = ("admin", "finance", "district")
 MAX_IDEMPOTENCY_KEY = 200
+MAX_REQUEST_ID = 100
 
 
 # Dependencies are async where they can answer without IO: FastAPI runs a sync dependency in a
@@ -30,17 +34,20 @@ async def services(request: Request) -> Services:
 Svc = Annotated[Services, Depends(services)]
 
 
-async def principal(svc: Svc, authorization: Annotated[str | None, Header()] = None) -> Principal:
+async def principal(request: Request, svc: Svc,
+                    authorization: Annotated[str | None, Header()] = None) -> Principal:
+    known: Principal | None = request.scope.get("state", {}).get(PRINCIPAL_STATE)
+    if known is not None:
+        return known
     scheme, _, credentials = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not credentials.strip():
         raise Problem(401, "unauthorized", "Authentication required",
                       "send Authorization: Bearer <token>", {"WWW-Authenticate": "Bearer"})
-    token = credentials.strip()
-    found = cached_principal(token) or await run_in_threadpool(find_principal, svc.db, token)
-    if found is None:
-        raise Problem(401, "unauthorized", "Unknown token", "this token is not valid",
-                      {"WWW-Authenticate": "Bearer"})
-    return found
+    try:
+        return await run_in_threadpool(check_token, svc.db, credentials.strip())
+    except TokenRefused as e:
+        raise Problem(401, "unauthorized", "Unknown token", e.reason,
+                      {"WWW-Authenticate": "Bearer"}) from e
 
 
 Caller = Annotated[Principal, Depends(principal)]
@@ -67,7 +74,10 @@ def context(
     if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
         raise Problem(422, "validation_error", "Invalid Idempotency-Key",
                       f"the key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
-    request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
+    request_id = request.headers.get("x-request-id", "")
+    # Stored in every event: a client's id is kept only when short and plain printable ASCII.
+    if not (0 < len(request_id) <= MAX_REQUEST_ID and request_id.isascii() and request_id.isprintable()):
+        request_id = str(uuid.uuid4())
     return Context(actor=who.name, role=who.role, request_id=request_id,
                    idempotency_key=idempotency_key)
 
@@ -82,14 +92,40 @@ def request_hash(request: Request, body: BaseModel | dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _watch(request: Request, svc: Services) -> PositionWatch:
+    watch: PositionWatch | None = getattr(request.app.state, "position_watch", None)
+    if watch is None:
+        watch = PositionWatch(svc.runner.position, svc.runner.wake.set,
+                              svc.settings.max_anonymous_waiters)
+        request.app.state.position_watch = watch
+    return watch
+
+
 async def consistent(
+    request: Request,
     svc: Svc,
-    after: Annotated[int | None, Query(ge=0, description="answer once position P is projected")] = None,
-    x_min_position: Annotated[int | None, Header(ge=0)] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_INT64,
+                                       description="answer once position P is projected")] = None,
+    x_min_position: Annotated[int | None, Header(ge=0, le=MAX_INT64)] = None,
 ) -> None:
-    """Read your writes: wait (a few seconds at most) until projections reach the position."""
+    """Read your writes: wait (a few seconds at most, less without a token) until projections
+    reach the position. The wait is on the event loop: it holds no worker thread."""
     wanted = max(after or 0, x_min_position or 0)
-    if wanted and not await run_in_threadpool(svc.runner.wait_for, wanted, svc.settings.wait_timeout_s):
+    if not wanted:
+        return
+    svc.runner.check(wanted)  # a stopped projection will never get there: say so at once
+    anonymous = not needs_token(request.url.path)
+    timeout = svc.settings.wait_timeout_s
+    if anonymous:
+        timeout = min(timeout, svc.settings.anonymous_wait_timeout_s)
+    try:
+        reached = await _watch(request, svc).reached(wanted, timeout, anonymous=anonymous)
+    except Busy as e:
+        raise Problem(503, "busy", "Too many waiting",
+                      "too many requests wait for a position already; try again shortly",
+                      {"Retry-After": "1"}) from e
+    if not reached:
+        svc.runner.check(wanted)
         raise Problem(503, "not_yet_projected", "Not yet projected",
                       f"projections have not reached position {wanted} yet",
                       {"Retry-After": "1"})

@@ -1,19 +1,94 @@
-"""Prometheus metrics (prometheus-client): requests, latency, projection lag."""
+"""Prometheus metrics (prometheus-client): requests, latency, projections and background loops."""
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Iterator
+from typing import Any
 
 from fastapi import FastAPI, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
-    Gauge,
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.services import TREE_HEADS_TASK
+from projections.runner import FOLLOW_TASK
+
+log = logging.getLogger(__name__)
+TASKS = (FOLLOW_TASK, TREE_HEADS_TASK)
+
+
+class LedgerState(Collector):
+    """Read at each scrape from the services: positions, lag, stopped projections, errors.
+
+    Counters come from the runner's own tallies, so they count whatever thread saw the failure."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    def describe(self) -> Iterator[Metric]:
+        # Without this, registering would call collect() before the services exist.
+        return iter(self._families())
+
+    def _families(self) -> tuple[GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily,
+                                 GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily,
+                                 CounterMetricFamily, CounterMetricFamily]:
+        return (
+            GaugeMetricFamily("minhbach_database_up", "1 if the database answered this scrape"),
+            GaugeMetricFamily("minhbach_log_position", "Position of the newest event"),
+            GaugeMetricFamily("minhbach_projected_position", "Position every projection has reached"),
+            GaugeMetricFamily("minhbach_projection_position", "Position each projection has reached",
+                              labels=["projection"]),
+            GaugeMetricFamily("minhbach_projection_lag_events",
+                              "Events between the newest and each projection's position",
+                              labels=["projection"]),
+            GaugeMetricFamily("minhbach_projection_failed",
+                              "1 if the projection has stopped on an event it cannot apply",
+                              labels=["projection"]),
+            CounterMetricFamily("minhbach_projection_failures",
+                                "Times each projection stopped since the process started",
+                                labels=["projection"]),
+            CounterMetricFamily("minhbach_background_errors",
+                                "Errors a background loop caught and went on after",
+                                labels=["task"]),
+        )
+
+    def collect(self) -> Iterator[Metric]:
+        up, head_g, projected, position, lag, failed, failures, errors = self._families()
+        svc: Any = getattr(self.app.state, "services", None)
+        if svc is None:
+            return iter(())
+        runner = svc.runner
+        try:
+            head = svc.ledger.recorder.max_notification_id() or 0
+            positions = runner.positions()
+        except Exception as exc:
+            # A scrape still answers when the database doesn't: that is what it must show.
+            log.warning("metrics: the database does not answer: %s: %s", type(exc).__name__, exc)
+            up.add_metric([], 0)
+        else:
+            up.add_metric([], 1)
+            head_g.add_metric([], head)
+            projected.add_metric([], min(positions.values(), default=0))
+            for name, at in positions.items():
+                position.add_metric([name], at)
+                lag.add_metric([name], max(head - at, 0))
+        stopped = runner.failures()
+        for name, count in runner.failure_counts().items():
+            failed.add_metric([name], 1 if name in stopped else 0)
+            failures.add_metric([name], count)
+        counts = svc.health.counts()
+        for task in sorted({*TASKS, *counts}):
+            errors.add_metric([task], counts.get(task, 0))
+        return iter((up, head_g, projected, position, lag, failed, failures, errors))
 
 
 def install(app: FastAPI) -> None:
@@ -22,9 +97,7 @@ def install(app: FastAPI) -> None:
                        ["method", "route", "status"], registry=registry)
     latency = Histogram("minhbach_http_request_seconds", "HTTP request latency",
                         ["method", "route"], registry=registry)
-    log_head = Gauge("minhbach_log_position", "Position of the newest event", registry=registry)
-    projected = Gauge("minhbach_projected_position", "Position every projection has reached",
-                      registry=registry)
+    registry.register(LedgerState(app))
 
     async def measure(scope: Scope, receive: Receive, send: Send, inner: ASGIApp) -> None:
         # Plain ASGI rather than BaseHTTPMiddleware: a fraction of the cost per request.
@@ -57,9 +130,9 @@ def install(app: FastAPI) -> None:
 
     app.add_middleware(Measure)
 
-    @app.get("/metrics", tags=["ops"], include_in_schema=True)
+    exposition = {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}
+
+    @app.get("/metrics", tags=["ops"], include_in_schema=True, response_class=Response,
+             responses={200: {"description": "Prometheus text exposition", "content": exposition}})
     def metrics() -> Response:
-        svc = app.state.services
-        log_head.set(svc.ledger.recorder.max_notification_id() or 0)
-        projected.set(svc.runner.position())
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

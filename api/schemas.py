@@ -3,23 +3,79 @@
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
-from domain.money import MAX_AMOUNT_VND, MAX_QUANTITY
+from domain.dates import DEFAULT_WINDOW, DateWindow, check_date
+from domain.errors import InvalidInput
+from domain.money import MAX_AMOUNT_VND, MAX_QUANTITY, SEASON_PATTERN
+from domain.text import MAX_CODE, MAX_NAME, MAX_NOTE, MAX_TEXT, check_text
+
+# ---- text and dates: the domain's own rules (domain.text, domain.dates), refused as 422 -----------
 
 
-def _nfc(value: str) -> str:
-    return unicodedata.normalize("NFC", value).strip()
+def _text_rule(max_length: int, *, multiline: bool = False,
+               required: bool = False) -> Callable[[str, ValidationInfo], str]:
+    def check(value: str, info: ValidationInfo) -> str:
+        try:
+            return check_text(value, info.field_name or "text", max_length=max_length,
+                              multiline=multiline, required=required)
+        except InvalidInput as e:
+            # The message names the field and the code point, never the value (it may be a
+            # child's name, or a lone surrogate that can't be written back as UTF-8).
+            raise PydanticCustomError("text_invalid", "{detail}", {"detail": e.detail}) from None
+    return check
 
 
-Text = Annotated[str, AfterValidator(_nfc), Field(max_length=500)]
-Name = Annotated[str, AfterValidator(_nfc), Field(min_length=1, max_length=200)]
+def _limits(max_length: int, required: bool = False) -> Any:
+    # The length is checked by the rule, after NFC (a name typed decomposed is longer before);
+    # the schema still tells clients the limit.
+    return Field(json_schema_extra={"maxLength": max_length, **({"minLength": 1} if required else {})})
+
+
+# One line of free text; a name (one line, not empty); a note (tabs and line breaks allowed); a
+# reason (a note, not empty); an id someone else wrote (a bank's transaction id).
+Text = Annotated[str, AfterValidator(_text_rule(MAX_TEXT)), _limits(MAX_TEXT)]
+Name = Annotated[str, AfterValidator(_text_rule(MAX_NAME, required=True)), _limits(MAX_NAME, True)]
+Note = Annotated[str, AfterValidator(_text_rule(MAX_NOTE, multiline=True)), _limits(MAX_NOTE)]
+Reason = Annotated[str, AfterValidator(_text_rule(MAX_NOTE, multiline=True, required=True)),
+                   _limits(MAX_NOTE, True)]
+Identifier = Annotated[str, AfterValidator(_text_rule(MAX_CODE, required=True)), _limits(MAX_CODE, True)]
 Code = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$")]
-Season = Annotated[str, Field(pattern=r"^\d{4}(-[a-z0-9-]{1,20})?$", examples=["2021"])]
+Season = Annotated[str, Field(pattern=SEASON_PATTERN, examples=["2021"])]
+
+_dates = DEFAULT_WINDOW
+
+
+def use_date_window(window: DateWindow) -> None:
+    """The window of business dates the HTTP layer refuses outside (the ledger's own, from settings)."""
+    global _dates
+    _dates = window
+
+
+def _business_date(value: object, info: ValidationInfo) -> dt.date:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = value.isoformat()  # a date given from Python, not JSON
+    try:
+        return dt.date.fromisoformat(check_date(value, info.field_name or "date", _dates))
+    except InvalidInput as e:
+        raise PydanticCustomError("date_invalid", "{detail}", {"detail": e.detail}) from None
+
+
+# `YYYY-MM-DD` text only (never a number read as a timestamp, never a date-time), in the window.
+BusinessDate = Annotated[dt.date, BeforeValidator(_business_date)]
 Amount = Annotated[int, Field(gt=0, le=MAX_AMOUNT_VND, strict=True)]
 Quantity = Annotated[int, Field(gt=0, le=MAX_QUANTITY, strict=True)]
 Category = Literal["nutrition-health", "play-recreation", "warm-clothing", "tet-gifts", "other"]
@@ -65,21 +121,21 @@ class DonorIn(Model):
 class PledgeIn(CashOrGoods):
     donor_id: UUID
     restriction: Restriction | None = None
-    due_on: dt.date | None = None
-    mobilised_by: Text | None = None
-    note: Text | None = None
+    due_on: BusinessDate | None = None
+    mobilised_by: Name | None = None
+    note: Note | None = None
 
 
 class ReceiptIn(CashOrGoods):
     donor_id: UUID
     fund: Fund
-    received_on: dt.date
+    received_on: BusinessDate
     channel: Literal["bank", "cash", "in_kind"]
     restriction: Restriction | None = None
     pledge_id: UUID | None = None
-    bank_txn_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
-    mobilised_by: Text | None = None
-    note: Text | None = None
+    bank_txn_id: Identifier | None = None
+    mobilised_by: Name | None = None
+    note: Note | None = None
 
 
 class GoodsWanted(Model):
@@ -95,7 +151,7 @@ class AllocationIn(Model):
     amount_vnd: Amount | None = None
     in_kind: GoodsWanted | None = None
     decision_ref: Name
-    note: Text | None = None
+    note: Note | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> AllocationIn:
@@ -122,34 +178,34 @@ class DistributionIn(Model):
     season: Season
     commune: Code
     category: Category
-    distributed_on: dt.date
+    distributed_on: BusinessDate
     lines: Annotated[list[LineIn], Field(min_length=1, max_length=1000)]
-    beneficiaries_count: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
-    duplicate_reason: Text | None = None
+    beneficiaries_count: Annotated[int, Field(ge=0, le=1_000_000, strict=True)] | None = None
+    duplicate_reason: Note | None = None
 
 
 class ReversalIn(Model):
     target_id: UUID
-    reason: Name
+    reason: Reason
 
 
 class ChildIn(Model):
     commune: Code
     full_name: Name
-    birth_year: Annotated[int, Field(ge=1990, le=2100)]
+    birth_year: Annotated[int, Field(ge=1990, le=2100, strict=True)]
     sex: Literal["female", "male", "other"] | None = None
-    ethnicity: Text | None = None
+    ethnicity: Name | None = None
     guardian_name: Name | None = None
-    circumstances: Text | None = None
+    circumstances: Note | None = None
 
 
 class NeedIn(Model):
     season: Season
     commune: Code
     category: Category
-    children_count: Annotated[int, Field(ge=0, le=1_000_000)]
-    estimated_vnd: Annotated[int, Field(ge=0, le=MAX_AMOUNT_VND)]
-    note: Text | None = None
+    children_count: Annotated[int, Field(ge=0, le=1_000_000, strict=True)]
+    estimated_vnd: Annotated[int, Field(ge=0, le=MAX_AMOUNT_VND, strict=True)]
+    note: Note | None = None
 
 
 # ---- responses ------------------------------------------------------------------------------
@@ -209,7 +265,7 @@ class BankAccountIn(Model):
 class ReceiptFromLine(Model):
     donor_id: UUID | None = None
     restriction: Restriction | None = None
-    note: Text | None = None
+    note: Note | None = None
 
 
 class MatchIn(Model):
@@ -228,7 +284,7 @@ class MatchIn(Model):
 
 
 class UndoIn(Model):
-    reason: Name
+    reason: Reason
 
 
 class StatementImported(Model):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from uuid import UUID
 
 import migrations
 from api.keys import ChildKeyTable, load_service_key
+from api.schemas import use_date_window
 from api.settings import Settings
 from api.signing import TreeHeads, load_signing_key
 from domain.areas import AreaTree
@@ -17,9 +19,13 @@ from domain.bank_book import BankBook
 from domain.ledger import Ledger
 from projections.bank_queries import BankQueries
 from projections.db import Database
+from projections.health import TaskHealth
 from projections.queries import Queries
 from projections.registry import all_projections
-from projections.runner import Runner
+from projections.runner import Runner, is_transient
+
+log = logging.getLogger(__name__)
+TREE_HEADS_TASK = "tree-heads"  # its name in TaskHealth and in metrics
 
 
 def load_areas() -> AreaTree:
@@ -45,17 +51,33 @@ class Services:
         if not self._threads:
             self._stop.clear()
             for name, target in (("projections", self.runner.follow),
-                                 ("tree-heads", self._publish_tree_heads)):
+                                 (TREE_HEADS_TASK, self._publish_tree_heads)):
                 thread = threading.Thread(target=target, args=(self._stop,), name=name, daemon=True)
                 thread.start()
                 self._threads.append(thread)
+
+    @property
+    def health(self) -> TaskHealth:
+        """Errors of this process's background loops (shared with the runner's)."""
+        return self.runner.health
 
     def _publish_tree_heads(self, stop: threading.Event) -> None:
         while not stop.wait(self.settings.tree_head_interval_s):
             try:
                 self.tree_heads.publish()
-            except Exception:
-                continue
+            except Exception as exc:
+                # Kept going: the next interval tries again; the error is logged and counted, its
+                # traceback once per run of failures (not every interval).
+                again = TREE_HEADS_TASK in self.health.failing()
+                self.health.failed(TREE_HEADS_TASK, exc)
+                if is_transient(exc):
+                    log.warning("publishing a tree head: the database is unavailable (%s: %s)",
+                                type(exc).__name__, exc)
+                else:
+                    log.error("publishing a tree head failed: %s: %s", type(exc).__name__, exc,
+                              exc_info=None if again else exc)
+            else:
+                self.health.succeeded(TREE_HEADS_TASK)
 
     def stop_background(self) -> None:
         self._stop.set()
@@ -99,7 +121,8 @@ def build(settings: Settings | None = None) -> Services:
     def catch_up() -> None:
         # Candidates come from read models: bring them up to the head of the log first, so
         # what was recorded a moment ago is seen (the ledger re-checks each one anyway).
-        # (`runner` is assigned below, before any command can run.)
+        # (`runner` is assigned below, before any command can run.) A stopped projection raises
+        # ProjectionFailed: the command is refused with a 503, not decided on stale candidates.
         runner.ensure(ledger.recorder.max_notification_id() or 0)
 
     def open_receipts(fund: str, item: str | None, district: str, commune: str,
@@ -114,7 +137,9 @@ def build(settings: Settings | None = None) -> Services:
         child_keys=ChildKeyTable(db),
         service_key=load_service_key(settings.data_dir, settings.service_key_hex),
         position_of=position_of(db),
+        dates=settings.date_window,
     )
+    use_date_window(settings.date_window)  # HTTP refuses what the ledger would refuse
     migrations.apply(db.url.yoyo_uri())
     runner = Runner(db, ledger, all_projections())
     tree_heads = TreeHeads(db, load_signing_key(settings.data_dir, settings.signing_key_hex))

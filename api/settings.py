@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
-from pydantic import Field
+from limits import parse
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.dates import AHEAD_DAYS, EARLIEST, DateWindow
 
 
 class Settings(BaseSettings):
@@ -19,7 +23,35 @@ class Settings(BaseSettings):
     wait_timeout_s: float = Field(default=5.0, description="how long ?after= may wait")
     access_log: bool = Field(default=True, description="log every request (uvicorn access log)")
     run_projections: bool = Field(default=True, description="follow the log inside the server")
+    # Abuse limits (issue 9 item 4). Bodies are counted as they arrive, whatever Content-Length says.
+    max_json_body_bytes: int = Field(default=1 << 20, ge=1, description="largest non-upload body")
+    max_upload_body_bytes: int = Field(default=50 << 20, ge=1,
+                                       description="largest multipart/form-data body (statements)")
+    dates_from: dt.date = Field(default=EARLIEST, description="earliest business date accepted")
+    dates_ahead_days: int = Field(default=AHEAD_DAYS, ge=0,
+                                  description="how many days after today a business date may lie")
+    max_lag_events: int = Field(default=10_000, ge=0,
+                                description="events a projection may lag and still be ready")
+    rate_limits: bool = Field(default=True, description="per-client rate limits; off for benchmarks")
+    public_search_rate: str = Field(default="120/minute",
+                                    description="searches of the public donations per client IP")
+    failed_auth_rate: str = Field(default="60/minute",
+                                  description="refused tokens per client IP before 429")
+    anonymous_wait_timeout_s: float = Field(default=2.0, ge=0,
+                                            description="how long ?after= may wait without a token")
+    max_anonymous_waiters: int = Field(default=16, ge=0,
+                                       description="anonymous ?after= waits at once; beyond: 503 busy")
+
+    @field_validator("public_search_rate", "failed_auth_rate")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        parse(value)  # "N/second|minute|hour|day": refused at start-up, not on the first request
+        return value
 
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'minhbach.db').resolve()}"
+
+    @property
+    def date_window(self) -> DateWindow:
+        return DateWindow(first=self.dates_from, ahead_days=self.dates_ahead_days)

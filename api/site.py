@@ -20,6 +20,7 @@ from markupsafe import Markup
 from api import charts
 from api.deps import Svc
 from api.i18n import Lang, category_name, fund_name, t
+from api.routes import MAX_INT64
 from api.routes.public import donation_with_proof
 from api.services import Services
 from api.spreadsheet import safe_row
@@ -199,7 +200,8 @@ def _search(q: str | None, min_vnd: str | None, max_vnd: str | None, start: str 
 def donations(request: Request, svc: Svc, q: Text = None, min_vnd: Text = None, max_vnd: Text = None,
               start: Annotated[str | None, Query(alias="from", max_length=10)] = None,
               end: Annotated[str | None, Query(alias="to", max_length=10)] = None,
-              cursor: Annotated[int | None, Query(ge=0)] = None, lang: str | None = None) -> Response:
+              cursor: Annotated[int | None, Query(ge=0, le=MAX_INT64)] = None,
+              lang: str | None = None) -> Response:
     language = _lang(lang)
     search = _search(q, min_vnd, max_vnd, start, end)
     items, next_cursor = svc.queries.donations(**search, cursor=cursor, limit=PAGE_SIZE)

@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from api.services import Services
-from api.statements import Statement, parse_statement
+from api.statements import Statement, StatementLimits, parse_statement
 from domain.bank import LineInput, bank_line_id
 from domain.bank_book import StatementInput
 from domain.errors import InvalidInput
@@ -49,7 +49,8 @@ def import_file(svc: Services, ctx: Context, request_hash: str, account_code: st
     """Parse, record, wait for the read models, and count how the file's lines stand now.
     Raises api.statements.StatementError (nothing recorded) or a DomainError."""
     account = svc.bank.account(account_code)
-    statement = parse_statement(data, format, filename)
+    statement = parse_statement(data, format, filename,
+                                limits=StatementLimits(dates=svc.ledger.dates))
     command = statement_input(account.code, account.account_number, statement,
                               hashlib.sha256(data).hexdigest())
     done = 0

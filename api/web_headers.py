@@ -9,6 +9,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.access import needs_token
+
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
        " connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self';"
        " frame-ancestors 'none'")
@@ -26,6 +28,9 @@ PUBLIC_PREFIXES = ("/api/v1/public/", "/api/v1/areas", "/api/v1/funds", "/api/v1
                    "/api/v1/audit/tree-head", "/api/v1/audit/public-key")
 PUBLIC_PAGES = ("/donations", "/follow", "/needs", "/districts/", "/communes/", "/verify", "/static/")
 MAX_BUFFERED = 4 * 1024 * 1024
+# Staff and audit answers (children's decrypted data among them) are kept by no cache, shared or
+# private: whatever the route set, it is replaced.
+NO_STORE = (b"cache-control", b"no-store")
 
 
 def _public(path: str) -> bool:
@@ -44,6 +49,9 @@ class WebHeaders:
         path: str = scope["path"]
         secure = list(SECURITY) if path.startswith(DOCS) else [*SECURITY, (b"content-security-policy",
                                                                            CSP.encode())]
+        if needs_token(path):
+            await self.app(scope, receive, self._adding(send, [*secure, NO_STORE], replace=b"cache-control"))
+            return
         if scope["method"] not in ("GET", "HEAD") or not _public(path):
             await self.app(scope, receive, self._adding(send, secure))
             return
@@ -51,10 +59,11 @@ class WebHeaders:
         await self.app(scope, receive, _ETagging(send, secure, wanted))
 
     @staticmethod
-    def _adding(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+    def _adding(send: Send, extra: list[tuple[bytes, bytes]], replace: bytes | None = None) -> Send:
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *extra]}
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() != replace]
+                message = {**message, "headers": [*kept, *extra]}
             await send(message)
 
         return sending

@@ -41,8 +41,7 @@ class BankAccount(Aggregate):
     @event("Registered")
     def __init__(self, *, id: UUID, code: str, bank: str, bank_bin: str | None, account_number: str,
                  fund: str, meta: Meta) -> None:
-        if not code or not account_number:
-            raise InvalidInput("a bank account needs a code and an account number")
+        # Its rules are BankBook.register_account's: stored history must load whatever they become.
         # The bank and its BIN are in the event, for the read model; the ledger needs only these.
         self.code = code
         self.account_number = account_number
@@ -70,8 +69,7 @@ class BankLine(Aggregate):
                  amount_vnd: int, balance_vnd: int, bank_txn_id: str | None, counterparty: str,
                  counterparty_account: str | None, description: str, reversal: bool,
                  meta: Meta) -> None:
-        if amount_vnd == 0:
-            raise InvalidInput("a statement line moves money: its amount cannot be 0")
+        # Checked by BankBook.check_line before the line is made (a constructor also replays).
         self.account_code = account_code
         self.booked_on = booked_on
         self.amount_vnd = amount_vnd

@@ -35,18 +35,21 @@ from domain.bank import (
     statement_id,
 )
 from domain.claims import Claim, claim_id
+from domain.dates import DateWindow, check_optional_date, parse_iso_date
 from domain.distributions import Distribution
 from domain.donors import Donor, Pledge
 from domain.errors import AlreadyRecorded, Busy, InvalidInput, NotFound
 from domain.idempotency import IdempotencyRecord
 from domain.ids import idempotency_id
-from domain.ledger import Ledger, Response
+from domain.ledger import Ledger, Response, check_context, check_note
 from domain.matching import find_payment_codes, find_receipt_references
 from domain.meta import Context
 from domain.money import check_fund
 from domain.receipts import Receipt
-from domain.text import fold, nfc
+from domain.text import MAX_CODE, MAX_NAME, MAX_NOTE, MAX_TEXT, check_optional, check_text, fold, nfc
 
+FORMATS = ("csv", "xlsx", "camt053")
+MAX_KEY = 100  # "txn:" + a bank transaction id, or "h:" + a SHA-256 in hex
 CHUNK_LINES = 2000  # lines per transaction: big enough to be fast, small enough to retry
 RETRY_FOR_S = 30.0
 
@@ -138,8 +141,11 @@ class BankBook:
     def register_account(self, ctx: Context, request_hash: str, *, code: str, bank: str,
                          bank_bin: str | None, account_number: str, fund: str) -> Response:
         check_fund(fund)
-        code, account_number = code.strip(), "".join(account_number.split())
-        if not code or len(code) > 40 or not account_number.isalnum():
+        code = check_text(code, "code", max_length=40, required=True)
+        account_number = "".join(check_text(account_number, "account_number", max_length=34).split())
+        bank = check_text(bank, "bank", max_length=MAX_NAME, required=True)
+        bank_bin = check_optional(bank_bin, "bank_bin", max_length=MAX_NAME)
+        if not account_number.isascii() or not account_number.isalnum():
             raise InvalidInput("a bank account needs a code (1-40 characters) and an account number"
                                " of letters and digits")
 
@@ -147,7 +153,7 @@ class BankBook:
             account_id = bank_account_id(code)
             if self.ledger.find(account_id, BankAccount) is not None:
                 raise AlreadyRecorded(f"bank account {code!r} is already registered")
-            account = BankAccount(id=account_id, code=code, bank=nfc(bank), bank_bin=bank_bin,
+            account = BankAccount(id=account_id, code=code, bank=bank, bank_bin=bank_bin,
                                   account_number=account_number, fund=fund, meta=ctx.meta())
             return [account], {"id": str(account_id), "code": code}
 
@@ -165,6 +171,8 @@ class BankBook:
         Each chunk is one transaction; the statement itself is recorded with the last one. If
         the import is interrupted, importing the same file again records the rest, as every
         line already recorded is known by its id."""
+        check_context(ctx)
+        statement = check_statement(statement, self.ledger.dates)
         account = self.account(statement.account_code)
         with self.ledger.locks.hold((f"bank-account:{account.code}",)):
             record_id = idempotency_id(ctx.actor, ctx.idempotency_key) if ctx.idempotency_key else None
@@ -340,6 +348,7 @@ class BankBook:
         """Turn an unmatched credit into a receipt, matched to it. The donor is the one given,
         else the one registered under the counterparty's name, else a new donor of that name."""
         checked = self.ledger.check_restriction(restriction)
+        note = check_note(note)
 
         def build() -> tuple[list[Aggregate], Response]:
             line = self.ledger.get(bank_line_id, BankLine, "bank line")
@@ -379,8 +388,7 @@ class BankBook:
         return self.ledger.run(ctx, request_hash, build, serialise_on=(f"bank-line:{bank_line_id}",))
 
     def undo(self, ctx: Context, request_hash: str, *, match_id: UUID, reason: str) -> Response:
-        if not reason.strip():
-            raise InvalidInput("undoing a match needs a reason")
+        reason = check_text(reason, "reason", max_length=MAX_NOTE, multiline=True, required=True)
         line_id = self.index.line_of_match(match_id)
         if line_id is None:
             raise NotFound(f"no match with id {match_id}")
@@ -395,6 +403,56 @@ class BankBook:
                                    "target_id": str(target)}
 
         return self.ledger.run(ctx, request_hash, build, serialise_on=(f"bank-line:{line_id}",))
+
+
+def check_line(line: LineInput, where: str, dates: DateWindow) -> LineInput:
+    """One statement line as it may be recorded; `where` names it in the message."""
+    return _check_line(line, where, dates.first.isoformat(), dates.last.isoformat())
+
+
+def _check_line(line: LineInput, where: str, first: str, last: str) -> LineInput:
+    try:
+        if isinstance(line.amount_vnd, bool) or not isinstance(line.amount_vnd, int) or not line.amount_vnd:
+            raise InvalidInput("a statement line moves money: its amount is a whole, non-zero number")
+        if isinstance(line.balance_vnd, bool) or not isinstance(line.balance_vnd, int):
+            raise InvalidInput("balance_vnd must be a whole number")
+        booked_on = parse_iso_date(line.booked_on, "booked_on").isoformat()
+        if not first <= booked_on <= last:  # ISO dates compare as text
+            raise InvalidInput(f"booked_on must be between {first} and {last}")
+        return LineInput(
+            key=check_text(line.key, "key", max_length=MAX_KEY, required=True),
+            booked_on=booked_on, amount_vnd=line.amount_vnd, balance_vnd=line.balance_vnd,
+            bank_txn_id=check_optional(line.bank_txn_id, "bank_txn_id", max_length=MAX_CODE),
+            counterparty=check_text(line.counterparty, "counterparty", max_length=MAX_TEXT),
+            counterparty_account=check_optional(line.counterparty_account, "counterparty_account",
+                                                max_length=MAX_CODE),
+            description=check_text(line.description, "description", max_length=MAX_NOTE),
+            reversal=bool(line.reversal))
+    except InvalidInput as e:
+        raise InvalidInput(f"{where}: {e.detail}") from None
+
+
+def check_statement(statement: StatementInput, dates: DateWindow) -> StatementInput:
+    """Every field of a statement as it may be recorded: the import command's own check, whatever
+    parser (or caller) made the statement."""
+    if statement.format not in FORMATS:
+        raise InvalidInput(f"unknown statement format; expected one of {list(FORMATS)}")
+    if not isinstance(statement.sha256, str) or len(statement.sha256) != 64 or not all(
+            c in "0123456789abcdef" for c in statement.sha256):
+        raise InvalidInput("sha256 must be the file's SHA-256 in lower-case hex")
+    for balance in (statement.opening_balance_vnd, statement.closing_balance_vnd):
+        if isinstance(balance, bool) or not isinstance(balance, int):
+            raise InvalidInput("a statement's balances are whole numbers of đồng")
+    first, last = dates.first.isoformat(), dates.last.isoformat()
+    return StatementInput(
+        account_code=check_text(statement.account_code, "account", max_length=40, required=True),
+        format=statement.format, sha256=statement.sha256,
+        period_from=check_optional_date(statement.period_from, "period_from", dates),
+        period_to=check_optional_date(statement.period_to, "period_to", dates),
+        opening_balance_vnd=statement.opening_balance_vnd,
+        closing_balance_vnd=statement.closing_balance_vnd,
+        lines=tuple(_check_line(line, f"line {n}", first, last)
+                    for n, line in enumerate(statement.lines, 1)))
 
 
 def _note(line: LineInput | BankLine) -> str | None:

@@ -9,6 +9,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.errors import AlreadyRecorded
 from domain.meta import Meta
 
 _NAMESPACE = UUID("0e9b7a61-2d5f-4f7c-8a4a-5b3f1d2c9e10")
@@ -30,7 +31,12 @@ class Claim(Aggregate):
         """The owner was reversed: the value may be claimed again by its correction."""
         self.owner_id = None
 
-    @event("Reclaimed")
     def reclaim(self, *, owner_id: UUID, meta: Meta) -> None:
-        assert self.owner_id is None, "only a released claim can be claimed again"
+        if self.owner_id is not None:
+            raise AlreadyRecorded(f"{self.kind} {self.value!r} is claimed; only a released claim "
+                                  "can be claimed again")
+        self._reclaim(owner_id=owner_id, meta=meta)
+
+    @event("Reclaimed")
+    def _reclaim(self, *, owner_id: UUID, meta: Meta) -> None:
         self.owner_id = owner_id

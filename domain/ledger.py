@@ -30,8 +30,9 @@ from domain.allocations import Allocation, plan_draws
 from domain.areas import AreaTree
 from domain.children import Child
 from domain.claims import Claim, claim_id
+from domain.dates import DEFAULT_WINDOW, DateWindow, check_date, check_optional_date
 from domain.distributions import Distribution
-from domain.donors import Donor, Pledge
+from domain.donors import DONOR_KINDS, Donor, Pledge
 from domain.errors import AlreadyRecorded, Busy, DomainError, InvalidInput, NotFound
 from domain.group_commit import GroupCommit
 from domain.idempotency import IdempotencyRecord
@@ -45,13 +46,14 @@ from domain.money import (
     check_count,
     check_fund,
     check_quantity,
+    check_season,
     goods_value,
     normalise_restriction,
 )
 from domain.needs import Need
 from domain.programmes import Programme
-from domain.receipts import Receipt
-from domain.text import nfc
+from domain.receipts import CHANNELS, Receipt
+from domain.text import MAX_CODE, MAX_NAME, MAX_NOTE, check_optional, check_text
 
 RETRY_FOR_S = 15.0
 MAX_BACKOFF_S = 0.05
@@ -95,8 +97,10 @@ class Ledger(Application[UUID]):
         child_keys: ChildKeys,
         service_key: bytes,
         position_of: PositionOf,
+        dates: DateWindow = DEFAULT_WINDOW,
     ) -> None:
         super().__init__(env)
+        self.dates = dates
         self.areas = areas
         self.open_receipts = open_receipts
         self.child_keys = child_keys
@@ -124,6 +128,7 @@ class Ledger(Application[UUID]):
         Commands naming the same `serialise_on` keys (a fund, a programme) take turns inside
         this process, so racing requests queue instead of conflicting and retrying; optimistic
         concurrency still guards against other processes."""
+        check_context(ctx)
         with self.locks.hold(serialise_on):
             return self._run(ctx, request_hash, build, decorate)
 
@@ -203,9 +208,16 @@ class Ledger(Application[UUID]):
     def register_donor(self, ctx: Context, request_hash: str, *, name: str, kind: str,
                        public_name: str | None = None, anonymous: bool = False,
                        contact: str | None = None) -> Response:
+        if kind not in DONOR_KINDS:
+            raise InvalidInput(f"unknown donor kind {kind!r}; expected one of {list(DONOR_KINDS)}")
+        name = check_text(name, "name", max_length=MAX_NAME, required=True)
+        public_name = check_optional(public_name, "public_name", max_length=MAX_NAME)
+        contact = check_optional(contact, "contact")
+        if not isinstance(anonymous, bool):
+            raise InvalidInput("anonymous must be true or false")
+
         def build() -> tuple[list[Aggregate], Response]:
-            donor = Donor(id=uuid4(), name=nfc(name), kind=kind,
-                          public_name=nfc(public_name) if public_name else None,
+            donor = Donor(id=uuid4(), name=name, kind=kind, public_name=public_name,
                           anonymous=anonymous, contact=contact, meta=ctx.meta())
             return [donor], {"id": str(donor.id)}
 
@@ -217,6 +229,9 @@ class Ledger(Application[UUID]):
                     mobilised_by: str | None = None, note: str | None = None) -> Response:
         value, goods = self._value(amount_vnd, in_kind)
         checked = self.check_restriction(restriction)
+        due_on = check_optional_date(due_on, "due_on", self.dates)
+        mobilised_by = check_optional(mobilised_by, "mobilised_by", max_length=MAX_NAME)
+        note = check_note(note)
 
         def build() -> tuple[list[Aggregate], Response]:
             self.require_donor(donor_id)
@@ -237,6 +252,8 @@ class Ledger(Application[UUID]):
         check_fund(fund)
         value, goods = self._value(amount_vnd, in_kind)
         checked = self.check_restriction(restriction)
+        received_on = check_date(received_on, "received_on", self.dates)
+        check_channel(channel, goods)
 
         def build() -> tuple[list[Aggregate], Response]:
             self.require_donor(donor_id)
@@ -264,7 +281,16 @@ class Ledger(Application[UUID]):
                     channel: str, amount_vnd: int, goods: Goods | None, restriction: Restriction,
                     pledge_id: UUID | None, bank_txn_id: str | None, mobilised_by: str | None,
                     note: str | None) -> list[Aggregate]:
-        """A new receipt, and the claim on its bank transaction id (first, the receipt)."""
+        """A new receipt, and the claim on its bank transaction id (first, the receipt).
+
+        Every rule of a receipt is checked here, before the aggregate is made: its constructor
+        also applies stored events, and history must load whatever a later release accepts."""
+        check_fund(fund)
+        check_channel(channel, goods)
+        received_on = check_date(received_on, "received_on", self.dates)
+        bank_txn_id = check_optional(bank_txn_id, "bank_txn_id", max_length=MAX_CODE)
+        mobilised_by = check_optional(mobilised_by, "mobilised_by", max_length=MAX_NAME)
+        note = check_note(note)
         receipt = Receipt(id=uuid4(), donor_id=donor_id, fund=fund, received_on=received_on,
                           channel=channel, amount_vnd=amount_vnd, goods=goods,
                           restriction=restriction, pledge_id=pledge_id, bank_txn_id=bank_txn_id,
@@ -290,8 +316,10 @@ class Ledger(Application[UUID]):
                  in_kind: dict[str, Any] | None = None, note: str | None = None) -> Response:
         check_fund(fund)
         check_category(category)
+        check_season(season)
         district = self.areas.district_of(commune)
-        item = nfc(in_kind["item"]) if in_kind else None
+        item = check_text(in_kind.get("item"), "in_kind.item", max_length=MAX_NAME,
+                          required=True) if in_kind else None
         quantity = check_quantity(in_kind["quantity"]) if in_kind else 0
         if in_kind is None:
             if amount_vnd is None:
@@ -299,8 +327,10 @@ class Ledger(Application[UUID]):
             check_amount(amount_vnd)
         elif amount_vnd is not None:
             raise InvalidInput("give amount_vnd or in_kind, not both")
-        if not decision_ref.strip():
+        if not isinstance(decision_ref, str) or not decision_ref.strip():
             raise InvalidInput("an allocation needs the decision that ordered it (decision_ref)")
+        decision_ref = check_text(decision_ref, "decision_ref", max_length=MAX_NAME)
+        note = check_note(note)
 
         def build() -> tuple[list[Aggregate], Response]:
             programme = self._programme(season, district, commune, category, ctx.meta())
@@ -359,18 +389,27 @@ class Ledger(Application[UUID]):
                    beneficiaries_count: int | None = None,
                    duplicate_reason: str | None = None) -> Response:
         check_category(category)
+        check_season(season)
         district = self.areas.district_of(commune)
-        if not lines:
+        distributed_on = check_date(distributed_on, "distributed_on", self.dates)
+        duplicate_reason = check_note(duplicate_reason, "duplicate_reason")
+        if not isinstance(lines, list) or not lines:
             raise InvalidInput("a distribution needs at least one line")
         if len(lines) > MAX_LINES:
             raise InvalidInput(f"at most {MAX_LINES} lines in one distribution")
         wanted = []
-        for line in lines:
-            item = nfc(line["item"]) if line.get("item") else None
+        descriptions = []
+        for n, line in enumerate(lines):
+            if not isinstance(line, dict):
+                raise InvalidInput(f"lines[{n}] must be an object")
+            descriptions.append(check_text(line.get("description") or "", f"lines[{n}].description"))
+            item = (check_text(line["item"], f"lines[{n}].item", max_length=MAX_NAME)
+                    if line.get("item") else None) or None
             quantity = check_quantity(1 if line.get("quantity") is None else line["quantity"])
             value = 0 if item else check_amount(line.get("value_vnd") or 0, "value_vnd")
             wanted.append((value, item, quantity))
-        child_ids = [UUID(str(line["child_id"])) for line in lines if line.get("child_id")]
+        child_ids = [_uuid(line["child_id"], f"lines[{n}].child_id")
+                     for n, line in enumerate(lines) if line.get("child_id")]
         if len(set(child_ids)) != len(child_ids):
             raise InvalidInput("a child appears on more than one line of this distribution")
         counted = check_count(0 if beneficiaries_count is None else beneficiaries_count,
@@ -389,10 +428,11 @@ class Ledger(Application[UUID]):
             overrides = sum(repeats.values())
             planned = programme.plan(wanted)
             recorded_lines: list[dict[str, Any]] = []
-            for line, (_, item, quantity), pieces in zip(lines, wanted, planned, strict=True):
+            for line, description, (_, item, quantity), pieces in zip(
+                    lines, descriptions, wanted, planned, strict=True):
                 recorded_lines.append({
-                    "child_id": str(line["child_id"]) if line.get("child_id") else None,
-                    "description": nfc(str(line.get("description") or "")),
+                    "child_id": str(_uuid(line["child_id"], "child_id")) if line.get("child_id") else None,
+                    "description": description,
                     "item": item,
                     "quantity": quantity,
                     "value_vnd": sum(p["amount_vnd"] for p in pieces),
@@ -423,8 +463,7 @@ class Ledger(Application[UUID]):
     # ---- reversals ------------------------------------------------------------------------
 
     def reverse(self, ctx: Context, request_hash: str, *, target_id: UUID, reason: str) -> Response:
-        if not reason.strip():
-            raise InvalidInput("a reversal needs a reason")
+        reason = check_text(reason, "reason", max_length=MAX_NOTE, multiline=True, required=True)
 
         def build() -> tuple[list[Aggregate], Response]:
             target = self.find(target_id, Aggregate)
@@ -484,10 +523,7 @@ class Ledger(Application[UUID]):
     def register_child(self, ctx: Context, request_hash: str, *, commune: str,
                        personal: dict[str, Any]) -> Response:
         district = self.areas.district_of(commune)
-        fields = {k: (nfc(v) if isinstance(v, str) else v) for k, v in personal.items()
-                  if k in privacy.PERSONAL_FIELDS and v is not None}
-        if not fields.get("full_name"):
-            raise InvalidInput("a child needs a full_name")
+        fields = check_personal(personal)
 
         def build() -> tuple[list[Aggregate], Response]:
             child_id = uuid4()
@@ -514,7 +550,9 @@ class Ledger(Application[UUID]):
                     category: str, children_count: int, estimated_vnd: int,
                     note: str | None = None) -> Response:
         check_category(category)
+        check_season(season)
         district = self.areas.district_of(commune)
+        note = check_note(note)
         check_count(children_count, "children_count")
         if estimated_vnd != 0:
             check_amount(estimated_vnd, "estimated_vnd")
@@ -537,10 +575,14 @@ class Ledger(Application[UUID]):
         if (amount_vnd is None) == (in_kind is None):
             raise InvalidInput("give exactly one of amount_vnd or in_kind")
         if in_kind is not None:
-            goods = Goods(item=nfc(in_kind["item"]), unit=nfc(in_kind["unit"]),
-                          quantity=in_kind["quantity"], unit_value_vnd=in_kind["unit_value_vnd"])
-            if not goods["item"]:
-                raise InvalidInput("goods need an item name")
+            if not isinstance(in_kind, dict):
+                raise InvalidInput("in_kind must be an object")
+            goods = Goods(item=check_text(in_kind.get("item"), "in_kind.item", max_length=MAX_NAME,
+                                          required=True),
+                          unit=check_text(in_kind.get("unit"), "in_kind.unit", max_length=MAX_NAME,
+                                          required=True),
+                          quantity=in_kind.get("quantity"),
+                          unit_value_vnd=in_kind.get("unit_value_vnd"))
             return goods_value(goods), goods
         assert amount_vnd is not None
         return check_amount(amount_vnd), None
@@ -554,6 +596,58 @@ class Ledger(Application[UUID]):
         elif "district" in checked:
             self.areas.district(checked["district"])
         return checked
+
+
+def check_note(note: object, field: str = "note") -> str | None:
+    return check_optional(note, field, max_length=MAX_NOTE, multiline=True)
+
+
+def check_channel(channel: object, goods: Goods | None) -> str:
+    if channel not in CHANNELS:
+        raise InvalidInput(f"unknown channel {channel!r}; expected one of {list(CHANNELS)}")
+    if (goods is not None) != (channel == "in_kind"):
+        raise InvalidInput("goods come through the in_kind channel, and only goods do")
+    return str(channel)
+
+
+# How each personal field of a child is checked: (longest, multi-line).
+_PERSONAL_TEXT = {"full_name": (MAX_NAME, False), "guardian_name": (MAX_NAME, False),
+                  "ethnicity": (MAX_NAME, False), "sex": (MAX_NAME, False),
+                  "circumstances": (MAX_NOTE, True)}
+
+
+def check_personal(personal: dict[str, Any]) -> dict[str, Any]:
+    """A child's personal fields as they will be sealed. Messages name the field, never its value."""
+    fields: dict[str, Any] = {}
+    for key, value in personal.items():
+        if key not in privacy.PERSONAL_FIELDS or value is None:
+            continue
+        if key == "birth_year":
+            if isinstance(value, bool) or not isinstance(value, int) or not 1900 <= value <= 2100:
+                raise InvalidInput("birth_year must be a year")
+            fields[key] = value
+        else:
+            longest, multiline = _PERSONAL_TEXT[key]
+            fields[key] = check_text(value, key, max_length=longest, multiline=multiline)
+    if not fields.get("full_name"):
+        raise InvalidInput("a child needs a full_name")
+    return fields
+
+
+def check_context(ctx: Context) -> None:
+    """What the caller's context puts in every event's metadata must be storable text too."""
+    check_text(ctx.actor, "actor", max_length=MAX_NAME, required=True)
+    check_text(ctx.role, "role", max_length=MAX_NAME, required=True)
+    check_text(ctx.request_id, "request id", max_length=MAX_NAME)
+    check_optional(ctx.idempotency_key, "Idempotency-Key", max_length=MAX_NAME)
+    check_note(ctx.note)
+
+
+def _uuid(value: object, field: str) -> UUID:
+    try:
+        return value if isinstance(value, UUID) else UUID(str(value))
+    except ValueError:
+        raise InvalidInput(f"{field} must be a UUID") from None
 
 
 class KeyedLocks:

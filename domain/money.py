@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, TypedDict
 
@@ -113,3 +114,14 @@ def specificity(restriction: Mapping[str, Any]) -> int:
     return (4 if restriction.get("commune") else 0) + (2 if restriction.get("district") else 0) + (
         1 if restriction.get("category") else 0
     )
+
+
+SEASON_PATTERN = r"^\d{4}(-[a-z0-9-]{1,20})?$"
+_SEASON = re.compile(SEASON_PATTERN)
+
+
+def check_season(season: str) -> str:
+    """A season's code: its year, and maybe a short name ('2021', '2021-tet')."""
+    if not isinstance(season, str) or not _SEASON.fullmatch(season):
+        raise InvalidInput("season must be a year, maybe followed by a short code (2021, 2021-tet)")
+    return season

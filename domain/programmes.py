@@ -78,15 +78,25 @@ class Programme(Aggregate):
         tranches = [Tranche(**t) for t in self.tranches.values()]
         return [draw_fifo(tranches, amount_vnd, item, quantity) for amount_vnd, item, quantity in lines]
 
-    @event("SupportDistributed")
     def distribute(self, *, distribution_id: UUID, pieces: list[Piece], meta: Meta) -> None:
+        """Invariant 2 is checked here, when the distribution is decided; the event only applies it."""
+        taken: dict[str, tuple[int, int]] = {}
+        for piece in pieces:
+            key = f"{piece['allocation_id']}|{piece['receipt_id']}"
+            vnd, quantity = taken.get(key, (0, 0))
+            taken[key] = (vnd + piece["amount_vnd"], quantity + piece["quantity"])
+        for key, (vnd, quantity) in taken.items():
+            tranche = self.tranches.get(key)
+            if tranche is None or vnd > tranche["remaining_vnd"] or quantity > tranche["remaining_quantity"]:
+                raise InsufficientFunds("the programme holds too little for this distribution")
+        self._distribute(distribution_id=distribution_id, pieces=pieces, meta=meta)
+
+    @event("SupportDistributed")
+    def _distribute(self, *, distribution_id: UUID, pieces: list[Piece], meta: Meta) -> None:
         for piece in pieces:
             self._tranche(piece)["remaining_vnd"] -= piece["amount_vnd"]
             self._tranche(piece)["remaining_quantity"] -= piece["quantity"]
         self.distributed_vnd += sum(p["amount_vnd"] for p in pieces)
-        assert self.remaining_vnd >= 0 and all(
-            t["remaining_vnd"] >= 0 and t["remaining_quantity"] >= 0 for t in self.tranches.values()
-        ), "invariant 2"
 
     def return_allocation(self, *, allocation_id: UUID, meta: Meta) -> None:
         key = str(allocation_id)
@@ -105,7 +115,6 @@ class Programme(Aggregate):
         self.allocations.pop(key)
         self.returned_vnd += amount_vnd
         self.tranches = {k: t for k, t in self.tranches.items() if t["allocation_id"] != key}
-        assert self.remaining_vnd >= 0, "invariant 2"
 
     @event("DistributionReturned")
     def return_distribution(self, *, distribution_id: UUID, pieces: list[Piece], meta: Meta) -> None:

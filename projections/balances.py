@@ -64,6 +64,9 @@ class Balances(Projection):
         if kind == "Receipt.Reversed":
             # The ledger reverses a receipt only while all of it is still in the fund.
             self._fund(fund, key, 0, -amount)
+            # It sets the final value: a draw or return earlier in this batch, still pending as a
+            # delta, must not be added on top of it when the batch ends.
+            self.remaining.pop(receipt_id, None)
             self.update("UPDATE receipt_balances SET remaining_vnd = 0, remaining_quantity = 0,"
                         " reversed = 1 WHERE receipt_id = ?", (receipt_id,))
             return

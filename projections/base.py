@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from eventsourcing.persistence import Notification
 
 from projections.db import Cursor
 
 Handler = Callable[[Cursor, Any, int], None]
+# A handler as written in the class body, before it is bound: (self, cur, event, position).
+MethodT = TypeVar("MethodT", bound=Callable[..., None])
 
 
 class Projection:
@@ -39,6 +41,11 @@ class Projection:
         if handler is not None:
             handler(cur, event, stored.id)
 
+    def reads(self, topic: str) -> bool:
+        """Whether events of this topic (`module:Class.Event`) matter to this projection: one that
+        overrides `apply` sees every event."""
+        return type(self).apply is not Projection.apply or topic.rpartition(":")[2] in self.handlers
+
     def insert(self, sql: str, params: tuple[Any, ...]) -> None:
         self._later[0].setdefault(sql, []).append(params)
 
@@ -63,8 +70,9 @@ class Projection:
             cur.execute(f"DELETE FROM {table}")
 
 
-def handles(*topics: str) -> Callable[[Handler], Handler]:
-    def mark(fn: Handler) -> Handler:
+def handles(*topics: str) -> Callable[[MethodT], MethodT]:
+    """Mark a method `(self, cur, event, position)` as the handler of these event topics."""
+    def mark(fn: MethodT) -> MethodT:
         fn._handles = topics  # type: ignore[attr-defined]
         return fn
 

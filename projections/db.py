@@ -6,8 +6,11 @@ both. Rows come back as dicts.
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -23,6 +26,32 @@ from psycopg_pool import ConnectionPool
 Row = dict[str, Any]
 _INSERT = re.compile(r"INSERT INTO (\w+) \(([\w, ]+)\) VALUES \([?, ]+\)")
 SQLITE_BUSY_TIMEOUT_S = 30
+# The SQLite file holds wrapped child keys and personal data: owner only. SQLite gives its -wal,
+# -shm and -journal files the main file's mode, so creating that one 0600 covers them all.
+SQLITE_MODE = 0o600
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+log = logging.getLogger("minhbach.db")
+
+
+def create_private_sqlite(path: Path) -> None:
+    """Create the SQLite file 0600 before SQLite or the eventsourcing library opens it (either
+    would create it 0644 under the usual umask); tighten one an older release left readable."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, SQLITE_MODE)
+    except FileExistsError:
+        pass
+    else:
+        os.close(fd)
+        os.chmod(path, SQLITE_MODE)  # os.open's mode passes through the umask: say it exactly
+    for name in (path, *(path.with_name(path.name + s) for s in SQLITE_SIDE_FILES)):
+        try:
+            mode = stat.S_IMODE(os.stat(name).st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            log.warning("%s was readable by others (mode %o): now 0600", name, mode)
+            os.chmod(name, mode & 0o700)
 
 
 @dataclass(frozen=True)
@@ -60,7 +89,7 @@ class DatabaseUrl:
     def eventsourcing_env(self) -> dict[str, str]:
         """The eventsourcing library's settings for the same database."""
         if self.dialect == "sqlite":
-            self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+            create_private_sqlite(self.sqlite_path)
             return {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(self.sqlite_path),
@@ -130,6 +159,8 @@ class Database:
         self.dialect = self.url.dialect
         self._local = threading.local()
         self._pool: ConnectionPool[Any] | None = None
+        if self.dialect == "sqlite":
+            create_private_sqlite(self.url.sqlite_path)
         if self.dialect == "postgresql":
             self._pool = ConnectionPool(
                 self.url.pg_conninfo, min_size=1, max_size=pool_size, open=True,
@@ -201,6 +232,15 @@ class Database:
     def query_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         with self._single() as cur:
             return cur.execute(sql, params).fetchone()
+
+    def ping(self, timeout_s: float) -> None:
+        """One round trip, waiting at most `timeout_s` for a connection (a probe must not wait
+        the pool's own 30 s)."""
+        if self._pool is None:
+            self.query_one("SELECT 1")
+            return
+        with self._pool.connection(timeout=timeout_s) as conn:
+            conn.execute("SELECT 1")
 
     def listen_connection(self) -> psycopg.Connection[Any]:
         """A separate autocommit connection for LISTEN (PostgreSQL only)."""

@@ -1,4 +1,4 @@
-"""Children (pseudonymous) and needs read models, and the list of all projections."""
+"""Children (pseudonymous) and needs read models, the list of all projections, choosing by name."""
 
 from __future__ import annotations
 
@@ -49,3 +49,17 @@ class Needs(Projection):
 
 def all_projections() -> list[Projection]:
     return [Balances(), Donations(), Traces(), Children(), Needs(), Bank(), MerkleTree()]
+
+
+class UnknownProjection(ValueError):
+    pass
+
+
+def select_projections(projections: list[Projection], names: list[str]) -> list[Projection]:
+    """The projections named, in their usual order; every name must be one of theirs."""
+    valid = [p.name for p in projections]
+    unknown = [n for n in names if n not in valid]
+    if unknown:
+        raise UnknownProjection(f"unknown projection{'s' if len(unknown) > 1 else ''}"
+                                f" {', '.join(unknown)}; the projections are: {', '.join(valid)}")
+    return [p for p in projections if p.name in names]

@@ -3,34 +3,102 @@
 Each batch is one transaction holding the projections' rows and their tracking positions, so an
 event is applied exactly once even if the process dies half way: after a crash the batch rolls
 back and is read again from the last committed position.
+
+A projection that cannot apply an event (a handler raises, or the database refuses its rows)
+stops alone: the batch is applied again to each projection apart, and to the failing one event
+by event up to the event it cannot apply. Its failure is logged and kept (`failures`), the
+others go on following the log, and it stays stopped (it is not retried) until this process
+restarts or its tracking position is moved by someone else (a rebuild, another worker). The
+database being unreachable is nobody's fault: it is raised, and `follow` retries with back-off.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
+import eventsourcing.persistence as es
+import psycopg
 from eventsourcing.application import Application
+from eventsourcing.persistence import Notification
 
 from projections.base import Projection
 from projections.db import Cursor, Database
+from projections.health import TaskHealth
+
+log = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
 POLL_INTERVAL_S = 0.25
+MAX_BACKOFF_S = 5.0  # a restarted database is picked up within seconds
 PROJECTION_LOCK = 7_202_102_021  # an arbitrary, fixed advisory lock key
+FOLLOW_TASK = "projections"  # its name in TaskHealth and in metrics
+
+Event = tuple[Notification, Any]  # the stored row, and the domain event or an _Undecodable
+
+# SQLite's OperationalError also means "no such table" or bad SQL: only these pass with time.
+_SQLITE_TRANSIENT = ("database is locked", "database table is locked", "disk i/o error",
+                     "unable to open database")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """The database is unreachable, busy or restarting: worth retrying, and no projection's fault."""
+    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError
+                  | es.OperationalError | es.InterfaceError):
+        return True
+    if isinstance(exc, sqlite3.OperationalError):
+        return str(exc).lower().startswith(_SQLITE_TRANSIENT)
+    return False
+
+
+class ProjectionFailed(RuntimeError):
+    """A projection stopped: it cannot apply the event at `position`.
+
+    `error` is the exception's class (safe to show anyone), `detail` its message (for operators:
+    it may quote data), `stopped_at` the projection's tracking position (everything up to it is
+    applied)."""
+
+    def __init__(self, name: str, position: int, topic: str, error: str, *, detail: str = "",
+                 stopped_at: int = 0) -> None:
+        super().__init__(f"projection {name} cannot apply the event at position {position}"
+                         f" ({topic}): {error}" + (f": {detail}" if detail else ""))
+        self.name, self.position, self.topic, self.error = name, position, topic, error
+        self.detail, self.stopped_at = detail, stopped_at
+
+    def copy(self) -> ProjectionFailed:
+        # Raised afresh each time: re-raising one instance would grow its traceback forever.
+        return ProjectionFailed(self.name, self.position, self.topic, self.error,
+                                detail=self.detail, stopped_at=self.stopped_at)
+
+
+class UndecodableEvent(Exception):
+    """The stored event could not be turned back into a domain event."""
+
+
+class _Undecodable:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
 
 
 class Runner:
     def __init__(self, db: Database, app: Application[Any], projections: Sequence[Projection],
-                 *, batch_size: int = BATCH_SIZE) -> None:
+                 *, batch_size: int = BATCH_SIZE, health: TaskHealth | None = None) -> None:
         self.db = db
         self.app = app
         self.projections = list(projections)
         self.batch_size = batch_size
+        self.health = health or TaskHealth()
         self.wake = threading.Event()
         self._advanced = threading.Condition()
+        self._lock = threading.Lock()
+        self._failures: dict[str, ProjectionFailed] = {}
+        self._failure_counts: dict[str, int] = {}
 
     # ---- positions ------------------------------------------------------------------------
 
@@ -45,61 +113,256 @@ class Runner:
         """How far every projection of this runner has got (the slowest one)."""
         return min(self.positions().values(), default=0)
 
+    # ---- failures -------------------------------------------------------------------------
+
+    def failures(self) -> dict[str, ProjectionFailed]:
+        """The stopped projections of this runner, by name."""
+        names = {p.name for p in self.projections}
+        with self._lock:
+            return {n: f for n, f in self._failures.items() if n in names}
+
+    def failure_counts(self) -> dict[str, int]:
+        """How many times each projection has stopped since this process started."""
+        with self._lock:
+            return {p.name: self._failure_counts.get(p.name, 0) for p in self.projections}
+
+    def check(self, position: int | None = None) -> None:
+        """Raise ProjectionFailed if a stopped projection has not applied `position` (any, if None)."""
+        for failure in self.failures().values():
+            if position is None or failure.position <= position:
+                raise failure.copy()
+
+    def _running(self, positions: dict[str, int]) -> list[Projection]:
+        with self._lock:
+            for name, failure in list(self._failures.items()):
+                if name in positions and positions[name] != failure.stopped_at:
+                    # Moved on by someone else (a rebuild, a worker with a fix): follow it again.
+                    log.info("projection %s moved from %d to %d elsewhere: following it again",
+                             name, failure.stopped_at, positions[name])
+                    del self._failures[name]
+            return [p for p in self.projections if p.name not in self._failures]
+
+    def _stop(self, projection: Projection, reached: int, stored: Notification,
+              exc: Exception) -> None:
+        failure = ProjectionFailed(projection.name, stored.id, stored.topic, type(exc).__name__,
+                                   detail=str(exc), stopped_at=reached)
+        with self._lock:
+            known = self._failures.get(projection.name)
+            if known is not None and known.position == failure.position:
+                return  # found by another thread meanwhile
+            self._failures[projection.name] = failure
+            self._failure_counts[projection.name] = self._failure_counts.get(projection.name, 0) + 1
+        log.error("projection %s stopped at position %d: it cannot apply the event at position %d"
+                  " (%s): %s: %s", projection.name, reached, stored.id, stored.topic,
+                  type(exc).__name__, exc, exc_info=exc)
+
     # ---- applying -------------------------------------------------------------------------
 
-    def run_once(self, stop: int | None = None) -> int:
-        """Apply the next batch (not beyond position `stop`); returns how many events were read."""
-        start = self.position()
-        notifications = self.app.recorder.select_notifications(
-            start=start + 1, limit=self.batch_size, stop=stop)
-        if not notifications:
-            return 0
-        events = [(n, self.app.mapper.to_domain_event(n)) for n in notifications]
+    @contextmanager
+    def _transaction(self) -> Iterator[Cursor]:
         with self.db.write() as cur:
             if self.db.dialect == "postgresql":
                 # One writer of read models at a time (SQLite's BEGIN IMMEDIATE does the same).
                 cur.execute("SELECT pg_advisory_xact_lock(?)", (PROJECTION_LOCK,))
+            yield cur
+
+    def _decode(self, stored: Notification) -> Any:
+        try:
+            return self.app.mapper.to_domain_event(stored)
+        except Exception as exc:
+            # Only the projections that read this topic fail on it (see _apply).
+            return _Undecodable(exc)
+
+    def _pending(self, stop: int | None) -> tuple[list[Projection], list[Event]]:
+        positions = self.positions()
+        running = self._running(positions)
+        if not running:
+            return [], []
+        start = min(positions[p.name] for p in running)
+        notifications = self.app.recorder.select_notifications(
+            start=start + 1, limit=self.batch_size, stop=stop)
+        return running, [(n, self._decode(n)) for n in notifications]
+
+    @staticmethod
+    def _apply(cur: Cursor, projection: Projection, events: Sequence[Event]) -> None:
+        projection.begin(cur)
+        for stored, event in events:
+            if isinstance(event, _Undecodable):
+                if projection.reads(stored.topic):
+                    raise UndecodableEvent(f"{type(event.error).__name__}: {event.error}")
+                continue
+            projection.apply(cur, event, stored)
+        projection.finish(cur)
+
+    @staticmethod
+    def _track(cur: Cursor, projection: Projection, position: int) -> None:
+        cur.execute(
+            "INSERT INTO projection_tracking (name, position) VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+            (projection.name, position),
+        )
+
+    def _commit(self, projections: Sequence[Projection], events: Sequence[Event]) -> None:
+        with self._transaction() as cur:
             # Re-read under the lock: another runner may have moved on meanwhile.
             positions = self.positions(cur)
-            for projection in self.projections:
+            stopped = self.failures()
+            for projection in projections:
+                if projection.name in stopped:
+                    continue
                 done = positions[projection.name]
-                projection.begin(cur)
-                for stored, event in events:
-                    if stored.id > done:
-                        projection.apply(cur, event, stored)
-                projection.finish(cur)
-                last = events[-1][0].id
-                if last > done:
-                    cur.execute(
-                        "INSERT INTO projection_tracking (name, position) VALUES (?, ?)"
-                        " ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-                        (projection.name, last),
-                    )
+                pending = [e for e in events if e[0].id > done]
+                if pending:
+                    self._apply(cur, projection, pending)
+                    self._track(cur, projection, pending[-1][0].id)
+
+    def _pinpoint(self, cur: Cursor, projection: Projection, events: Sequence[Event],
+                  done: int) -> tuple[int, tuple[Notification, Exception] | None]:
+        """Apply `events` one at a time: how far they get, and the event that can't be applied."""
+        reached = done
+        for one in events:
+            cur.execute("SAVEPOINT one_event")
+            try:
+                self._apply(cur, projection, [one])
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                cur.execute("ROLLBACK TO SAVEPOINT one_event")
+                cur.execute("RELEASE SAVEPOINT one_event")
+                return reached, (one[0], exc)
+            cur.execute("RELEASE SAVEPOINT one_event")
+            reached = one[0].id
+        return reached, None
+
+    def _isolate(self, projections: Sequence[Projection], events: Sequence[Event]) -> None:
+        """The batch failed: apply it to each projection in a transaction of its own. Failures
+        are recorded once every projection has had its turn, so that when one shows as stopped
+        the others have applied the batch."""
+        stopped: list[tuple[Projection, int, Notification, Exception]] = []
+        for projection in projections:
+            found: tuple[Notification, Exception] | None = None
+            with self._transaction() as cur:
+                done = self.positions(cur)[projection.name]
+                pending = [e for e in events if e[0].id > done]
+                if not pending or projection.name in self.failures():
+                    continue
+                cur.execute("SAVEPOINT one_projection")
+                try:
+                    self._apply(cur, projection, pending)
+                    reached = pending[-1][0].id
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
+                    cur.execute("ROLLBACK TO SAVEPOINT one_projection")
+                    reached, found = self._pinpoint(cur, projection, pending, done)
+                cur.execute("RELEASE SAVEPOINT one_projection")
+                if reached > done:
+                    self._track(cur, projection, reached)
+            if found is not None:
+                stopped.append((projection, reached, *found))
+        for projection, at, stored, error in stopped:
+            self._stop(projection, at, stored, error)
+
+    def _notify(self) -> None:
         with self._advanced:
             self._advanced.notify_all()
-        return len(notifications)
+
+    def run_once(self, stop: int | None = None) -> int:
+        """Apply the next batch (not beyond position `stop`) to every running projection in one
+        transaction; returns how many events were read. Any error rolls it all back and is raised."""
+        running, events = self._pending(stop)
+        if events:
+            self._commit(running, events)
+            self._notify()
+        return len(events)
+
+    def advance(self, stop: int | None = None) -> int:
+        """As `run_once`, but a projection that cannot apply the batch stops alone and the others
+        apply it; only the database's unavailability (see `is_transient`) is raised."""
+        running, events = self._pending(stop)
+        if not events:
+            return 0
+        try:
+            self._commit(running, events)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.warning("the batch of %d events from position %d failed (%s): applying it to each"
+                        " projection apart", len(events), events[0][0].id, type(exc).__name__)
+            self._isolate(running, events)
+        self._notify()
+        return len(events)
 
     def catch_up(self, progress: Callable[[int], None] | None = None,
                  stop: int | None = None) -> int:
+        """Apply the log up to its head (or `stop`); returns how many events were read. Raises
+        ProjectionFailed, once the others are up to date, if a projection has stopped."""
         total = 0
-        while n := self.run_once(stop):
+        while n := self.advance(stop):
             total += n
             if progress:
                 progress(n)
+        self.check(stop)
         return total
 
     def ensure(self, position: int) -> None:
-        """Apply the log up to `position` in this thread, if no one else has yet."""
-        while self.position() < position and self.run_once():
+        """Apply the log up to `position` in this thread, if no one else has yet. Raises
+        ProjectionFailed if a stopped projection has not got there."""
+        while self.position() < position and self.advance():
             pass
+        self.check(position)
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        """Drop every row of these projections and replay the whole log into them."""
-        with self.db.write() as cur:
+        """Drop every row of these projections and replay the whole log into them.
+
+        All in one transaction, so the read models are never worse than before: readers see the
+        old rows until the new ones are complete, and an event that can't be applied raises
+        ProjectionFailed with everything rolled back. (On SQLite, writers wait meanwhile.)"""
+        total = last = 0
+        with self._transaction() as cur:
             for projection in self.projections:
                 projection.clear(cur)
                 cur.execute("DELETE FROM projection_tracking WHERE name = ?", (projection.name,))
-        return self.catch_up(progress)
+            while notifications := self.app.recorder.select_notifications(
+                    start=last + 1, limit=self.batch_size):
+                events = [(n, self._decode(n)) for n in notifications]
+                cur.execute("SAVEPOINT rebuild_batch")
+                try:
+                    for projection in self.projections:
+                        self._apply(cur, projection, events)
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
+                    cur.execute("ROLLBACK TO SAVEPOINT rebuild_batch")
+                    self._rebuild_one_by_one(cur, events, last, exc)
+                cur.execute("RELEASE SAVEPOINT rebuild_batch")
+                last = notifications[-1].id
+                total += len(notifications)
+                if progress:
+                    progress(len(notifications))
+            if last:
+                for projection in self.projections:
+                    self._track(cur, projection, last)
+        with self._lock:
+            for projection in self.projections:
+                self._failures.pop(projection.name, None)
+        self._notify()
+        return total
+
+    def _rebuild_one_by_one(self, cur: Cursor, events: Sequence[Event], done: int,
+                            batch_error: Exception) -> None:
+        for projection in self.projections:
+            reached, found = self._pinpoint(cur, projection, events, done)
+            if found is not None:
+                stored, exc = found
+                log.error("rebuild: projection %s cannot apply the event at position %d (%s): %s:"
+                          " %s; the read models are left as they were", projection.name,
+                          stored.id, stored.topic, type(exc).__name__, exc, exc_info=exc)
+                raise ProjectionFailed(projection.name, stored.id, stored.topic,
+                                       type(exc).__name__, detail=str(exc),
+                                       stopped_at=reached) from exc
+        log.warning("rebuild: a batch from position %d failed (%s) but each of its events applied"
+                    " alone", events[0][0].id, type(batch_error).__name__)
 
     # ---- following ------------------------------------------------------------------------
 
@@ -107,25 +370,46 @@ class Runner:
         """Keep the projections current until `stop` is set.
 
         Woken at once by commands in this process (`wake`), by LISTEN/NOTIFY on PostgreSQL,
-        and otherwise by a short poll, for events written by other processes."""
-        listener = self._listen() if self.db.dialect == "postgresql" else None
+        and otherwise by a short poll, for events written by other processes. An error is
+        logged, counted (`health`) and retried with back-off: the loop only ends with `stop`."""
+        listener: Any = None
+        backoff = POLL_INTERVAL_S
         try:
             while not stop.is_set():
                 try:
-                    if self.run_once():
+                    if listener is None and self.db.dialect == "postgresql":
+                        listener = self._listen()
+                    moved = self.advance()
+                    self.health.succeeded(FOLLOW_TASK)
+                    backoff = POLL_INTERVAL_S
+                    if moved:
                         continue
-                except Exception:
-                    time.sleep(POLL_INTERVAL_S)
-                    continue
-                if listener is not None:
-                    for _ in listener.notifies(timeout=POLL_INTERVAL_S, stop_after=1):
-                        pass
-                else:
-                    self.wake.wait(POLL_INTERVAL_S)
-                self.wake.clear()
+                    self._wait(listener)
+                except Exception as exc:
+                    self.health.failed(FOLLOW_TASK, exc)
+                    if is_transient(exc):
+                        log.warning("following the log: the database is unavailable (%s: %s);"
+                                    " retrying in %.2f s", type(exc).__name__, exc, backoff)
+                    else:
+                        log.exception("following the log failed; retrying in %.2f s", backoff)
+                    if listener is not None:
+                        with contextlib.suppress(Exception):
+                            listener.close()
+                        listener = None
+                    stop.wait(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF_S)
         finally:
             if listener is not None:
-                listener.close()
+                with contextlib.suppress(Exception):
+                    listener.close()
+
+    def _wait(self, listener: Any) -> None:
+        if listener is not None:
+            for _ in listener.notifies(timeout=POLL_INTERVAL_S, stop_after=1):
+                pass
+        else:
+            self.wake.wait(POLL_INTERVAL_S)
+        self.wake.clear()
 
     def _listen(self) -> Any:
         conn = self.db.listen_connection()
@@ -133,11 +417,13 @@ class Runner:
         return conn
 
     def wait_for(self, position: int, timeout_s: float) -> bool:
-        """Block until the projections have applied `position` (read your writes)."""
+        """Block until the projections have applied `position` (read your writes). Raises
+        ProjectionFailed if a stopped projection has not got there (it won't)."""
         deadline = time.monotonic() + timeout_s
         while True:
             if self.position() >= position:
                 return True
+            self.check(position)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False

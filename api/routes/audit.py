@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from api.audit import leaf_record, replay_balances
 from api.deps import Caller, Svc, require
 from api.problems import Problem
+from api.routes import MAX_INT64
 from api.services import Services
 from domain import merkle
 from projections.merkle import fetcher, leaf_count
@@ -51,7 +52,7 @@ def tree_head(svc: Svc, response: Response) -> dict[str, Any]:
 
 
 @router.get("/tree-heads")
-def tree_heads(svc: Svc, after: Annotated[int, Query(ge=-1)] = -1,
+def tree_heads(svc: Svc, after: Annotated[int, Query(ge=-1, le=MAX_INT64)] = -1,
                limit: Annotated[int, Query(ge=1, le=1000)] = 1000) -> dict[str, Any]:
     items = svc.tree_heads.all(after, limit)
     next_cursor = items[-1]["tree_size"] if len(items) == limit else None
@@ -65,14 +66,14 @@ def public_key(svc: Svc, response: Response) -> dict[str, str]:
 
 
 @router.get("/proofs/inclusion")
-def proof_inclusion(svc: Svc, position: Annotated[int, Query(ge=1)],
-                    tree_size: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
+def proof_inclusion(svc: Svc, position: Annotated[int, Query(ge=1, le=MAX_INT64)],
+                    tree_size: Annotated[int | None, Query(ge=1, le=MAX_INT64)] = None) -> dict[str, Any]:
     return inclusion_proof(svc, position, tree_size)
 
 
 @router.get("/proofs/consistency")
-def proof_consistency(svc: Svc, first: Annotated[int, Query(ge=1)],
-                      second: Annotated[int, Query(ge=1)]) -> dict[str, Any]:
+def proof_consistency(svc: Svc, first: Annotated[int, Query(ge=1, le=MAX_INT64)],
+                      second: Annotated[int, Query(ge=1, le=MAX_INT64)]) -> dict[str, Any]:
     with svc.db.read() as cur:
         size = leaf_count(cur)
         if not first <= second <= size:
@@ -90,7 +91,7 @@ def balances_as_of(svc: Svc, who: Caller, as_of: dt.date) -> dict[str, Any]:
 
 
 @router.get("/events")
-def events(svc: Svc, who: Caller, after: Annotated[int, Query(ge=0)] = 0,
+def events(svc: Svc, who: Caller, after: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
            limit: Annotated[int, Query(ge=1, le=MAX_EVENTS_PAGE)] = 1000) -> dict[str, Any]:
     """The raw log as stored, with each event's place in the Merkle tree."""
     require(who, "auditor")

@@ -25,14 +25,13 @@ from api.schemas import (
 )
 from api.services import Services
 from api.statement_import import import_file
-from api.statements import StatementError
+from api.statements import DEFAULT_LIMITS, StatementError
 from domain.donors import Pledge
 from domain.matching import payment_code
 
 # Authenticate before waiting for a position (read your writes), as the other readers do.
 router = APIRouter(tags=["bank"], dependencies=[Depends(principal), Consistent])
 READERS = ("finance", "auditor")
-MAX_STATEMENT_BYTES = 200 * 1024 * 1024
 
 
 @router.post("/bank-accounts", status_code=201, response_model=Created)
@@ -63,10 +62,11 @@ async def import_statement(
     idempotency_key: IdemKey = None,
 ) -> dict[str, Any]:
     require(who, "finance")
-    data = await file.read(MAX_STATEMENT_BYTES + 1)
-    if len(data) > MAX_STATEMENT_BYTES:
-        raise Problem(422, "validation_error", "Statement too large",
-                      f"a statement file may hold at most {MAX_STATEMENT_BYTES // 2**20} MB")
+    # The body limit (settings) stops a larger upload first; this holds for any setting.
+    data = await file.read(DEFAULT_LIMITS.max_bytes + 1)
+    if len(data) > DEFAULT_LIMITS.max_bytes:
+        raise Problem(422, "statement_too_large", "Statement refused",
+                      f"a statement file may hold at most {DEFAULT_LIMITS.max_bytes // 2**20} MB")
     ctx = context(request, who, idempotency_key)
     digest = request_hash(request, {"file": reports.sha256(data), "format": format})
     try:
@@ -139,7 +139,7 @@ def reconciliation(
 
 
 @router.get("/pledges/{pledge_id}/vietqr", response_model=None)
-async def pledge_vietqr(
+def pledge_vietqr(
     pledge_id: UUID, svc: Svc, who: Caller,
     account: Code | None = None,
     format: Literal["json", "png"] = "json",
@@ -147,7 +147,7 @@ async def pledge_vietqr(
     """The VietQR a donor scans to pay a pledge: the fund's account, the amount still due, and
     the pledge's payment code as the transfer's purpose, so that the transfer matches by itself."""
     require(who, *READERS)
-    pledge = await run_in_threadpool(svc.ledger.get, pledge_id, Pledge, "pledge")
+    pledge = svc.ledger.get(pledge_id, Pledge, "pledge")  # a worker thread: this is a plain def
     if pledge.goods is not None or pledge.cancelled:
         raise Problem(422, "validation_error", "No payment for this pledge",
                       "the pledge is of goods or was cancelled")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from api.audit import leaf_record
 from api.deps import Consistent, Svc
 from api.problems import Problem
+from api.routes import MAX_INT64
 from api.routes.audit import inclusion_proof
 from api.schemas import Page, Season
 from api.services import Services
@@ -54,7 +55,7 @@ def donations(
     max_vnd: Annotated[int | None, Query(ge=0, le=MAX_AMOUNT_VND)] = None,
     date_from: Annotated[dt.date | None, Query(alias="from")] = None,
     date_to: Annotated[dt.date | None, Query(alias="to")] = None,
-    cursor: Annotated[int | None, Query(ge=0)] = None,
+    cursor: Annotated[int | None, Query(ge=0, le=MAX_INT64)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
     response.headers["Cache-Control"] = PUBLIC_CACHE

@@ -2,14 +2,24 @@
 
 Pure and IO-free: bytes in, a Statement or a StatementError out."""
 
-from api.statements.model import ERROR_CODES, Statement, StatementError, StatementLine, check_balances
+from api.statements.model import (
+    DEFAULT_LIMITS,
+    ERROR_CODES,
+    Statement,
+    StatementError,
+    StatementLimits,
+    StatementLine,
+    check_balances,
+)
 from api.statements.parse import detect_format, parse_statement
 from api.statements.writers import write_camt053, write_csv, write_xlsx
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "ERROR_CODES",
     "Statement",
     "StatementError",
+    "StatementLimits",
     "StatementLine",
     "check_balances",
     "detect_format",

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from api.statements.model import StatementError
+from domain.dates import DEFAULT_WINDOW, DateWindow
 
 _NOISE = re.compile(r"\s+|vnđ|vnd|đ|₫", re.IGNORECASE)
 _GROUPED = {sep: re.compile(r"\d{1,3}(?:" + re.escape(sep) + r"\d{3})+") for sep in ".,"}
@@ -103,9 +104,26 @@ def _date_from_text(text: str) -> date | None:
         return None
 
 
-def parse_date(value: object, line: int | None) -> date:
+def parse_date(value: object, line: int | None, window: DateWindow = DEFAULT_WINDOW) -> date:
     """A date from 'dd/mm/yyyy', 'yyyy-mm-dd' or 'dd-mm-yyyy' (a time after it is ignored), a date or
-    datetime cell, or an Excel serial day number (a date column whose cell format was lost)."""
+    datetime cell, or an Excel serial day number (a date column whose cell format was lost), inside
+    the window of business dates."""
+    day = _parse_date(value)
+    if day is None:
+        raise StatementError(
+            "statement_date_invalid",
+            f"Ngày {str(value)[:40]!r} không hợp lệ, cần dd/mm/yyyy hoặc yyyy-mm-dd / invalid date "
+            f"{str(value)[:40]!r}: expected dd/mm/yyyy, yyyy-mm-dd or dd-mm-yyyy", line)
+    if not window.holds(day):
+        raise StatementError(
+            "statement_date_invalid",
+            f"Ngày {day:%d/%m/%Y} nằm ngoài khoảng {window.first:%d/%m/%Y} – {window.last:%d/%m/%Y} / the "
+            f"date {day.isoformat()} is outside {window.first.isoformat()} to {window.last.isoformat()}",
+            line)
+    return day
+
+
+def _parse_date(value: object) -> date | None:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -115,7 +133,5 @@ def parse_date(value: object, line: int | None) -> date:
             return _EXCEL_EPOCH + timedelta(days=int(value))
     elif value is not None and (parsed := _date_from_text(str(value))) is not None:
         return parsed
-    raise StatementError(
-        "statement_date_invalid",
-        f"Ngày {value!r} không hợp lệ, cần dd/mm/yyyy hoặc yyyy-mm-dd / invalid date {value!r}: "
-        "expected dd/mm/yyyy, yyyy-mm-dd or dd-mm-yyyy", line)
+    return None
+

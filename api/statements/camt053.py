@@ -22,7 +22,20 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from api.statements.amounts import parse_date
-from api.statements.model import LineKeys, Statement, StatementError, StatementLine, clean_text
+from api.statements.model import (
+    DEFAULT_LIMITS,
+    MAX_COUNTERPARTY,
+    MAX_DESCRIPTION,
+    MAX_ID,
+    Budget,
+    LineKeys,
+    Statement,
+    StatementError,
+    StatementLimits,
+    StatementLine,
+    check_size,
+    clean_text,
+)
 from api.statements.table import Header, assemble
 
 _DECIMAL = re.compile(r"\d{1,18}(?:\.\d{1,5})?")
@@ -50,9 +63,10 @@ def _all(element: Element | None, *path: str) -> list[Element]:
     return found
 
 
-def _text(element: Element | None, *path: str) -> str | None:
+def _text(element: Element | None, *path: str, row: int | None = None,
+          max_length: int = MAX_ID) -> str | None:
     node = _find(element, *path)
-    text = None if node is None or node.text is None else clean_text(node.text)
+    text = None if node is None or node.text is None else clean_text(node.text, path[-1], row, max_length)
     return text or None
 
 
@@ -62,7 +76,8 @@ def _amount(element: Element | None, what: str, row: int | None) -> int:
     currency = element.get("Ccy", "VND")
     if currency != "VND":
         raise StatementError("statement_currency",
-                             f"Số tiền bằng {currency}, chỉ nhận VND / amount in {currency}: only VND", row)
+                             f"Số tiền bằng {currency[:10]!r}, chỉ nhận VND / amount in {currency[:10]!r}: "
+                             "only VND", row)
     text = (element.text or "").strip()
     if not _DECIMAL.fullmatch(text):
         raise StatementError("statement_amount_invalid", f"Số tiền {text!r} không hợp lệ / invalid amount",
@@ -76,7 +91,7 @@ def _amount(element: Element | None, what: str, row: int | None) -> int:
 
 def _signed(element: Element, what: str, row: int | None) -> int:
     amount = _amount(_find(element, "Amt"), what, row)
-    indicator = _text(element, "CdtDbtInd")
+    indicator = _text(element, "CdtDbtInd", row=row)
     if indicator not in ("CRDT", "DBIT"):
         raise StatementError("statement_line_invalid",
                              f"CdtDbtInd {indicator!r} của {what} phải là CRDT hoặc DBIT / CdtDbtInd of the "
@@ -84,8 +99,8 @@ def _signed(element: Element, what: str, row: int | None) -> int:
     return amount if indicator == "CRDT" else -amount
 
 
-def _account(element: Element | None) -> str | None:
-    return _text(element, "Id", "IBAN") or _text(element, "Id", "Othr", "Id")
+def _account(element: Element | None, row: int | None = None) -> str | None:
+    return _text(element, "Id", "IBAN", row=row) or _text(element, "Id", "Othr", "Id", row=row)
 
 
 def _statement_element(data: bytes) -> Element:
@@ -97,6 +112,9 @@ def _statement_element(data: bytes) -> Element:
     except ParseError as e:
         raise StatementError("statement_unreadable", f"XML hỏng / malformed XML: {e}",
                              e.position[0]) from None
+    except (LookupError, ValueError) as e:  # an unknown or broken encoding named in the declaration
+        raise StatementError("statement_unreadable",
+                             f"XML hỏng / malformed XML: {type(e).__name__}") from None
     report = root if _local(root.tag) == "BkToCstmrStmt" else _find(root, "BkToCstmrStmt")
     statements = _all(report, "Stmt")
     if not statements:
@@ -110,12 +128,13 @@ def _statement_element(data: bytes) -> Element:
     return statements[0]
 
 
-def _header(statement: Element) -> Header:
+def _header(statement: Element, limits: StatementLimits) -> Header:
     currency = _text(statement, "Acct", "Ccy")
     if currency not in (None, "VND"):
         raise StatementError("statement_currency",
-                             f"Tài khoản bằng {currency}, chỉ nhận VND / account in {currency}: only VND")
-    header = Header(account=_account(_find(statement, "Acct")), statement_id=_text(statement, "Id"))
+                             f"Tài khoản bằng {currency!r}, chỉ nhận VND / account in {currency!r}: only VND")
+    header = Header(account=_account(_find(statement, "Acct")), statement_id=_text(statement, "Id"),
+                    dates=limits.dates)
     period = _find(statement, "FrToDt")
     if period is not None:
         header.set("from", _text(period, "FrDtTm"), None)
@@ -130,33 +149,42 @@ def _header(statement: Element) -> Header:
     return header
 
 
-def _line(entry: Element, row: int, keys: LineKeys) -> StatementLine:
+def _line(entry: Element, row: int, keys: LineKeys, limits: StatementLimits) -> StatementLine:
     amount = _signed(entry, "entry", row)
-    reversal = _text(entry, "RvslInd") in ("true", "1")
-    booked = next((text for path in _BOOKING_DATES if (text := _text(entry, *path)) is not None), None)
-    booked_on = parse_date(booked, row)
+    reversal = _text(entry, "RvslInd", row=row) in ("true", "1")
+    booked = next((text for path in _BOOKING_DATES if (text := _text(entry, *path, row=row)) is not None),
+                  None)
+    booked_on = parse_date(booked, row, limits.dates)
     details = _all(entry, "NtryDtls", "TxDtls")
     # Only the bank's own reference identifies a transaction: an EndToEndId is chosen by the payer,
     # and two payers may choose the same one.
-    txn = (_text(entry, "AcctSvcrRef")
-           or next((ref for tx in details if (ref := _text(tx, "Refs", "AcctSvcrRef"))), None))
+    txn = (_text(entry, "AcctSvcrRef", row=row)
+           or next((ref for tx in details if (ref := _text(tx, "Refs", "AcctSvcrRef", row=row))), None))
     remittance = " ".join(text for tx in details for node in _all(tx, "RmtInf", "Ustrd")
-                          if (text := clean_text(node.text or "")))
-    description = remittance or _text(entry, "AddtlNtryInf") or ""
+                          if (text := clean_text(node.text or "", "Ustrd", row, MAX_DESCRIPTION)))
+    description = clean_text(remittance, "description", row, MAX_DESCRIPTION) if remittance else (
+        _text(entry, "AddtlNtryInf", row=row, max_length=MAX_DESCRIPTION) or "")
     party = "Dbtr" if (amount > 0) != reversal else "Cdtr"
     parties = next((found for tx in details if (found := _find(tx, "RltdPties")) is not None), None)
-    counterparty = _text(parties, party, "Nm") or _text(parties, party, "Pty", "Nm") or ""
+    counterparty = (_text(parties, party, "Nm", row=row, max_length=MAX_COUNTERPARTY)
+                    or _text(parties, party, "Pty", "Nm", row=row, max_length=MAX_COUNTERPARTY) or "")
     return StatementLine(
         booked_on=booked_on, amount_vnd=amount, bank_txn_id=txn, balance_vnd=None, counterparty=counterparty,
-        counterparty_account=_account(_find(parties, party + "Acct")), description=description,
+        counterparty_account=_account(_find(parties, party + "Acct"), row), description=description,
         reversal=reversal, key=keys.key(booked_on, amount, txn, counterparty, description, row),
         row=row)
 
 
-def parse_camt053(data: bytes) -> Statement:
+def parse_camt053(data: bytes, limits: StatementLimits = DEFAULT_LIMITS) -> Statement:
+    check_size(data, limits)
+    budget = Budget(limits)
     statement = _statement_element(data)
-    header = _header(statement)
+    budget.check_time()
+    header = _header(statement, limits)
     keys = LineKeys()
-    lines = [_line(entry, row, keys) for row, entry in enumerate(_all(statement, "Ntry"), start=1)
-             if (_text(entry, "Sts", "Cd") or _text(entry, "Sts")) not in _NOT_BOOKED]
+    lines = []
+    for row, entry in enumerate(_all(statement, "Ntry"), start=1):
+        budget.row(0, row)
+        if (_text(entry, "Sts", "Cd", row=row) or _text(entry, "Sts", row=row)) not in _NOT_BOOKED:
+            lines.append(_line(entry, row, keys, limits))
     return assemble("camt053", header, lines)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import csv
 import io
 
-from api.statements.model import Statement, StatementError, StatementLine
+from api.statements.model import (
+    DEFAULT_LIMITS,
+    Budget,
+    Statement,
+    StatementError,
+    StatementLimits,
+    StatementLine,
+    check_size,
+)
 from api.statements.table import (
     EXPECTED_COLUMNS,
     LABEL_OF,
@@ -29,7 +37,7 @@ def _decode(data: bytes) -> str:
             f"UTF-8 (byte {e.start}); save it as 'CSV UTF-8'") from None
 
 
-def _preamble(text: str, header: Header) -> tuple[int, int]:
+def _preamble(text: str, header: Header, budget: Budget) -> tuple[int, int]:
     """Reads the leading '# key: value' and blank lines; returns where the table starts and the number
     of lines before it. Unknown keys are comments."""
     pos = lines = 0
@@ -40,6 +48,7 @@ def _preamble(text: str, header: Header) -> tuple[int, int]:
         if raw and not raw.startswith("#"):
             break
         lines += 1
+        budget.row(1, lines)
         key, colon, value = raw[1:].partition(":")
         label = LABEL_OF.get(name_key(key)) if colon else None
         if label is not None:
@@ -48,10 +57,12 @@ def _preamble(text: str, header: Header) -> tuple[int, int]:
     return pos, lines
 
 
-def parse_csv(data: bytes) -> Statement:
+def parse_csv(data: bytes, limits: StatementLimits = DEFAULT_LIMITS) -> Statement:
+    check_size(data, limits)
+    budget = Budget(limits)
     text = _decode(data)
-    header = Header()
-    start, before = _preamble(text, header)
+    header = Header(dates=limits.dates)
+    start, before = _preamble(text, header, budget)
     body = text[start:]
     header_end = body.find("\n")
     header_line = body if header_end < 0 else body[:header_end]
@@ -59,14 +70,18 @@ def parse_csv(data: bytes) -> Statement:
     lines: list[StatementLine] = []
     append = lines.append
     try:
-        columns = match_header(next(reader, []))
+        first = next(reader, [])
+        budget.row(len(first), before + 1)
+        columns = match_header(first)
         if columns is None:
             raise StatementError(
                 "statement_unreadable",
                 f"Không thấy dòng tiêu đề với các cột {EXPECTED_COLUMNS} / no header row with the columns "
                 f"{EXPECTED_COLUMNS}", before + 1)
-        rows = RowReader(columns)
+        rows = RowReader(columns, limits.dates)
+        count = budget.row
         for cells in reader:
+            count(len(cells), before + reader.line_num)
             if any(cells):
                 append(rows.line(cells, before + reader.line_num))
     except csv.Error as e:

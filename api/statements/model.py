@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import re
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from domain.text import fold, nfc
+from domain.dates import DEFAULT_WINDOW, DateWindow
+from domain.errors import InvalidInput
+from domain.text import MAX_CODE, MAX_NOTE, MAX_TEXT, check_text, fold, nfc
 
 Format = Literal["csv", "xlsx", "camt053"]
 
@@ -22,7 +26,69 @@ ERROR_CODES = frozenset({
     "statement_duplicate_txn",    # the same bank transaction id twice in one statement
     "statement_no_balances",      # neither opening/closing balances nor running balances to check
     "statement_unbalanced",       # the lines do not add up to the balances
+    "statement_text_invalid",     # a control, NUL, bidi or zero-width character, or a text too long
+    "statement_too_large",        # the file, or an XLSX's unpacked contents, past the size limits
+    "statement_too_many_rows",    # more rows (or camt.053 entries) than a statement may hold
+    "statement_too_many_columns",  # a row wider than a statement table may be
+    "statement_too_slow",         # reading the file took longer than the parsing deadline
 })
+
+# What a line's texts may be (the ledger checks the same when the import is recorded).
+MAX_COUNTERPARTY = MAX_TEXT
+MAX_DESCRIPTION = MAX_NOTE
+MAX_ID = MAX_CODE
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLimits:
+    """How big a statement file may be, and how long reading it may take. The defaults hold a
+    busy account's year (300,000 lines) with room to spare."""
+
+    max_bytes: int = 200 * 2**20  # the file as uploaded
+    max_unpacked_bytes: int = 512 * 2**20  # an XLSX's members, as their zip headers declare them
+    max_ratio: int = 200  # an XLSX member's unpacked size over its packed size (zip bombs: ~1000)
+    max_members: int = 1000  # files in an XLSX
+    max_rows: int = 1_000_000  # rows read (CSV lines, XLSX rows, camt.053 entries)
+    max_columns: int = 100
+    max_seconds: float = 120.0
+    dates: DateWindow = DEFAULT_WINDOW  # booking dates and the period must lie in it
+
+
+DEFAULT_LIMITS = StatementLimits()
+_CHECK_EVERY = 1024  # rows between looks at the clock
+
+
+class Budget:
+    """Counts the rows read against the limits, and looks at the deadline now and then."""
+
+    __slots__ = ("_deadline", "limits", "rows")
+
+    def __init__(self, limits: StatementLimits) -> None:
+        self.limits = limits
+        self.rows = 0
+        self._deadline = time.monotonic() + limits.max_seconds
+
+    def row(self, width: int, row: int | None) -> None:
+        self.rows += 1
+        if self.rows > self.limits.max_rows:
+            raise StatementError(
+                "statement_too_many_rows",
+                f"Sao kê quá {self.limits.max_rows} dòng; hãy tách thành nhiều tệp / more than "
+                f"{self.limits.max_rows} rows: split the statement into several files", row)
+        if width > self.limits.max_columns:
+            raise StatementError(
+                "statement_too_many_columns",
+                f"Dòng có {width} cột, tối đa {self.limits.max_columns} / a row of {width} columns; at "
+                f"most {self.limits.max_columns}", row)
+        if self.rows % _CHECK_EVERY == 0:
+            self.check_time(row)
+
+    def check_time(self, row: int | None = None) -> None:
+        if time.monotonic() > self._deadline:
+            raise StatementError(
+                "statement_too_slow",
+                f"Đọc sao kê quá {self.limits.max_seconds:g} giây / reading the statement took longer "
+                f"than {self.limits.max_seconds:g} s", row)
 
 
 class StatementError(ValueError):
@@ -64,9 +130,30 @@ class Statement:
     statement_id: str | None = None
 
 
-def clean_text(text: str) -> str:
-    """domain.text.nfc, with a shortcut for plain ASCII, which most bank text is."""
-    return " ".join(text.split()) if text.isascii() else nfc(text)
+def check_size(data: bytes, limits: StatementLimits) -> None:
+    if len(data) > limits.max_bytes:
+        raise StatementError(
+            "statement_too_large",
+            f"Tệp sao kê quá {limits.max_bytes // 2**20} MB / the statement file is larger than "
+            f"{limits.max_bytes // 2**20} MB")
+
+
+_ASCII_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(text: str, field: str = "text", row: int | None = None, max_length: int = MAX_TEXT) -> str:
+    """The domain's text rule (domain.text.check_text) for a bank's text: refused whole with
+    `statement_text_invalid` and its line; a tab or line break inside a cell becomes a space. Plain
+    ASCII, which most bank text is, takes a shortcut to the same result."""
+    if text.isascii() and _ASCII_CONTROL.search(text) is None:
+        cleaned = " ".join(text.split())
+        if len(cleaned) <= max_length:
+            return cleaned
+    try:
+        return nfc(check_text(text, field, max_length=max_length, multiline=True))
+    except InvalidInput as e:
+        raise StatementError("statement_text_invalid", f"Văn bản không hợp lệ / invalid text: {e.detail}",
+                             row) from None
 
 
 def _folded(text: str) -> str:

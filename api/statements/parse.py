@@ -6,10 +6,18 @@ from collections.abc import Callable
 
 from api.statements.camt053 import parse_camt053
 from api.statements.csv_format import parse_csv
-from api.statements.model import Format, Statement, StatementError, check_balances
+from api.statements.model import (
+    DEFAULT_LIMITS,
+    Format,
+    Statement,
+    StatementError,
+    StatementLimits,
+    check_balances,
+    check_size,
+)
 from api.statements.xlsx_format import parse_xlsx
 
-PARSERS: dict[str, Callable[[bytes], Statement]] = {
+PARSERS: dict[str, Callable[[bytes, StatementLimits], Statement]] = {
     "csv": parse_csv, "xlsx": parse_xlsx, "camt053": parse_camt053,
 }
 _ZIP = b"PK\x03\x04"
@@ -41,14 +49,18 @@ def detect_format(data: bytes, filename: str | None = None) -> Format:
     return "csv"
 
 
-def parse_statement(data: bytes, format: str | None = None, filename: str | None = None) -> Statement:
+def parse_statement(data: bytes, format: str | None = None, filename: str | None = None,
+                    limits: StatementLimits = DEFAULT_LIMITS) -> Statement:
     """The statement in `data`, in the given format ("csv", "xlsx", "camt053") or else the detected
-    one, with line keys, refused whole (StatementError) if it can't be read or doesn't add up."""
+    one, with line keys, refused whole (StatementError) if it can't be read, doesn't add up, holds
+    text no read model may hold, or goes past the limits."""
+    check_size(data, limits)
     parser = PARSERS.get(detect_format(data, filename) if format is None else format)
     if parser is None:
+        named = (format or "")[:20]
         raise StatementError("statement_format_unknown",
-                             f"Định dạng {format!r} không hỗ trợ; chọn csv, xlsx hoặc camt053 / unknown "
-                             f"format {format!r}: use csv, xlsx or camt053")
-    statement = parser(data)
+                             f"Định dạng {named!r} không hỗ trợ; chọn csv, xlsx hoặc camt053 / unknown "
+                             f"format {named!r}: use csv, xlsx or camt053")
+    statement = parser(data, limits)
     check_balances(statement)
     return statement

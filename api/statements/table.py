@@ -5,13 +5,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 
 from api.statements.amounts import parse_amount, parse_date
-from api.statements.model import Format, LineKeys, Statement, StatementError, StatementLine, clean_text
-from domain.text import fold
+from api.statements.model import (
+    MAX_COUNTERPARTY,
+    MAX_DESCRIPTION,
+    MAX_ID,
+    Format,
+    LineKeys,
+    Statement,
+    StatementError,
+    StatementLine,
+    clean_text,
+)
+from domain.dates import DEFAULT_WINDOW, DateWindow
+from domain.text import MAX_TEXT, fold
 
 _PUNCT = re.compile(r"[\s_/\-.:()]+")
 
@@ -70,17 +81,19 @@ def match_header(cells: Sequence[object]) -> dict[str, int] | None:
 EXPECTED_COLUMNS = "date, debit, credit (or amount); optional bank_txn_id, balance, counterparty, description"
 
 
-def cell_text(value: object) -> str:
-    """A text cell as NFC text; numbers and dates that a spreadsheet made of an id are written back."""
+def cell_text(value: object, field: str = "text", row: int | None = None,
+              max_length: int = MAX_TEXT) -> str:
+    """A text cell as NFC text under the domain's text rule; numbers and dates that a spreadsheet
+    made of an id are written back."""
     if type(value) is str:  # the common case first: every CSV cell
-        return clean_text(value)
+        return clean_text(value, field, row, max_length)
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, datetime | date):
         return value.isoformat()
-    return clean_text(str(value))
+    return clean_text(str(value), field, row, max_length)
 
 
 @dataclass(slots=True)
@@ -93,9 +106,10 @@ class Header:
     period_to: date | None = None
     opening: int | None = None
     closing: int | None = None
+    dates: DateWindow = field(default=DEFAULT_WINDOW, repr=False)
 
     def set(self, label: str, value: object, row: int | None) -> None:
-        text = cell_text(value)
+        text = cell_text(value, label, row, MAX_ID)
         if not text:
             return
         if label == "account":
@@ -103,16 +117,16 @@ class Header:
         elif label == "statement_id":
             self.statement_id = text
         elif label == "from":
-            self.period_from = parse_date(value, row)
+            self.period_from = parse_date(value, row, self.dates)
         elif label == "to":
-            self.period_to = parse_date(value, row)
+            self.period_to = parse_date(value, row, self.dates)
         elif label == "opening_balance":
             self.opening = parse_amount(value, row)
         elif label == "closing_balance":
             self.closing = parse_amount(value, row)
         elif label == "currency" and name_key(text) not in ("vnd", "d", "₫"):
             raise StatementError("statement_currency",
-                                 f"Sao kê bằng {text}, chỉ nhận VND / statement in {text}: only VND", row)
+                                 f"Sao kê bằng {text!r}, chỉ nhận VND / statement in {text!r}: only VND", row)
 
 
 def _amount(value: object, row: int) -> int | None:
@@ -122,10 +136,11 @@ def _amount(value: object, row: int) -> int | None:
 class RowReader:
     """Turns the rows of a statement table into lines, keyed in order."""
 
-    __slots__ = ("_account", "_amount", "_balance", "_counterparty", "_credit", "_debit", "_description",
-                 "_keys", "_reversal", "_txn", "_width", "date_column")
+    __slots__ = ("_account", "_amount", "_balance", "_counterparty", "_credit", "_dates", "_debit",
+                 "_description", "_keys", "_reversal", "_txn", "_width", "date_column")
 
-    def __init__(self, columns: dict[str, int]) -> None:
+    def __init__(self, columns: dict[str, int], dates: DateWindow = DEFAULT_WINDOW) -> None:
+        self._dates = dates
         # Rows are padded to one cell past the last known column; absent columns read that empty cell.
         self._width = max(columns.values()) + 2
         absent = self._width - 1
@@ -162,16 +177,18 @@ class RowReader:
 
     def line(self, cells: Sequence[object], row: int) -> StatementLine:
         cells = [*cells[:self._width], *(None,) * (self._width - len(cells))]
-        booked_on = parse_date(cells[self.date_column], row)
+        booked_on = parse_date(cells[self.date_column], row, self._dates)
         amount = self._signed_amount(cells, row)
-        txn = cell_text(cells[self._txn]) or None
+        txn = cell_text(cells[self._txn], "bank_txn_id", row, MAX_ID) or None
         balance = _amount(cells[self._balance], row)
-        counterparty = cell_text(cells[self._counterparty])
-        description = cell_text(cells[self._description])
+        counterparty = cell_text(cells[self._counterparty], "counterparty", row, MAX_COUNTERPARTY)
+        description = cell_text(cells[self._description], "description", row, MAX_DESCRIPTION)
         return StatementLine(
             booked_on=booked_on, amount_vnd=amount, bank_txn_id=txn, balance_vnd=balance,
-            counterparty=counterparty, counterparty_account=cell_text(cells[self._account]) or None,
-            description=description, reversal=name_key(cell_text(cells[self._reversal])) in _TRUE,
+            counterparty=counterparty,
+            counterparty_account=cell_text(cells[self._account], "counterparty_account", row, MAX_ID) or None,
+            description=description,
+            reversal=name_key(cell_text(cells[self._reversal], "reversal", row)) in _TRUE,
             key=self._keys.key(booked_on, amount, txn, counterparty, description, row),
             row=row)
 

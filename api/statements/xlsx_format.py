@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from itertools import chain
 from xml.etree.ElementTree import ParseError
@@ -14,7 +15,15 @@ import openpyxl
 from defusedxml import DefusedXmlException
 from openpyxl.utils.exceptions import InvalidFileException
 
-from api.statements.model import Statement, StatementError, StatementLine
+from api.statements.model import (
+    DEFAULT_LIMITS,
+    Budget,
+    Statement,
+    StatementError,
+    StatementLimits,
+    StatementLine,
+    check_size,
+)
 from api.statements.table import (
     EXPECTED_COLUMNS,
     LABEL_OF,
@@ -94,31 +103,77 @@ def _is_footer(filled: list[object]) -> bool:
     return key.startswith(_FOOTER_STARTS) or key in _FOOTER_CELLS
 
 
-def _sheet_rows(data: bytes) -> Iterator[tuple[object, ...]]:
-    """The first sheet's rows, values only. openpyxl parses the XML inside with defusedxml when it is
-    installed (it is a dependency), so an uploaded workbook can't use XML entity tricks."""
+def _check_zip(data: bytes, limits: StatementLimits) -> None:
+    """Refuse a zip bomb before openpyxl unpacks anything: by the members' sizes as the zip declares
+    them (zipfile never unpacks more than a member declares: a lie fails its CRC) and by how much
+    each is compressed, which no spreadsheet needs past a few dozen times."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, LookupError) as e:
+        raise StatementError("statement_unreadable",
+                             f"Không đọc được tệp XLSX / unreadable XLSX file: {e}") from None
+    if len(members) > limits.max_members:
+        raise StatementError("statement_too_large",
+                             f"Tệp XLSX có {len(members)} tệp con / the XLSX file holds {len(members)} "
+                             f"files; at most {limits.max_members}")
+    unpacked = 0
+    for member in members:
+        unpacked += member.file_size
+        if member.file_size > 2**20 and member.file_size > limits.max_ratio * max(member.compress_size, 1):
+            raise StatementError(
+                "statement_too_large",
+                f"Tệp XLSX nén bất thường (tỉ lệ trên {limits.max_ratio}) / an XLSX member compressed "
+                f"more than {limits.max_ratio} times: refused as a zip bomb")
+    if unpacked > limits.max_unpacked_bytes:
+        raise StatementError(
+            "statement_too_large",
+            f"Tệp XLSX giải nén quá {limits.max_unpacked_bytes // 2**20} MB / the XLSX file unpacks to "
+            f"more than {limits.max_unpacked_bytes // 2**20} MB")
+
+
+def _sheet_rows(data: bytes, max_columns: int) -> Iterator[tuple[object, ...]]:
+    """The first sheet's rows, values only, at most `max_columns` + 1 wide (openpyxl pads every row to
+    the width the sheet declares, which may be 16,384). openpyxl parses the XML inside with defusedxml
+    when it is installed (it is a dependency), so an uploaded workbook can't use XML entity tricks."""
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
-            yield from workbook.worksheets[0].iter_rows(values_only=True)
+            sheet = workbook.worksheets[0]
+            declared = sheet.max_column if isinstance(sheet.max_column, int) else None
+            width = min(declared or max_columns + 1, max_columns + 1)
+            yield from sheet.iter_rows(values_only=True, max_col=width)
         finally:
             workbook.close()
     except (zipfile.BadZipFile, InvalidFileException, KeyError, IndexError, OSError, ValueError, ParseError,
-            DefusedXmlException) as e:  # only raised while reading: the caller's errors don't come in here
+            DefusedXmlException, zlib.error, EOFError, TypeError, AttributeError, LookupError,
+            ArithmeticError, RuntimeError) as e:
+        # Only raised while openpyxl reads (the caller's errors don't come in here). A broken or
+        # hostile workbook reaches openpyxl's and zlib's internals, which raise all of these.
         raise StatementError("statement_unreadable",
-                             f"Không đọc được tệp XLSX / unreadable XLSX file: {e}") from None
+                             f"Không đọc được tệp XLSX / unreadable XLSX file: {type(e).__name__}") from None
 
 
-def parse_xlsx(data: bytes) -> Statement:
-    header = Header()
+def _width(cells: tuple[object, ...], cap: int) -> int:
+    """The row's width as far as the limit needs to know: past it only if its last cell is filled."""
+    return cap if len(cells) >= cap and cells[cap - 1] not in (None, "") else min(len(cells), cap - 1)
+
+
+def parse_xlsx(data: bytes, limits: StatementLimits = DEFAULT_LIMITS) -> Statement:
+    check_size(data, limits)
+    _check_zip(data, limits)
+    budget = Budget(limits)
+    cap = limits.max_columns + 1
+    header = Header(dates=limits.dates)
     rows: RowReader | None = None
     lines: list[StatementLine] = []
     footer = False
-    for number, cells in enumerate(_sheet_rows(data), start=1):
+    for number, cells in enumerate(_sheet_rows(data, limits.max_columns), start=1):
+        budget.row(_width(cells, cap), number)
         if rows is None:
             columns = match_header(cells)
             if columns is not None:
-                rows = RowReader(columns)
+                rows = RowReader(columns, limits.dates)
             else:
                 _read_labels(_filled(cells), header, number)
         elif not footer and rows.date_column < len(cells) and _is_date_cell(cells[rows.date_column]):

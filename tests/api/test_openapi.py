@@ -14,7 +14,7 @@ EXPECTED = {
     ("get", "/api/v1/public/summary"), ("get", "/api/v1/public/donations"),
     ("get", "/api/v1/public/donations/{reference}"), ("get", "/api/v1/public/needs"),
     ("get", "/api/v1/public/export"),
-    ("get", "/healthz"), ("get", "/metrics"),
+    ("get", "/healthz"), ("get", "/readyz"), ("get", "/metrics"),
     ("get", "/api/v1/audit/events"), ("get", "/api/v1/audit/balances"), ("get", "/api/v1/audit/tree-head"),
     ("get", "/api/v1/audit/tree-heads"), ("get", "/api/v1/audit/public-key"),
     ("get", "/api/v1/audit/proofs/inclusion"), ("get", "/api/v1/audit/proofs/consistency"),

@@ -216,7 +216,11 @@ def test_migrations_stop_where_asked_and_only_for_their_backend(database_url: st
         assert migrations.apply(uri, until="0003.bank") == 3
         indexes = INDEXES[db.dialect]
         assert "public_donations_position" not in {r["name"] for r in db.query(indexes)}
-        assert migrations.apply(uri) == (2 if db.dialect == "postgresql" else 1)
+        # 0004 is in two parts on PostgreSQL (one for its backend only), one on SQLite; then
+        # the later migrations, the same on both.
+        assert migrations.apply(uri, until="0004.public-speed.postgresql") == (
+            2 if db.dialect == "postgresql" else 1)
+        assert migrations.apply(uri) >= 1
         assert migrations.apply(uri) == 0
         names = {r["name"] for r in db.query(indexes)}
         assert {"public_donations_position", "public_donations_folded"} <= names

@@ -8,7 +8,8 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain.bank import BankLine, LineInput, bank_line_id
-from domain.bank_book import EntryRef, ImportPlan
+from domain.bank_book import EntryRef, ImportPlan, check_line
+from domain.dates import DEFAULT_WINDOW
 from domain.errors import InvalidInput
 from domain.matching import payment_code
 from domain.meta import Context
@@ -24,8 +25,11 @@ def line(amount: int) -> BankLine:
 
 
 def test_a_line_moves_money() -> None:
-    with pytest.raises(InvalidInput):
-        line(0)
+    """Checked when the import is decided (check_line), not when a stored line is applied."""
+    with pytest.raises(InvalidInput, match="non-zero"):
+        check_line(credit(0), "line 1", DEFAULT_WINDOW)
+    assert check_line(credit(1), "line 1", DEFAULT_WINDOW).amount_vnd == 1
+    assert line(0).amount_vnd == 0  # a stored event, whatever it holds, is applied as it is
 
 
 def test_a_line_is_matched_once_and_to_the_right_kind() -> None:

@@ -283,6 +283,20 @@ def camt(entries: str, *, statements: int = 1, closing: str = "100") -> bytes:
             f"{statement * statements}</BkToCstmrStmt></Document>").encode()
 
 
+def zip_bomb(unpacked: int = 100 * 2**20) -> bytes:
+    """A valid statement workbook with one more member: megabytes of zeros packed a thousand times."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(write_xlsx(small_statement()))) as original, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as bomb:
+        for member in original.infolist():
+            bomb.writestr(member, original.read(member))
+        with bomb.open("xl/media/padding.bin", "w") as padding:
+            chunk = b"\x00" * 2**20
+            for _ in range(unpacked // 2**20):
+                padding.write(chunk)
+    return out.getvalue()
+
+
 REFUSALS: list[tuple[str, bytes, int | None]] = [
     ("statement_format_unknown", b"%PDF-1.4", None),
     ("statement_unreadable", b"# opening_balance: 0\ndate,debit,cr\xe9dit\n", None),
@@ -307,6 +321,10 @@ REFUSALS: list[tuple[str, bytes, int | None]] = [
     ("statement_unbalanced", b"# opening_balance: 0\n# closing_balance: 99\n" + HEADER.encode()
      + b"2021-01-04,A,,100,,,\n", None),
     ("statement_unbalanced", camt(CAMT_ENTRY.format(ccy="VND", amount="100"), closing="101"), None),
+    ("statement_text_invalid", (HEADER + "2021-01-04,A,,100,100,AN\x07B,\n").encode(), 2),
+    ("statement_text_invalid", (HEADER + "2021-01-04,A,,100,100,,ung ho\u202e\n").encode(), 2),
+    ("statement_date_invalid", (HEADER + "1999-12-31,A,,100,100,,\n").encode(), 2),
+    ("statement_too_large", zip_bomb(), None),
 ]
 
 
@@ -317,8 +335,12 @@ def test_refusals_name_the_code_and_line(code: str, data: bytes, line: int | Non
     assert error.detail
 
 
+# The limits' codes are exercised with small limits in tests/unit/test_statement_limits.py.
+LIMIT_CODES = {"statement_too_many_rows", "statement_too_many_columns", "statement_too_slow"}
+
+
 def test_every_error_code_is_exercised() -> None:
-    assert {code for code, _, _ in REFUSALS} == ERROR_CODES
+    assert {code for code, _, _ in REFUSALS} | LIMIT_CODES == ERROR_CODES
 
 
 def test_camt_of_an_older_version_with_previous_closing_and_debit_balance() -> None:
@@ -407,7 +429,7 @@ def statements(draw: st.DrawFn, with_balances: bool = True) -> Statement:
     count = draw(st.integers(0, 12))
     txn_ids = draw(st.lists(st.none() | _ID, min_size=count, max_size=count,
                             unique_by=lambda t: t if t is not None else object()))
-    start = draw(st.dates(date(2000, 1, 1), date(2099, 1, 1)))
+    start = draw(st.dates(date(2000, 1, 1), date(2025, 12, 1)))  # booking dates lie in the default window
     lines: list[StatementLine] = []
     running = opening
     for txn in txn_ids:
