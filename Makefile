@@ -25,7 +25,7 @@ run: install
 
 test: install browser
 	$(BIN)/ruff check domain projections api migrations tests bench tools
-	$(BIN)/mypy domain
+	$(BIN)/mypy domain projections api
 	$(BIN)/pytest -q
 
 bench: install
@@ -33,7 +33,7 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy domain
+	$(BIN)/mypy domain projections api
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

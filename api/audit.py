@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.domain import DomainEvent
 from eventsourcing.persistence import Notification
 
 import migrations
@@ -189,6 +190,7 @@ def replay_balances(services: Services, as_of: str) -> dict[str, list[dict[str, 
             last = 0
             for stored in stored_events(services):
                 event = services.ledger.mapper.to_domain_event(stored)
+                assert isinstance(event, DomainEvent)  # every stored event of ours is one
                 if event.timestamp >= cutoff:
                     break
                 last = stored.id

@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.access import PRINCIPAL_STATE, PUBLIC_SEARCH, needs_token
-from api.problems import PROBLEM_JSON
+from api.problems import ProblemResponse, problem_body
 from api.settings import Settings
 from api.tokens import TokenRefused, check_token
 from projections.db import Database
@@ -44,10 +44,9 @@ class _TooLarge(Exception):
 
 def problem(path: str, status: int, code: str, title: str, detail: str,
             headers: dict[str, str] | None = None) -> JSONResponse:
-    """The same problem+json body as api.problems.problem_response, without a Request."""
-    body = {"type": f"https://minhbach.example/problems/{code}", "title": title, "status": status,
-            "detail": detail, "code": code, "instance": path}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    """api.problems.problem_response without a Request (this runs before there is one)."""
+    return ProblemResponse(problem_body(path, status, code, title, detail), status_code=status,
+                           headers=headers)
 
 
 def _unauthorized(path: str, title: str, detail: str) -> JSONResponse:

@@ -18,7 +18,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from domain.dates import DEFAULT_WINDOW, DateWindow, check_date
+from domain.dates import DEFAULT_WINDOW, DateWindow, check_date, parse_iso_date
 from domain.errors import InvalidInput
 from domain.money import MAX_AMOUNT_VND, MAX_QUANTITY, SEASON_PATTERN
 from domain.text import MAX_CODE, MAX_NAME, MAX_NOTE, MAX_TEXT, check_text
@@ -76,6 +76,17 @@ def _business_date(value: object, info: ValidationInfo) -> dt.date:
 
 # `YYYY-MM-DD` text only (never a number read as a timestamp, never a date-time), in the window.
 BusinessDate = Annotated[dt.date, BeforeValidator(_business_date)]
+
+
+def _query_date(value: object, info: ValidationInfo) -> dt.date:
+    try:
+        return parse_iso_date(value, info.field_name or "date")
+    except InvalidInput as e:
+        raise PydanticCustomError("date_invalid", "{detail}", {"detail": e.detail}) from None
+
+
+# A date that only filters (a period's ends, "as of"): any day, but written `YYYY-MM-DD` only.
+QueryDate = Annotated[dt.date, BeforeValidator(_query_date)]
 Amount = Annotated[int, Field(gt=0, le=MAX_AMOUNT_VND, strict=True)]
 Quantity = Annotated[int, Field(gt=0, le=MAX_QUANTITY, strict=True)]
 Category = Literal["nutrition-health", "play-recreation", "warm-clothing", "tet-gifts", "other"]

@@ -17,6 +17,7 @@ from api.signing import TreeHeads, load_signing_key
 from domain.areas import AreaTree
 from domain.bank_book import BankBook
 from domain.ledger import Ledger
+from domain.money import MAX_AMOUNT_VND
 from projections.bank_queries import BankQueries
 from projections.db import Database
 from projections.health import TaskHealth
@@ -130,6 +131,13 @@ def build(settings: Settings | None = None) -> Services:
         catch_up()
         return queries.open_receipts(fund, item, district, commune, category)
 
+    def totals(figure: str, *, exact: bool) -> int:
+        # Each event the projection has not applied yet adds at most MAX_AMOUNT_VND to a total.
+        if exact:
+            catch_up()
+        total, position, head = queries.total(figure)
+        return total + max(0, head - position) * MAX_AMOUNT_VND
+
     ledger = Ledger(
         env,
         areas=(areas := load_areas()),
@@ -138,6 +146,7 @@ def build(settings: Settings | None = None) -> Services:
         service_key=load_service_key(settings.data_dir, settings.service_key_hex),
         position_of=position_of(db),
         dates=settings.date_window,
+        totals=totals,
     )
     use_date_window(settings.date_window)  # HTTP refuses what the ledger would refuse
     migrations.apply(db.url.yoyo_uri())

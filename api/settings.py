@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     wait_timeout_s: float = Field(default=5.0, description="how long ?after= may wait")
     access_log: bool = Field(default=True, description="log every request (uvicorn access log)")
     run_projections: bool = Field(default=True, description="follow the log inside the server")
-    # Abuse limits (issue 9 item 4). Bodies are counted as they arrive, whatever Content-Length says.
+    # Abuse limits. Bodies are counted as they arrive, whatever Content-Length says.
     max_json_body_bytes: int = Field(default=1 << 20, ge=1, description="largest non-upload body")
     max_upload_body_bytes: int = Field(default=50 << 20, ge=1,
                                        description="largest multipart/form-data body (statements)")

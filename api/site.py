@@ -114,7 +114,7 @@ def _cached(request: Request, svc: Services, render: Any) -> Response:
     key, position = str(request.url), svc.runner.position()
     body = cache.get(key, position)
     if body is None:
-        page = render()
+        page: Response = render()
         if page.status_code != 200:
             return page
         body = bytes(page.body)

@@ -170,7 +170,9 @@ def running_server(db_url: str, work_dir: Path, say: Say, *, label: str = "(a)",
     data_dir = work_dir / data_name
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINHBACH_")}
-    env.update(MINHBACH_DATABASE_URL=db_url, MINHBACH_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
+    # The load comes from one client address: the per-client rate limits would measure themselves.
+    env.update(MINHBACH_DATABASE_URL=db_url, MINHBACH_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1",
+               MINHBACH_RATE_LIMITS="false")
     env.update(extra_env or {})
     exe = _minhbach()
     # cwd is the scratch directory, so that no stray .env file changes the settings.

@@ -38,11 +38,7 @@ from eventsourcing.persistence import Notification
 
 from bench.figures import Figure
 from domain import merkle
-
-try:  # the frontier moves from api.audit to domain.merkle
-    from domain.merkle import Frontier
-except ImportError:
-    from api.audit import Frontier  # type: ignore[attr-defined, no-redef]
+from domain.merkle import Frontier
 
 TARGET_RATIO = 0.5
 BREAKDOWN_SAMPLE = 100_000
@@ -92,7 +88,7 @@ class EventMaker:
     def _aggregate(self, kind: str, new: bool) -> tuple[UUID, int]:
         pool = self.versions.setdefault(kind, [])
         if new or not pool:
-            entry = [self.uuid(), 1]
+            entry: list[Any] = [self.uuid(), 1]
             pool.append(entry)
         else:
             entry = pool[self.rng.randrange(max(0, len(pool) - 5000), len(pool))]

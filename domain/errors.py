@@ -55,6 +55,12 @@ class AlreadyRecorded(DomainError):
     title = "Already recorded"
 
 
+class TotalLimitReached(DomainError):
+    code = "total_limit_reached"
+    status = 422
+    title = "The ledger's total would pass its limit"
+
+
 class Busy(DomainError):
     code = "busy"
     status = 503

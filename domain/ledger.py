@@ -33,12 +33,20 @@ from domain.claims import Claim, claim_id
 from domain.dates import DEFAULT_WINDOW, DateWindow, check_date, check_optional_date
 from domain.distributions import Distribution
 from domain.donors import DONOR_KINDS, Donor, Pledge
-from domain.errors import AlreadyRecorded, Busy, DomainError, InvalidInput, NotFound
+from domain.errors import (
+    AlreadyRecorded,
+    Busy,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    TotalLimitReached,
+)
 from domain.group_commit import GroupCommit
 from domain.idempotency import IdempotencyRecord
 from domain.ids import child_code, idempotency_id, need_id, programme_id
 from domain.meta import Context, Meta
 from domain.money import (
+    MAX_TOTAL_VND,
     Goods,
     Restriction,
     check_amount,
@@ -74,6 +82,18 @@ class OpenReceipts(Protocol):
                  category: str) -> Iterable[UUID]: ...
 
 
+class Totals(Protocol):
+    """An upper bound of a ledger-wide total (one of money.TOTALS) as the log stands now, from
+    the read models; `exact` asks for the figure itself (the read models brought up to date)."""
+
+    def __call__(self, figure: str, *, exact: bool) -> int: ...
+
+
+def no_totals(figure: str, *, exact: bool) -> int:
+    """For a ledger without read models (unit tests): nothing counted, so no limit is reached."""
+    return 0
+
+
 class ChildKeys(Protocol):
     def store(self, child_id: UUID, wrapped_key: str) -> None: ...
     def load(self, child_id: UUID) -> str | None: ...
@@ -98,9 +118,11 @@ class Ledger(Application[UUID]):
         service_key: bytes,
         position_of: PositionOf,
         dates: DateWindow = DEFAULT_WINDOW,
+        totals: Totals = no_totals,
     ) -> None:
         super().__init__(env)
         self.dates = dates
+        self.totals = totals
         self.areas = areas
         self.open_receipts = open_receipts
         self.child_keys = child_keys
@@ -235,6 +257,7 @@ class Ledger(Application[UUID]):
 
         def build() -> tuple[list[Aggregate], Response]:
             self.require_donor(donor_id)
+            self.within_limit("pledged", value)
             pledge = Pledge(id=uuid4(), donor_id=donor_id, amount_vnd=value, goods=goods,
                             restriction=checked, due_on=due_on, mobilised_by=mobilised_by,
                             note=note, meta=ctx.meta(note))
@@ -291,6 +314,7 @@ class Ledger(Application[UUID]):
         bank_txn_id = check_optional(bank_txn_id, "bank_txn_id", max_length=MAX_CODE)
         mobilised_by = check_optional(mobilised_by, "mobilised_by", max_length=MAX_NAME)
         note = check_note(note)
+        self.within_limit("received", amount_vnd)
         receipt = Receipt(id=uuid4(), donor_id=donor_id, fund=fund, received_on=received_on,
                           channel=channel, amount_vnd=amount_vnd, goods=goods,
                           restriction=restriction, pledge_id=pledge_id, bank_txn_id=bank_txn_id,
@@ -345,6 +369,7 @@ class Ledger(Application[UUID]):
                 by_id[d["receipt_id"]].draw(allocation_id=allocation_id, amount_vnd=d["amount_vnd"],
                                             quantity=d["quantity"], meta=ctx.meta())
             total = sum(d["amount_vnd"] for d in draws)
+            self.within_limit("allocated", total)
             allocation = Allocation(
                 id=allocation_id, fund=fund, programme_id=programme.id, season=season,
                 district=district, commune=commune, category=category, amount_vnd=total,
@@ -558,6 +583,7 @@ class Ledger(Application[UUID]):
             check_amount(estimated_vnd, "estimated_vnd")
 
         def build() -> tuple[list[Aggregate], Response]:
+            self.within_limit("estimated", estimated_vnd)
             nid = need_id(season, commune, category)
             need = self.find(nid, Need) or Need(id=nid, season=season, district=district,
                                                commune=commune, category=category,
@@ -569,6 +595,16 @@ class Ledger(Application[UUID]):
         return self.run(ctx, request_hash, build)
 
     # ---- shared checks --------------------------------------------------------------------
+
+    def within_limit(self, figure: str, amount: int) -> None:
+        """Refuse what would take a ledger-wide total past money.MAX_TOTAL_VND. The cheap bound
+        (the read models plus the largest amount for each event they have not applied yet) is
+        enough while the ledger is far from the limit, which is always but in an attack."""
+        if self.totals(figure, exact=False) + amount <= MAX_TOTAL_VND:
+            return
+        if self.totals(figure, exact=True) + amount > MAX_TOTAL_VND:
+            raise TotalLimitReached(f"the {figure} total of the ledger may not pass "
+                                    f"{MAX_TOTAL_VND} đồng")
 
     @staticmethod
     def _value(amount_vnd: int | None, in_kind: Goods | None) -> tuple[int, Goods | None]:

@@ -9,6 +9,12 @@ from typing import Any, TypedDict
 from domain.errors import InvalidInput
 
 MAX_AMOUNT_VND = 10**15
+# No total the ledger keeps may pass this: received, allocated (counting allocations later
+# reversed), pledged, needs estimated. Every read-model column and sum is a 64-bit integer on
+# SQLite and PostgreSQL alike (at most 9.2 × 10^18), so the 8.2 × 10^18 of headroom above the
+# cap holds more than 8,000 of the largest commands in flight at the moment one is checked.
+MAX_TOTAL_VND = 10**18
+TOTALS = ("received", "allocated", "pledged", "estimated")
 MAX_QUANTITY = 10**9
 
 FUNDS: dict[str, dict[str, str]] = {

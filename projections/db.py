@@ -26,6 +26,7 @@ from psycopg_pool import ConnectionPool
 Row = dict[str, Any]
 _INSERT = re.compile(r"INSERT INTO (\w+) \(([\w, ]+)\) VALUES \([?, ]+\)")
 SQLITE_BUSY_TIMEOUT_S = 30
+POOL_TIMEOUT_S = 5
 # The SQLite file holds wrapped child keys and personal data: owner only. SQLite gives its -wal,
 # -shm and -journal files the main file's mode, so creating that one 0600 covers them all.
 SQLITE_MODE = 0o600
@@ -106,6 +107,9 @@ class DatabaseUrl:
             "POSTGRES_POOL_SIZE": "10",
             "POSTGRES_MAX_OVERFLOW": "10",
             "POSTGRES_LOCK_TIMEOUT": "10",
+            # How long a request waits for a connection: while the database is down, a 503 in
+            # seconds, not a request held for the library's default 30.
+            "POSTGRES_CONNECT_TIMEOUT": str(POOL_TIMEOUT_S),
             "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
         }
 
@@ -164,6 +168,7 @@ class Database:
         if self.dialect == "postgresql":
             self._pool = ConnectionPool(
                 self.url.pg_conninfo, min_size=1, max_size=pool_size, open=True,
+                timeout=POOL_TIMEOUT_S,
                 # Autocommit, so a lone SELECT is one round trip; blocks of work use
                 # explicit transactions (write() and read()).
                 kwargs={"row_factory": dict_row, "autocommit": True},

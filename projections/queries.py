@@ -22,6 +22,17 @@ def small(n: int) -> int | str:
     return "< 5" if 0 < n < SMALL_COUNT else n
 
 
+# The ledger-wide totals kept under money.MAX_TOTAL_VND (money.TOTALS names them), each with
+# the projection that holds it.
+TOTALS_SQL = {
+    "received": ("balances", "SELECT COALESCE(SUM(received_vnd), 0) FROM fund_balances"),
+    "allocated": ("balances", "SELECT COALESCE(SUM(allocated_vnd), 0) FROM fund_balances"),
+    "pledged": ("donations",
+                "SELECT COALESCE(MAX(value), 0) FROM public_counters WHERE name = 'pledged_vnd'"),
+    "estimated": ("needs", "SELECT COALESCE(SUM(estimated_vnd), 0) FROM needs"),
+}
+
+
 class Queries:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -213,6 +224,18 @@ class Queries:
             d["children"] = small(int(d.pop("named")) + int(d.pop("grouped") or 0))
         row["distributions"] = distributions
         return row
+
+    def total(self, figure: str) -> tuple[int, int, int]:
+        """(the total as projected, the position its projection has reached, the log's head),
+        read together in one statement, so that the three agree."""
+        projection, sql = TOTALS_SQL[figure]
+        column = "rowid" if self.db.dialect == "sqlite" else "notification_id"
+        head = f"SELECT MAX({column}) FROM {self.db.events_table}"
+        row = self.db.query_one(
+            f"SELECT ({sql}) AS total, (SELECT COALESCE(MAX(position), 0) FROM projection_tracking"
+            f" WHERE name = ?) AS position, COALESCE(({head}), 0) AS head", (projection,))
+        assert row is not None
+        return int(row["total"]), int(row["position"]), int(row["head"])
 
     def trial_balance(self) -> dict[str, int]:
         """DESIGN §3 invariant 4: received = in funds + in programmes + distributed."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -11,6 +10,7 @@ from api.audit import leaf_record, replay_balances
 from api.deps import Caller, Svc, require
 from api.problems import Problem
 from api.routes import MAX_INT64
+from api.schemas import QueryDate
 from api.services import Services
 from domain import merkle
 from projections.merkle import fetcher, leaf_count
@@ -84,7 +84,7 @@ def proof_consistency(svc: Svc, first: Annotated[int, Query(ge=1, le=MAX_INT64)]
 
 
 @router.get("/balances")
-def balances_as_of(svc: Svc, who: Caller, as_of: dt.date) -> dict[str, Any]:
+def balances_as_of(svc: Svc, who: Caller, as_of: QueryDate) -> dict[str, Any]:
     """Fund and programme balances as the log stood at the end of `as_of` (UTC), replayed."""
     require(who, "finance", "district", "auditor")
     return {"as_of": as_of.isoformat(), **replay_balances(svc, as_of.isoformat())}

@@ -20,6 +20,7 @@ from api.schemas import (
     MatchCreated,
     MatchIn,
     Page,
+    QueryDate,
     StatementImported,
     UndoIn,
 )
@@ -78,8 +79,8 @@ async def import_statement(
 
 @router.get("/bank-accounts/{code}/lines", response_model=Page)
 def lines(code: Code, svc: Svc, who: Caller,
-          start: Annotated[dt.date | None, Query(alias="from")] = None,
-          end: Annotated[dt.date | None, Query(alias="to")] = None) -> dict[str, Any]:
+          start: Annotated[QueryDate | None, Query(alias="from")] = None,
+          end: Annotated[QueryDate | None, Query(alias="to")] = None) -> dict[str, Any]:
     """The account's statement lines in the period (all by default), each with its match."""
     require(who, *READERS)
     _account(svc, code)
@@ -121,8 +122,8 @@ async def undo(match_id: UUID, body: UndoIn, request: Request, svc: Svc, who: Ca
 @router.get("/reconciliation", response_model=None)
 def reconciliation(
     svc: Svc, who: Caller, account: Code,
-    start: Annotated[dt.date | None, Query(alias="from")] = None,
-    end: Annotated[dt.date | None, Query(alias="to")] = None,
+    start: Annotated[QueryDate | None, Query(alias="from")] = None,
+    end: Annotated[QueryDate | None, Query(alias="to")] = None,
     format: Literal["json", "csv", "xlsx"] = "json",
 ) -> Any:
     require(who, *READERS)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -12,7 +11,7 @@ from api.deps import Consistent, Svc
 from api.problems import Problem
 from api.routes import MAX_INT64
 from api.routes.audit import inclusion_proof
-from api.schemas import Page, Season
+from api.schemas import Page, QueryDate, Season
 from api.services import Services
 from domain.money import CATEGORIES, FUNDS, MAX_AMOUNT_VND
 
@@ -53,8 +52,8 @@ def donations(
     q: Annotated[str | None, Query(max_length=100)] = None,
     min_vnd: Annotated[int | None, Query(ge=0, le=MAX_AMOUNT_VND)] = None,
     max_vnd: Annotated[int | None, Query(ge=0, le=MAX_AMOUNT_VND)] = None,
-    date_from: Annotated[dt.date | None, Query(alias="from")] = None,
-    date_to: Annotated[dt.date | None, Query(alias="to")] = None,
+    date_from: Annotated[QueryDate | None, Query(alias="from")] = None,
+    date_to: Annotated[QueryDate | None, Query(alias="to")] = None,
     cursor: Annotated[int | None, Query(ge=0, le=MAX_INT64)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:

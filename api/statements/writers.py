@@ -13,6 +13,7 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 
 import openpyxl
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from api.statements.model import Statement
@@ -50,7 +51,7 @@ def write_csv(statement: Statement) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def _text_cell(sheet: WriteOnlyWorksheet, value: str) -> WriteOnlyCell | str | None:
+def _text_cell(sheet: WriteOnlyWorksheet, value: str) -> Cell | str | None:
     if not value:
         return None
     if value.startswith("="):  # text, not a formula
