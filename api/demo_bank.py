@@ -37,9 +37,12 @@ def load_bank_demo(svc: Services) -> dict[str, int]:
     svc.runner.ensure(svc.ledger.recorder.max_notification_id() or 0)
     fund = ACCOUNTS[0][4]
     entries = svc.db.query(
-        "SELECT e.booked_on, e.amount_vnd, e.bank_txn_id, e.reference, d.name FROM bank_entries e"
-        " JOIN bank_donors d ON d.donor_id = e.donor_id WHERE e.kind = 'receipt' AND e.fund = ?"
+        "SELECT e.booked_on, e.amount_vnd, e.bank_txn_id, e.reference, e.donor_id FROM bank_entries e"
+        " WHERE e.kind = 'receipt' AND e.fund = ?"
         " AND e.channel = 'bank' AND e.reversed = 0 ORDER BY e.booked_on, e.reference", (fund,))
+    # Legal names are sealed: the demo's bank shows them as a bank would, decrypted in memory.
+    names = svc.ledger.donor_names(e["donor_id"] for e in entries)
+    entries = [dict(e, name=names.get(e["donor_id"], "")) for e in entries if e["donor_id"] in names]
     if not entries:
         return {"statement_lines": 0}
     rng = random.Random(2021)

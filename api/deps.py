@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from typing import Annotated, Any
@@ -12,6 +11,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api.access import PRINCIPAL_STATE, needs_token
+from api.keys import keyed_digest, request_hash_key
 from api.problems import Problem
 from api.routes import MAX_INT64
 from api.services import Services
@@ -86,10 +86,15 @@ IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
 def request_hash(request: Request, body: BaseModel | dict[str, Any]) -> str:
+    """What an idempotency record remembers of its request, to tell a replay from a reuse.
+
+    Keyed with a secret of this installation (DESIGN §6): a body may be a child's or a donor's
+    personal data, and a plain digest of it could be recovered by guessing likely bodies."""
     payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
     text = json.dumps([request.method, request.url.path, payload], sort_keys=True,
                       separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    svc: Services = request.app.state.services
+    return keyed_digest(request_hash_key(svc.ledger.service_key), text.encode())
 
 
 def _watch(request: Request, svc: Services) -> PositionWatch:

@@ -9,26 +9,27 @@ same first line, the header::
 followed by exactly ``tree_size`` lines, one per leaf of that head, in log order (leaf index
 0, 1, 2, …):
 
-- ``minhbach-log/1``, the **full export**, for auditors (:func:`export_log`)::
+- ``minhbach-log/2``, the **full export**, for auditors (:func:`export_log`)::
 
     {"leaf_index": i, "originator_id": "...", "originator_version": v, "position": p,
      "state": "<base64>", "topic": "..."}
 
-  i.e. the five leaf fields of docs/verifiable-log.md §1.1 (``state`` is the stored bytes in
-  base64, as in a leaf) plus the 0-based ``leaf_index``. It holds every event in full, personal
-  data included (donors, notes, bank statement lines): never publish it.
+  i.e. the stored event's five fields (docs/verifiable-log.md §1.3, ``state`` the stored bytes in
+  base64) plus the 0-based ``leaf_index``: from them a verifier rebuilds every public leaf
+  (its public facts and its sealed digest). It holds every event in full, personal data
+  included (notes, bank statement lines): never publish it.
 
-- ``minhbach-public-log/1``, the **public export**, which anyone may download
+- ``minhbach-public-log/2``, the **public export**, which anyone may download
   (:func:`public_chunks`, :func:`export_public`, ``GET /api/v1/public/export``)::
 
-    {"leaf_hash": "<hex>", "leaf_index": i, "position": p}
+    {"leaf": "<base64 of the leaf bytes>", "leaf_index": i, "position": p}
 
-  the leaf hashes only, never an event: enough to rebuild the signed root, and to find a leaf
-  one was given (a receipt's, from ``/public/donations/{reference}``) at its index.
+  every public leaf (its public facts in clear, the rest sealed): enough to rebuild the signed
+  root and to recompute every money figure of the public pages (tools/public_figures.py).
 
 The full export streams the events a page at a time (:func:`api.audit.stored_events`); the public
-one reads the leaf hashes the Merkle projection stored (``merkle_leaves``), a page at a time, so
-memory does not grow with the log. Trusting those stored hashes is safe because the verifier
+one reads the leaf bytes the Merkle projection stored (``merkle_leaves``), a page at a time, so
+memory does not grow with the log. Trusting those stored leaves is safe because the verifier
 rebuilds the root from them and checks it against the signed head. A file is written beside
 ``out`` and renamed into place when complete, so a crashed export never leaves a truncated file
 under the requested name. ``tools/verify_export.py`` checks both kinds without this project's
@@ -37,8 +38,8 @@ code; docs/verifiable-log.md §7 specifies them.
 
 from __future__ import annotations
 
+import base64
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -47,12 +48,11 @@ from api.audit import leaf_record, stored_events
 from api.services import Services
 from domain import merkle
 
-FORMAT = "minhbach-log/1"
-PUBLIC_FORMAT = "minhbach-public-log/1"
+FORMAT = "minhbach-log/2"
+PUBLIC_FORMAT = "minhbach-public-log/2"
 ALGORITHM = "Ed25519"
 PROGRESS_EVERY = 5000
 PUBLIC_PAGE = 10_000
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 ExportProgress = Callable[[int, int], None]
 """Called as ``progress(leaves written, tree size)``."""
@@ -141,10 +141,10 @@ def export_log(services: Services, out: Path, progress: ExportProgress | None = 
 # The public export (anyone) ---------------------------------------------------------------------
 
 
-def _public_leaf_line(index: int, position: int, leaf_hash: str) -> str:
-    if _HEX64.fullmatch(leaf_hash):  # the common case, without a trip through json
-        return f'{{"leaf_hash":"{leaf_hash}","leaf_index":{index},"position":{position}}}\n'
-    return _line({"leaf_hash": leaf_hash, "leaf_index": index, "position": position})
+def _public_leaf_line(index: int, position: int, leaf: bytes) -> str:
+    # base64 and integers need no JSON escaping: the canonical line, written directly.
+    encoded = base64.b64encode(leaf).decode("ascii")
+    return f'{{"leaf":"{encoded}","leaf_index":{index},"position":{position}}}\n'
 
 
 def public_chunks(services: Services, head: dict[str, Any], progress: ExportProgress | None = None,
@@ -153,7 +153,7 @@ def public_chunks(services: Services, head: dict[str, Any], progress: ExportProg
     leaf lines per page of ``merkle_leaves``. The same head always gives the same bytes.
 
     Raises RuntimeError when the stored leaves do not make up the head's tree (leaves missing,
-    e.g. while the projection is rebuilt; or, with `check_root`, hashes that do not give the
+    e.g. while the projection is rebuilt; or, with `check_root`, leaves that do not give the
     signed root), after the lines read so far.
     """
     size = head["tree_size"]
@@ -165,19 +165,16 @@ def public_chunks(services: Services, head: dict[str, Any], progress: ExportProg
     while written < size:
         end = min(written + PUBLIC_PAGE, size)
         rows = services.db.query(
-            "SELECT leaf_index, position, leaf_hash FROM merkle_leaves"
+            "SELECT leaf_index, position, leaf FROM merkle_leaves"
             " WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index", (written, end))
         lines = []
         for row in rows:
-            index, leaf_hash = int(row["leaf_index"]), str(row["leaf_hash"])
+            index, leaf = int(row["leaf_index"]), str(row["leaf"]).encode("utf-8")
             if index != written:
                 break
-            lines.append(_public_leaf_line(index, int(row["position"]), leaf_hash))
+            lines.append(_public_leaf_line(index, int(row["position"]), leaf))
             if frontier is not None:
-                if not _HEX64.fullmatch(leaf_hash):
-                    raise RuntimeError(f"leaf {index}: the stored hash {leaf_hash!r} is not a "
-                                       "SHA-256 in hex: run `minhbach audit verify`")
-                frontier.append(bytes.fromhex(leaf_hash))
+                frontier.append(merkle.leaf_hash(leaf))
             written += 1
         if lines:
             yield "".join(lines)
@@ -187,14 +184,14 @@ def public_chunks(services: Services, head: dict[str, Any], progress: ExportProg
             raise RuntimeError(f"leaf {written} of the signed tree head's {size} is not in the "
                                "Merkle projection (being rebuilt?): run `minhbach audit verify`")
     if frontier is not None and frontier.root().hex() != head["root_hash"]:
-        raise RuntimeError("the stored leaf hashes do not give the signed root "
+        raise RuntimeError("the stored leaves do not give the signed root "
                            f"{head['root_hash']}: run `minhbach audit verify`")
 
 
 def export_public(services: Services, out: Path, progress: ExportProgress | None = None) -> dict[str, Any]:
-    """Write the public export (leaf hashes only) of a freshly published signed tree head to ``out``.
+    """Write the public export (every public leaf) of a freshly published signed tree head to ``out``.
 
-    The root is rebuilt from the hashes as they are written and must be the signed one, so a
+    The root is rebuilt from the leaves as they are written and must be the signed one, so a
     damaged projection fails here rather than in an outsider's hands.
     """
     head = latest_head(services)

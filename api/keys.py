@@ -1,12 +1,17 @@
-"""The service key (wraps every child's key) and the table of wrapped child keys."""
+"""The service key (wraps every child's and donor's key; keys every stored digest of a request)
+and the tables of wrapped keys."""
 
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 from uuid import UUID
 
+from domain.privacy import derive_key, keyed_digest
 from projections.db import Database
+
+__all__ = ["ChildKeyTable", "DonorKeyTable", "keyed_digest", "load_service_key", "request_hash_key"]
 
 SERVICE_KEY_BYTES = 32
 
@@ -19,6 +24,12 @@ def load_service_key(data_dir: Path, given_hex: str = "") -> bytes:
             raise ValueError("MINHBACH_SERVICE_KEY_HEX must be 64 hex characters")
         return key
     return secret_file(data_dir / "service.key", SERVICE_KEY_BYTES)
+
+
+@lru_cache(maxsize=4)
+def request_hash_key(service_key: bytes) -> bytes:
+    """The secret keying idempotency records' request hashes (derived: nothing new to keep)."""
+    return derive_key(service_key, "request-hash")
 
 
 def secret_file(path: Path, size: int) -> bytes:
@@ -44,3 +55,30 @@ class ChildKeyTable:
         row = self.db.query_one("SELECT wrapped_key FROM child_keys WHERE child_id = ?",
                                 (str(child_id),))
         return row["wrapped_key"] if row else None
+
+
+class DonorKeyTable:
+    """Wrapped donor keys and the keyed index of each donor's folded legal name (migration 0006).
+    Erasing a donor deletes its row: the key and the index go together."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def store(self, donor_id: UUID, wrapped_key: str, name_index: str) -> None:
+        with self.db.write() as cur:
+            cur.execute("INSERT INTO donor_keys (donor_id, wrapped_key, name_index) VALUES (?, ?, ?)",
+                        (str(donor_id), wrapped_key, name_index))
+
+    def load(self, donor_id: UUID) -> str | None:
+        row = self.db.query_one("SELECT wrapped_key FROM donor_keys WHERE donor_id = ?",
+                                (str(donor_id),))
+        return row["wrapped_key"] if row else None
+
+    def delete(self, donor_id: UUID) -> bool:
+        with self.db.write() as cur:
+            cur.execute("DELETE FROM donor_keys WHERE donor_id = ?", (str(donor_id),))
+            return bool(cur.raw.rowcount)
+
+    def named(self, name_index: str) -> list[UUID]:
+        return [UUID(r["donor_id"]) for r in self.db.query(
+            "SELECT donor_id FROM donor_keys WHERE name_index = ? ORDER BY donor_id", (name_index,))]

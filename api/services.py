@@ -10,7 +10,7 @@ from importlib import resources
 from uuid import UUID
 
 import migrations
-from api.keys import ChildKeyTable, load_service_key
+from api.keys import ChildKeyTable, DonorKeyTable, load_service_key
 from api.schemas import use_date_window
 from api.settings import Settings
 from api.signing import TreeHeads, load_signing_key
@@ -143,6 +143,7 @@ def build(settings: Settings | None = None) -> Services:
         areas=(areas := load_areas()),
         open_receipts=open_receipts,
         child_keys=ChildKeyTable(db),
+        donor_keys=DonorKeyTable(db),
         service_key=load_service_key(settings.data_dir, settings.service_key_hex),
         position_of=position_of(db),
         dates=settings.date_window,
@@ -152,7 +153,7 @@ def build(settings: Settings | None = None) -> Services:
     migrations.apply(db.url.yoyo_uri())
     runner = Runner(db, ledger, all_projections())
     tree_heads = TreeHeads(db, load_signing_key(settings.data_dir, settings.signing_key_hex))
-    bank_queries = BankQueries(db, catch_up)
+    bank_queries = BankQueries(db, catch_up, ledger)
     return Services(settings=settings, db=db, ledger=ledger, queries=queries, runner=runner,
                     areas=areas, tree_heads=tree_heads, bank=BankBook(ledger, bank_queries),
                     bank_queries=bank_queries)

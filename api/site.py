@@ -52,6 +52,14 @@ def _signed_at(ms: int) -> str:
 env.filters["signed_at"] = _signed_at
 
 
+def _count(value: int | str) -> str:
+    """A public count as shown: 1.234, or "< 5" as the small-cell rule left it."""
+    return f"{value:,}".replace(",", ".") if isinstance(value, int) else str(value)
+
+
+env.filters["count"] = _count
+
+
 class PageCache:
     """Rendered pages, kept while the read models stay at the same position: a page costs its
     queries once per change of the ledger, not once per visitor."""
@@ -250,7 +258,12 @@ def follow(request: Request, svc: Svc, reference: Annotated[str | None, Query(ma
            lang: str | None = None) -> Response:
     language = _lang(lang)
     if reference and reference.strip():
-        target = f"/donations/{reference.strip().upper()}" + ("?lang=en" if language == "en" else "")
+        wanted = reference.strip()
+        # A receipt's reference (PT-…), or else the exact transaction reference the bank printed.
+        found = None if wanted.upper().startswith("PT-") else (
+            svc.queries.donation_by_bank_reference(wanted))
+        shown = found["reference"] if found else wanted.upper()
+        target = f"/donations/{shown}" + ("?lang=en" if language == "en" else "")
         return RedirectResponse(target, status_code=303)
     return _page(request, svc, "follow.html", language)
 
@@ -267,7 +280,20 @@ def donation(request: Request, svc: Svc, reference: str, lang: str | None = None
     if proof and head:
         data = {"leaf": found["leaf"], "proof": proof, "tree_head": head,
                 "public_key": svc.tree_heads.public_key}
-    return _page(request, svc, "donation.html", language, d=found,
+    # The facts shown are the leaf's (domain/leaf.py), which verify.js checks against the proof.
+    # Until the Merkle tree has the receipt (no leaf yet), the read model's are shown.
+    facts = found.get("facts")
+    if facts:
+        goods = facts.get("goods") or {}
+        shown = {"donor": facts.get("donor"), "amount_vnd": facts.get("amount_vnd"),
+                 "fund": facts.get("fund"), "received_on": facts.get("received_on"),
+                 "item": goods.get("item"), "quantity": goods.get("quantity"),
+                 "restriction": "|".join(f"{k}={v}"
+                                         for k, v in (facts.get("restriction") or {}).items())}
+    else:
+        shown = {k: found.get(k) for k in ("donor", "amount_vnd", "fund", "received_on", "item",
+                                           "quantity", "restriction")}
+    return _page(request, svc, "donation.html", language, d=found, f=shown,
                  proof_json=Markup(_script_json(data)) if data else None)
 
 

@@ -37,7 +37,7 @@ from domain.bank import (
 from domain.claims import Claim, claim_id
 from domain.dates import DateWindow, check_optional_date, parse_iso_date
 from domain.distributions import Distribution
-from domain.donors import Donor, Pledge
+from domain.donors import Pledge
 from domain.errors import AlreadyRecorded, Busy, InvalidInput, NotFound
 from domain.idempotency import IdempotencyRecord
 from domain.ids import idempotency_id
@@ -366,9 +366,10 @@ class BankBook:
                 if len(named) == 1:
                     donor = named[0]
                 else:
-                    new_donor = Donor(id=uuid4(), name=nfc(line.counterparty) or "Không rõ",
-                                      kind=_donor_kind(line.counterparty), public_name=None,
-                                      anonymous=not line.counterparty, contact=None, meta=ctx.meta())
+                    new_donor = self.ledger.new_donor(
+                        ctx, name=nfc(line.counterparty) or "Không rõ",
+                        kind=_donor_kind(line.counterparty), public_name=None,
+                        anonymous=not line.counterparty, contact=None)
                     aggregates.append(new_donor)
                     donor = new_donor.id
             created = self.ledger.new_receipt(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Protocol
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import AlreadyReversed
+from domain.errors import AlreadyRecorded, AlreadyReversed
 from domain.meta import Meta
 from domain.money import Goods, Restriction
 
@@ -15,25 +16,40 @@ DONOR_KINDS = ("individual", "business", "organisation", "fund", "agency")
 
 class Donor(Aggregate):
     """A donor. Its rules (a known kind, a name) are the ledger's command checks: this constructor
-    also applies stored events, and history must load even after the vocabulary changes."""
+    also applies stored events, and history must load even after the vocabulary changes.
+
+    The legal name and the contact are sealed with the donor's own key (privacy.DONOR_FIELDS),
+    whatever the kind: a household business or a sole trader bears a person's name, and the kind
+    is staff's guess. `public_name` is what the donor agreed to publish (their own name when they
+    gave no other and are not anonymous): it is public anyway, so it stays in clear."""
 
     @event("Registered")
     def __init__(
         self,
         *,
         id: UUID,
-        name: str,
         kind: str,
         public_name: str | None,
         anonymous: bool,
-        contact: str | None,
+        sealed: dict[str, str],
         meta: Meta,
     ) -> None:
-        self.name = name
         self.kind = kind
         self.public_name = public_name
         self.anonymous = anonymous
-        self.contact = contact
+        self.sealed = sealed
+        self.erased = False
+
+    def erase(self, *, meta: Meta) -> None:
+        if self.erased:
+            raise AlreadyRecorded(f"donor {self.id} is already erased")
+        self._erase(meta=meta)
+
+    @event("Erased")
+    def _erase(self, *, meta: Meta) -> None:
+        """Records that the sealed fields were shredded (the key deleted); the reason is in the
+        metadata's note. Nothing personal is in this event."""
+        self.erased = True
 
 
 class Pledge(Aggregate):
@@ -71,3 +87,33 @@ class Pledge(Aggregate):
         self.cancelled = True
 
 
+
+
+class DonorKeys(Protocol):
+    """Each donor's wrapped key and the keyed index of their folded legal name, kept outside the
+    log: deleting a donor's row shreds both (the index too, since it could confirm a guess)."""
+
+    def store(self, donor_id: UUID, wrapped_key: str, name_index: str) -> None: ...
+    def load(self, donor_id: UUID) -> str | None: ...
+    def delete(self, donor_id: UUID) -> bool: ...
+    def named(self, name_index: str) -> list[UUID]: ...
+
+
+class MemoryDonorKeys:
+    """DonorKeys for a ledger without a database (unit tests)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[UUID, tuple[str, str]] = {}
+
+    def store(self, donor_id: UUID, wrapped_key: str, name_index: str) -> None:
+        self.rows[donor_id] = (wrapped_key, name_index)
+
+    def load(self, donor_id: UUID) -> str | None:
+        row = self.rows.get(donor_id)
+        return row[0] if row else None
+
+    def delete(self, donor_id: UUID) -> bool:
+        return self.rows.pop(donor_id, None) is not None
+
+    def named(self, name_index: str) -> list[UUID]:
+        return sorted((d for d, (_, index) in self.rows.items() if index == name_index), key=str)

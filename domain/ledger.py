@@ -32,7 +32,7 @@ from domain.children import Child
 from domain.claims import Claim, claim_id
 from domain.dates import DEFAULT_WINDOW, DateWindow, check_date, check_optional_date
 from domain.distributions import Distribution
-from domain.donors import DONOR_KINDS, Donor, Pledge
+from domain.donors import DONOR_KINDS, Donor, DonorKeys, MemoryDonorKeys, Pledge
 from domain.errors import (
     AlreadyRecorded,
     Busy,
@@ -44,6 +44,8 @@ from domain.errors import (
 from domain.group_commit import GroupCommit
 from domain.idempotency import IdempotencyRecord
 from domain.ids import child_code, idempotency_id, need_id, programme_id
+from domain.leaf import ANONYMOUS
+from domain.leaf import receipt_reference as receipt_reference
 from domain.meta import Context, Meta
 from domain.money import (
     MAX_TOTAL_VND,
@@ -61,7 +63,7 @@ from domain.money import (
 from domain.needs import Need
 from domain.programmes import Programme
 from domain.receipts import CHANNELS, Receipt
-from domain.text import MAX_CODE, MAX_NAME, MAX_NOTE, check_optional, check_text
+from domain.text import MAX_CODE, MAX_NAME, MAX_NOTE, check_optional, check_text, fold
 
 RETRY_FOR_S = 15.0
 MAX_BACKOFF_S = 0.05
@@ -99,11 +101,6 @@ class ChildKeys(Protocol):
     def load(self, child_id: UUID) -> str | None: ...
 
 
-def receipt_reference(received_on: str, position: int) -> str:
-    """The receipt's voucher number names its place in the log: unique without a counter."""
-    return f"PT-{received_on[:4]}-{position:06d}"
-
-
 class Ledger(Application[UUID]):
     name = "Ledger"
     snapshotting_intervals = {Programme: 50, Child: 50}  # noqa: RUF012 - library's class var
@@ -119,6 +116,7 @@ class Ledger(Application[UUID]):
         position_of: PositionOf,
         dates: DateWindow = DEFAULT_WINDOW,
         totals: Totals = no_totals,
+        donor_keys: DonorKeys | None = None,
     ) -> None:
         super().__init__(env)
         self.dates = dates
@@ -127,6 +125,8 @@ class Ledger(Application[UUID]):
         self.open_receipts = open_receipts
         self.child_keys = child_keys
         self.service_key = service_key
+        self.donor_keys: DonorKeys = donor_keys if donor_keys is not None else MemoryDonorKeys()
+        self.name_index_key = privacy.derive_key(service_key, "donor-name-index")
         self.position_of = position_of
         self._known_donors: set[UUID] = set()
         self.locks = KeyedLocks()
@@ -239,9 +239,72 @@ class Ledger(Application[UUID]):
             raise InvalidInput("anonymous must be true or false")
 
         def build() -> tuple[list[Aggregate], Response]:
-            donor = Donor(id=uuid4(), name=name, kind=kind, public_name=public_name,
-                          anonymous=anonymous, contact=contact, meta=ctx.meta())
+            donor = self.new_donor(ctx, name=name, kind=kind, public_name=public_name,
+                                   anonymous=anonymous, contact=contact)
             return [donor], {"id": str(donor.id)}
+
+        return self.run(ctx, request_hash, build)
+
+    def new_donor(self, ctx: Context, *, name: str, kind: str, public_name: str | None,
+                  anonymous: bool, contact: str | None) -> Donor:
+        """A new donor (not yet saved), its legal name and contact sealed with its own key.
+
+        Without a public name, a donor who is not anonymous is shown by their own name, as they
+        agreed to: that name is then the public one, recorded in clear as such."""
+        donor_id = uuid4()
+        key = privacy.new_key()
+        # The key is stored before the event (as a child's): a failed save leaves a harmless key.
+        self.donor_keys.store(
+            donor_id, privacy.wrap_key(self.service_key, key, str(donor_id), privacy.DONOR_KEY),
+            self.donor_name_index(name))
+        sealed = privacy.seal_fields(key, str(donor_id), {"name": name, "contact": contact})
+        shown = public_name if public_name or anonymous else name
+        return Donor(id=donor_id, kind=kind, public_name=shown, anonymous=anonymous,
+                     sealed=sealed, meta=ctx.meta())
+
+    def donor_name_index(self, name: str) -> str:
+        """A keyed blind index of a folded legal name: finds a donor by the exact name on a bank
+        line without keeping the name readable (and is shredded with the donor's key)."""
+        return privacy.keyed_digest(self.name_index_key, fold(name).encode())
+
+    def donors_named(self, folded_name: str) -> list[UUID]:
+        """Donors whose folded legal name is exactly this (erased donors are never found). A key
+        whose donor's save failed is left behind: only donors the log knows count."""
+        found = self.donor_keys.named(privacy.keyed_digest(self.name_index_key, folded_name.encode()))
+        return [d for d in found if self.find(d, Donor) is not None]
+
+    def donor_personal_data(self, donor: Donor) -> dict[str, Any] | None:
+        """The donor's legal name and contact, or None once erased (the key deleted)."""
+        wrapped = self.donor_keys.load(donor.id)
+        if wrapped is None:
+            return None
+        key = privacy.unwrap_key(self.service_key, wrapped, str(donor.id), privacy.DONOR_KEY)
+        return {"name": None, "contact": None, **privacy.open_fields(key, str(donor.id), donor.sealed)}
+
+    def donor_names(self, donor_ids: Iterable[str]) -> dict[str, str]:
+        """Legal names for staff (bank suggestions), decrypted in memory, never stored; an erased
+        or unknown donor is left out."""
+        names: dict[str, str] = {}
+        for donor_id in set(donor_ids):
+            donor = self.find(UUID(donor_id), Donor)
+            personal = self.donor_personal_data(donor) if donor is not None else None
+            if personal and personal["name"]:
+                names[donor_id] = personal["name"]
+        return names
+
+    def erase_donor(self, ctx: Context, request_hash: str, *, donor_id: UUID,
+                    reason: str) -> Response:
+        """Crypto-shred the donor's sealed fields: amounts, proofs and public name stay."""
+        reason = check_text(reason, "reason", max_length=MAX_NOTE, multiline=True, required=True)
+
+        def build() -> tuple[list[Aggregate], Response]:
+            donor = self.get(donor_id, Donor, "donor")
+            donor.erase(meta=ctx.meta(reason))
+            # Deleted before the event is saved: should the save fail, the data is unreadable
+            # already and the erasure can be asked again; the other order could leave an
+            # "erased" donor readable.
+            self.donor_keys.delete(donor_id)
+            return [donor], {"id": str(donor_id)}
 
         return self.run(ctx, request_hash, build)
 
@@ -318,7 +381,8 @@ class Ledger(Application[UUID]):
         receipt = Receipt(id=uuid4(), donor_id=donor_id, fund=fund, received_on=received_on,
                           channel=channel, amount_vnd=amount_vnd, goods=goods,
                           restriction=restriction, pledge_id=pledge_id, bank_txn_id=bank_txn_id,
-                          mobilised_by=mobilised_by, note=note, meta=ctx.meta(note))
+                          mobilised_by=mobilised_by, note=note, meta=ctx.meta(note),
+                          donor_name=self.public_donor_name(donor_id))
         aggregates: list[Aggregate] = [receipt]
         if bank_txn_id:
             claimed = claim_id("bank-txn", bank_txn_id)
@@ -332,6 +396,15 @@ class Ledger(Application[UUID]):
                 raise AlreadyRecorded(f"bank transaction {bank_txn_id!r} is already recorded")
             aggregates.append(claim)
         return aggregates
+
+    def public_donor_name(self, donor_id: UUID) -> str:
+        """The donor as a receipt's public leaf names them when it is recorded: their public
+        name, or "Ẩn danh" when anonymous (or when they have none). Read afresh each time, since
+        a correction may change it."""
+        donor = self.get(donor_id, Donor, "donor")
+        if donor.anonymous or not donor.public_name:
+            return ANONYMOUS
+        return str(donor.public_name)
 
     # ---- allocations ----------------------------------------------------------------------
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
 Meta = dict[str, Any]
+
+SALT_BYTES = 16
+"""Random bytes in every event's metadata: a leaf's `sealed` digest (domain/leaf.py) covers them,
+so it can't be recomputed from guessed contents (DESIGN §5: at least 128 random bits)."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,9 @@ class Context:
             "request_id": self.request_id,
             "idempotency_key": self.idempotency_key,
             "note": note if note is not None else self.note,
+            # Fresh per call: events of one command that share a meta share a salt, which is
+            # enough, since none of them is published in clear.
+            "salt": secrets.token_hex(SALT_BYTES),
         }
 
 

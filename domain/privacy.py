@@ -1,6 +1,6 @@
-"""Field-level encryption of children's personal data (DESIGN §6).
+"""Field-level encryption of children's and donors' personal data (DESIGN §6).
 
-Each child has its own AES-256-GCM key; the key is wrapped by the service key and kept
+Each child and each donor has its own AES-256-GCM key; the key is wrapped by the service key and kept
 outside the log, so deleting it (crypto-shredding) makes the sealed fields unreadable while
 every event, hash and amount stays intact. Pure functions: keys come in as bytes.
 """
@@ -8,6 +8,8 @@ every event, hash and amount stays intact. Pure functions: keys come in as bytes
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 from typing import Any
@@ -15,6 +17,9 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 PERSONAL_FIELDS = ("full_name", "birth_year", "sex", "ethnicity", "guardian_name", "circumstances")
+DONOR_FIELDS = ("name", "contact")
+CHILD_KEY = "child-key"
+DONOR_KEY = "donor-key"
 _NONCE_BYTES = 12
 
 
@@ -32,12 +37,24 @@ def _open(key: bytes, sealed: str, aad: bytes) -> bytes:
     return AESGCM(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], aad)
 
 
-def wrap_key(service_key: bytes, child_key: bytes, child_id: str) -> str:
-    return _seal(service_key, child_key, b"child-key:" + child_id.encode())
+def wrap_key(service_key: bytes, child_key: bytes, child_id: str, purpose: str = CHILD_KEY) -> str:
+    """The purpose is bound in: a child's wrapped key can't pass for a donor's, nor the reverse."""
+    return _seal(service_key, child_key, f"{purpose}:{child_id}".encode())
 
 
-def unwrap_key(service_key: bytes, wrapped: str, child_id: str) -> bytes:
-    return _open(service_key, wrapped, b"child-key:" + child_id.encode())
+def unwrap_key(service_key: bytes, wrapped: str, child_id: str, purpose: str = CHILD_KEY) -> bytes:
+    return _open(service_key, wrapped, f"{purpose}:{child_id}".encode())
+
+
+def derive_key(service_key: bytes, purpose: str) -> bytes:
+    """A secret for one purpose, from the service key (HMAC-SHA256 as a PRF): one secret to keep,
+    and a digest made for one purpose is worthless for another."""
+    return hmac.new(service_key, f"minhbach:{purpose}".encode(), hashlib.sha256).digest()
+
+
+def keyed_digest(key: bytes, data: bytes) -> str:
+    """Hex HMAC-SHA256: a digest of personal data nobody can recompute by guessing the data."""
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
 
 
 def seal_fields(child_key: bytes, child_id: str, fields: dict[str, Any]) -> dict[str, str]:

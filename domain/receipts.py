@@ -40,7 +40,11 @@ class Receipt(Aggregate):
         mobilised_by: str | None,
         note: str | None,
         meta: Meta,
+        donor_name: str | None = None,
     ) -> None:
+        # donor_name is the donor's name as the public sees it when the gift is recorded (the
+        # public name, or "Ẩn danh"): the receipt's public leaf shows it (domain/leaf.py), so it
+        # must be in the event itself. Events recorded before it existed have none.
         self.donor_id = donor_id
         self.fund = fund
         self.received_on = received_on

@@ -82,10 +82,9 @@ class Bank(Projection):
     def reversed(self, cur: Cursor, e: Any, position: int) -> None:
         self.update("UPDATE bank_entries SET reversed = 1 WHERE entry_id = ?", (str(e.originator_id),))
 
-    @handles("Donor.Registered")
-    def donor(self, cur: Cursor, e: Any, position: int) -> None:
-        self.insert("INSERT INTO bank_donors (donor_id, name, name_folded) VALUES (?,?,?)",
-                    (str(e.originator_id), e.name, fold(e.name)))
+    # Donors' legal names are sealed (DESIGN §6): no read model keeps them. `bank_donors` stays
+    # empty; matching finds a donor by a keyed blind index (api/keys.DonorKeyTable), and staff's
+    # suggestions decrypt names in memory (BankQueries.donor_names).
 
     @handles("Pledge.Made")
     def pledge(self, cur: Cursor, e: Any, position: int) -> None:

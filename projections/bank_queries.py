@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import accumulate
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from domain.bank_book import EntryRef
@@ -35,12 +35,30 @@ def _marks(n: int) -> str:
     return ",".join("?" * n)
 
 
+class DonorDirectory(Protocol):
+    """Donors by their sealed legal names (domain.ledger.Ledger answers these)."""
+
+    def donors_named(self, folded_name: str) -> list[UUID]: ...
+    def donor_names(self, donor_ids: Iterable[str]) -> dict[str, str]: ...
+
+
+class _NoDonors:
+    def donors_named(self, folded_name: str) -> list[UUID]:
+        return []
+
+    def donor_names(self, donor_ids: Iterable[str]) -> dict[str, str]:
+        return {}
+
+
 class BankQueries:
-    def __init__(self, db: Database, catch_up: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, db: Database, catch_up: Callable[[], None] = lambda: None,
+                 donors: DonorDirectory | None = None) -> None:
         """`catch_up` brings the read models to the head of the log: the ledger's look-ups call
-        it first, so that what was recorded a moment ago is seen."""
+        it first, so that what was recorded a moment ago is seen. `donors` finds donors by their
+        legal names, which no read model holds."""
         self.db = db
         self.catch_up = catch_up
+        self.donors: DonorDirectory = donors if donors is not None else _NoDonors()
 
     # ---- the ledger's look-ups (domain.bank_book.BankIndex) -----------------------------
 
@@ -82,9 +100,8 @@ class BankQueries:
         return dict(found)
 
     def donors_named(self, folded_name: str) -> list[UUID]:
-        self.catch_up()
-        return [UUID(r["donor_id"]) for r in self.db.query(
-            "SELECT donor_id FROM bank_donors WHERE name_folded = ? ORDER BY donor_id", (folded_name,))]
+        # The blind index is written with the donor's key, before its event: no catch-up needed.
+        return self.donors.donors_named(folded_name)
 
     def line_of_match(self, match_id: UUID) -> UUID | None:
         self.catch_up()
@@ -133,12 +150,18 @@ class BankQueries:
         end = (date.fromisoformat(max(days)) + timedelta(days=WINDOW_DAYS)).isoformat()
         by_amount: dict[int, list[Row]] = defaultdict(list)
         for e in self.db.query(
-                "SELECT e.entry_id, e.kind, e.booked_on, e.amount_vnd, e.reference, d.name AS donor"
-                " FROM bank_entries e LEFT JOIN bank_donors d ON d.donor_id = e.donor_id"
+                "SELECT e.entry_id, e.kind, e.booked_on, e.amount_vnd, e.reference, e.donor_id"
+                " FROM bank_entries e"
                 " WHERE e.line_id IS NULL AND e.reversed = 0 AND e.booked_on >= ? AND e.booked_on <= ?"
                 " AND (e.kind = 'distribution' OR (e.fund = ? AND e.channel != 'in_kind'))",
                 (start, end, fund)):
             by_amount[int(e["amount_vnd"])].append(e)
+        # Legal names are sealed: decrypted here, in memory, for the staff who asked; never stored.
+        names = self.donors.donor_names(
+            e["donor_id"] for entries in by_amount.values() for e in entries if e["donor_id"])
+        for entries in by_amount.values():
+            for e in entries:
+                e["donor"] = names.get(e.pop("donor_id") or "")
         out: list[Row] = []
         for line in lines:
             if line.get("match_id") is not None:

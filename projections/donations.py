@@ -10,9 +10,10 @@ it reads a few hundred rows however many receipts and distributions there are (m
 - `public_donor_years`: receipts per donor and year, and per donor over all years (year '*');
 - `public_counters`: `donors:YYYY` / `donors:*`, the donors with a receipt that year / ever, and
   `pledged_vnd` / `pledges` for pledges not cancelled;
-- `public_reached`: per season, district and category, the children reached (named children,
-  distinct per programme, and children counted in groups) and the duplicate-support overrides;
-- `public_programme_children`: distributions naming each child in each programme;
+- `public_reach`: per grain (a season or all seasons; everywhere, a district or a commune; a
+  category or all categories) the children reached, as distinct children (docs/public-figures.md),
+  the children counted in groups, and the duplicate-support overrides;
+- `public_reach_children`: distributions naming each child at each grain;
 - `public_distributions` and `public_distribution_children`: what each distribution added, so that
   its reversal can take it out again.
 
@@ -20,7 +21,7 @@ Reversed receipts and distributions and cancelled pledges are taken out again, s
 the sums over the rows not reversed. A batch gathers its changes per key in memory and writes each
 key once, at the end of the batch; every key a batch touches gets its row, even when its change
 nets to zero, so the rows never depend on where the batches were cut (a rebuild equals the live
-projection). A distinct count (donors of a year, children of a programme) changes when a member's
+projection). A distinct count (donors of a year, children of a grain) changes when a member's
 own count crosses zero: on PostgreSQL the batch's one upsert per table returns the new counts, on
 SQLite one read before it gives the old ones.
 """
@@ -42,7 +43,8 @@ ANONYMOUS = "Ẩn danh"
 ALL_YEARS = "*"
 IN_LIST = 500  # ids per `IN (...)`, well below SQLite's limit on parameters
 
-Place = tuple[str, str, str]  # season, district, category
+Place = tuple[str, str, str, str]  # season, district, commune, category
+ALL = "*"  # a grain's part that covers everything: all seasons, everywhere, all categories
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +74,7 @@ class Donations(Projection):
     name = "donations"
     tables = ("donors", "pledges", "public_donations", "public_received", "public_names",
               "public_donor_years", "public_counters", "public_distributions",
-              "public_distribution_children", "public_programme_children", "public_reached")
+              "public_distribution_children", "public_reach_children", "public_reach")
 
     def __init__(self) -> None:
         super().__init__()
@@ -87,9 +89,9 @@ class Donations(Projection):
         self.names: defaultdict[str, int] = defaultdict(int)
         self.donor_years: defaultdict[tuple[str, str], int] = defaultdict(int)
         self.counters: defaultdict[str, int] = defaultdict(int)
-        self.programme_children: defaultdict[tuple[str, str], int] = defaultdict(int)
-        self.places: dict[str, Place] = {}  # programme id → its place
-        # named children, children counted in groups, overrides
+        # (child id, grain) → change in the distributions naming the child there
+        self.child_grains: defaultdict[tuple[str, str], int] = defaultdict(int)
+        # per grain: distinct children named, children counted in groups, overrides
         self.reached: defaultdict[Place, list[int]] = defaultdict(lambda: [0, 0, 0])
 
     def begin(self, cur: Cursor) -> None:
@@ -107,13 +109,15 @@ class Donations(Projection):
 
     @handles("Donor.Registered")
     def donor(self, cur: Cursor, e: Any, position: int) -> None:
-        display = ANONYMOUS if e.anonymous else (e.public_name or e.name)
+        # The legal name is sealed in the event (DESIGN §6): only the public name is known here,
+        # and `donors.name` stays empty (the staff query decrypts the legal name).
+        display = ANONYMOUS if e.anonymous else (e.public_name or ANONYMOUS)
         # An anonymous donor's name is not searchable: searching it must not reveal the gift.
-        folded = "" if e.anonymous else fold(f"{e.name} {e.public_name or ''}")
+        folded = "" if e.anonymous else fold(e.public_name or "")
         self.insert(
             "INSERT INTO donors (donor_id, position, name, kind, public_name, anonymous,"
             " display_name, display_folded) VALUES (?,?,?,?,?,?,?,?)",
-            (str(e.originator_id), position, e.name, e.kind, e.public_name, int(e.anonymous),
+            (str(e.originator_id), position, "", e.kind, e.public_name, int(e.anonymous),
              display, folded),
         )
         self.donors[str(e.originator_id)] = (display, folded)
@@ -210,12 +214,12 @@ class Donations(Projection):
     def distribution(self, cur: Cursor, e: Any, position: int) -> None:
         # The ledger refuses a child on two lines of one distribution; a set all the same.
         children = tuple(sorted({str(line["child_id"]) for line in e.lines if line.get("child_id")}))
-        made = _Distribution(str(e.programme_id), (e.season, e.district, e.category),
+        made = _Distribution(str(e.programme_id), (e.season, e.district, e.commune, e.category),
                              e.beneficiaries_count, e.overrides, children)
         distribution_id = str(e.originator_id)
         self.insert(
             "INSERT INTO public_distributions (distribution_id, programme_id, season, district,"
-            " category, beneficiaries_count, overrides) VALUES (?,?,?,?,?,?,?)",
+            " commune, category, beneficiaries_count, overrides) VALUES (?,?,?,?,?,?,?,?)",
             (distribution_id, made.programme_id, *made.place, made.beneficiaries_count,
              made.overrides))
         for child in children:
@@ -230,25 +234,31 @@ class Donations(Projection):
         distribution_id = str(e.originator_id)
         if distribution_id not in self.batch_distributions:
             row = cur.execute(
-                "SELECT programme_id, season, district, category, beneficiaries_count, overrides"
-                " FROM public_distributions WHERE distribution_id = ?", (distribution_id,)).fetchone()
+                "SELECT programme_id, season, district, commune, category, beneficiaries_count,"
+                " overrides FROM public_distributions WHERE distribution_id = ?",
+                (distribution_id,)).fetchone()
             assert row is not None, f"distribution {distribution_id} unknown at position {position}"
             children = cur.execute("SELECT child_id FROM public_distribution_children"
                                    " WHERE distribution_id = ?", (distribution_id,)).fetchall()
             self.batch_distributions[distribution_id] = _Distribution(
-                row["programme_id"], (row["season"], row["district"], row["category"]),
+                row["programme_id"],
+                (row["season"], row["district"], row["commune"], row["category"]),
                 int(row["beneficiaries_count"]), int(row["overrides"]),
                 tuple(sorted(c["child_id"] for c in children)))
         self._reached(self.batch_distributions[distribution_id], -1)
 
     def _reached(self, d: _Distribution, sign: int) -> None:
-        """A distribution counted in (sign 1) or, once reversed, out again (sign -1)."""
-        totals = self.reached[d.place]
-        totals[1] += sign * d.beneficiaries_count
-        totals[2] += sign * d.overrides
-        self.places[d.programme_id] = d.place
-        for child in d.children:
-            self.programme_children[(child, d.programme_id)] += sign
+        """A distribution counted in (sign 1) or, once reversed, out again (sign -1), at every
+        grain it belongs to. Its `beneficiaries_count` counts only when it names no child
+        (docs/public-figures.md): a count beside named lines may include them."""
+        counted = 0 if d.children else d.beneficiaries_count
+        for grain in grains(d.place):
+            totals = self.reached[grain]
+            totals[1] += sign * counted
+            totals[2] += sign * d.overrides
+            key = "|".join(grain)
+            for child in d.children:
+                self.child_grains[(child, key)] += sign
 
     # ---- the end of a batch: every total written once -------------------------------------------
 
@@ -261,16 +271,26 @@ class Donations(Projection):
         for (_, year), crossed in _crossings(cur, "public_donor_years", ("donor_id", "year"),
                                              "receipts", self.donor_years):
             self.counters[f"donors:{year}"] += crossed
-        for (_, programme_id), crossed in _crossings(cur, "public_programme_children",
-                                                     ("child_id", "programme_id"), "distributions",
-                                                     self.programme_children):
-            self.reached[self.places[programme_id]][0] += crossed
-        _add(cur, "public_reached", ("season", "district", "category"),
+        for (_, grain), crossed in _crossings(cur, "public_reach_children", ("child_id", "grain"),
+                                              "distributions", self.child_grains):
+            season, district, commune, category = grain.split("|")
+            self.reached[(season, district, commune, category)][0] += crossed
+        _add(cur, "public_reach", ("season", "district", "commune", "category"),
              ("named_children", "counted_children", "overrides"),
              [(*place, *totals) for place, totals in self.reached.items()])
         _add(cur, "public_counters", ("name",), ("value",),
              [(name, n) for name, n in self.counters.items()])
         self._reset_totals()
+
+
+def grains(place: Place) -> Iterator[Place]:
+    """The grains a distribution at `place` counts in: its season or all seasons; everywhere, its
+    district, or its commune (a commune is always within its district); its category or all."""
+    season, district, commune, category = place
+    for s in (season, ALL):
+        for d, c in ((ALL, ALL), (district, ALL), (district, commune)):
+            for k in (category, ALL):
+                yield s, d, c, k
 
 
 def _add(cur: Cursor, table: str, keys: tuple[str, ...], counts: tuple[str, ...],

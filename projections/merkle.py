@@ -1,12 +1,17 @@
-"""The Merkle tree over the log (RFC 9162), kept as perfect subtrees: O(log n) work per event."""
+"""The Merkle tree over the log (RFC 9162), kept as perfect subtrees: O(log n) work per event.
+
+Each leaf's bytes (the public leaf of domain/leaf.py) are kept beside its hash, and the public
+facts of the first event of the aggregates whose later leaves repeat them (`merkle_origins`)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from eventsourcing.persistence import Notification
 
 from domain import merkle
+from domain.leaf import ORIGIN_KINDS, Facts, leaf
 from projections.base import Projection
 from projections.db import Cursor
 
@@ -15,22 +20,38 @@ Key = tuple[int, int]
 
 class MerkleTree(Projection):
     name = "merkle"
-    tables = ("merkle_leaves", "merkle_nodes")
+    tables = ("merkle_leaves", "merkle_nodes", "merkle_origins")
 
     def __init__(self) -> None:
         super().__init__()
         self.size = 0
         self.cache: dict[Key, bytes] = {}
+        self.origins: dict[str, Facts] = {}
 
     def begin(self, cur: Cursor) -> None:
         super().begin(cur)
         # Leaves and nodes made in this batch are kept in memory; the rest is read on demand.
         self.size = leaf_count(cur)
         self.cache = {}
+        self.origins = {}
+
+    def _origin(self, cur: Cursor, originator_id: str) -> Facts:
+        if originator_id not in self.origins:
+            self.origins[originator_id] = origin_of(cur, originator_id)
+        return self.origins[originator_id]
 
     def apply(self, cur: Cursor, event: Any, stored: Notification) -> None:
-        leaf = merkle.leaf_hash(merkle.leaf_bytes(
-            stored.id, stored.originator_id, stored.originator_version, stored.topic, stored.state))
+        oid = str(stored.originator_id)
+        kind = stored.topic.rpartition(":")[2]
+        first = stored.originator_version == 1
+        data, facts = leaf(stored.id, stored.originator_id, stored.originator_version,
+                           stored.topic, stored.state,
+                           None if first else self._origin(cur, oid))
+        if first and kind in ORIGIN_KINDS and facts is not None:
+            self.origins[oid] = facts
+            self.insert("INSERT INTO merkle_origins (originator_id, public) VALUES (?, ?)",
+                        (oid, json.dumps(facts, ensure_ascii=False)))
+        leaf_hash = merkle.leaf_hash(data)
 
         def get(level: int, idx: int) -> bytes:
             if (level, idx) not in self.cache:
@@ -40,10 +61,11 @@ class MerkleTree(Projection):
                 self.cache[(level, idx)] = bytes.fromhex(found["hash"])
             return self.cache[(level, idx)]
 
-        nodes = merkle.nodes_after_append(self.size, leaf, get)
+        nodes = merkle.nodes_after_append(self.size, leaf_hash, get)
         # Written at the end of the batch: nodes needed again meanwhile are in the cache.
-        self.insert("INSERT INTO merkle_leaves (leaf_index, position, leaf_hash) VALUES (?, ?, ?)",
-                    (self.size, stored.id, leaf.hex()))
+        self.insert("INSERT INTO merkle_leaves (leaf_index, position, leaf_hash, leaf)"
+                    " VALUES (?, ?, ?, ?)",
+                    (self.size, stored.id, leaf_hash.hex(), data.decode("utf-8")))
         for level, idx, h in nodes:
             self.cache[(level, idx)] = h
             self.insert("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)",
@@ -76,3 +98,23 @@ def leaf_count(cur: Cursor) -> int:
     """How many leaves the tree has (leaf indexes have no gaps)."""
     row = cur.execute("SELECT MAX(leaf_index) AS last FROM merkle_leaves").fetchone()
     return 0 if row is None or row["last"] is None else int(row["last"]) + 1
+
+
+def origin_of(cur: Cursor, originator_id: str) -> Facts:
+    """The public facts of the first event of an aggregate, if its later leaves repeat them."""
+    row = cur.execute("SELECT public FROM merkle_origins WHERE originator_id = ?",
+                      (originator_id,)).fetchone()
+    if row is None:
+        return None
+    facts: Facts = json.loads(row["public"])
+    return facts
+
+
+def stored_leaf(cur: Cursor, position: int) -> dict[str, Any] | None:
+    """The leaf at a log position as the tree holds it: index, hash and bytes."""
+    row = cur.execute("SELECT leaf_index, leaf_hash, leaf FROM merkle_leaves WHERE position = ?",
+                      (position,)).fetchone()
+    if row is None:
+        return None
+    return {"leaf_index": int(row["leaf_index"]), "leaf_hash": str(row["leaf_hash"]),
+            "leaf": str(row["leaf"]).encode("utf-8")}

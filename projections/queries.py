@@ -9,17 +9,12 @@ from uuid import UUID
 from domain.matching import payment_code
 from domain.text import fold
 from projections.db import Cursor, Database, Row
-from projections.donations import ALL_YEARS
+from projections.donations import ALL, ALL_YEARS
+from projections.small_cells import hide_small, small
 
-SMALL_COUNT = 5
 MAX_PAGE = 200
 # A name search fetches a name's receipts directly up to this many; beyond, it walks newest first.
 FEW_MATCHES = 5_000
-
-
-def small(n: int) -> int | str:
-    """Public counts below 5 for one commune and category are shown as "< 5" (DESIGN §6)."""
-    return "< 5" if 0 < n < SMALL_COUNT else n
 
 
 # The ledger-wide totals kept under money.MAX_TOTAL_VND (money.TOTALS names them), each with
@@ -192,6 +187,25 @@ class Queries:
         next_cursor = rows[limit - 1]["position"] if len(rows) > limit else None
         return rows[:limit], next_cursor
 
+    def donation_by_bank_reference(self, bank_reference: str) -> Row | None:
+        """The one receipt recorded with this bank transaction id (exactly as the bank printed
+        it, surrounding spaces aside), as the public sees it; None if there is none. Never a
+        list: a re-recorded transfer (its first receipt reversed) answers the receipt that
+        stands, else the latest. The id is matched in the bank projection's staff table, where
+        it already is for reconciliation; no public table holds it, and nothing answers it."""
+        wanted = bank_reference.strip()
+        if not wanted:
+            return None
+        row = self.db.query_one(
+            "SELECT p.reference, p.donor_display AS donor, p.fund, p.channel, p.amount_vnd, p.item,"
+            " p.quantity, p.received_on, p.restriction, p.mobilised_by, p.reversed"
+            " FROM bank_entries e JOIN public_donations p ON p.receipt_id = e.entry_id"
+            " WHERE e.bank_txn_id = ? AND e.kind = 'receipt'"
+            " ORDER BY p.reversed, p.position DESC LIMIT 1", (wanted,))
+        if row is not None:
+            row["reversed"] = bool(row["reversed"])
+        return row
+
     def donation(self, reference: str) -> Row | None:
         row = self.db.query_one(
             "SELECT receipt_id, reference, donor_display AS donor, fund, channel, amount_vnd, item,"
@@ -259,11 +273,10 @@ class Queries:
             f" AND p.category = n.category {where} ORDER BY n.district, n.commune, n.category",
             params)
         for r in rows:
-            r["children_count"] = small(int(r["children_count"]))
             estimated = r["estimated_vnd"]
             covered = round(100 * r["allocated_vnd"] / estimated) if estimated else None
             r["covered_percent"] = min(100, covered) if covered is not None else None
-        return rows
+        return hide_small(rows)
 
     def summary(self, season: str | None = None) -> Row:
         """The public overview, from small tables only (no pass over receipts or distributions):
@@ -279,7 +292,8 @@ class Queries:
             counters = {r["name"]: int(r["value"]) for r in cur.execute(
                 "SELECT name, value FROM public_counters WHERE name IN (?, ?)",
                 (f"donors:{year or ALL_YEARS}", "pledged_vnd")).fetchall()}
-            groups, overrides = _programme_groups(cur, season)
+            groups = _programme_groups(cur, season)
+            reach = reached(cur, season)
         by_fund: dict[str, int] = {}
         by_month: dict[str, list[int]] = {}
         for r in received:
@@ -292,48 +306,63 @@ class Queries:
         def total(key: str) -> list[Row]:
             out: dict[str, Row] = {}
             for g in groups:
+                # Children are distinct children of the group's own grain, never a sum of
+                # smaller grains' (a child reached in two categories is one child of the district).
+                grain = (g[key], ALL, ALL) if key == "district" else (ALL, ALL, g[key])
                 row = out.setdefault(g[key], {key: g[key], "allocated_vnd": 0, "distributed_vnd": 0,
-                                              "children_reached": 0})
-                for figure in ("allocated_vnd", "distributed_vnd", "children_reached"):
+                                              "children_reached": reach.get(grain, (0, 0))[0]})
+                for figure in ("allocated_vnd", "distributed_vnd"):
                     row[figure] += g[figure]
             return sorted(out.values(), key=lambda r: str(r[key]))
 
-        return {
+        everywhere = reach.get((ALL, ALL, ALL), (0, 0))
+        # Counts of persons below 5 leave as "< 5" (projections/small_cells.py).
+        return hide_small({
             "season": season,
             "received_vnd": sum(by_fund.values()),
             "pledged_vnd": counters.get("pledged_vnd", 0),
             "allocated_vnd": sum(g["allocated_vnd"] for g in groups),
             "distributed_vnd": sum(g["distributed_vnd"] for g in groups),
-            "children_reached": sum(g["children_reached"] for g in groups),
+            "children_reached": everywhere[0],
             "donors": counters.get(f"donors:{year or ALL_YEARS}", 0),
-            "duplicate_overrides": overrides,
+            "duplicate_overrides": everywhere[1],
             "by_fund": [{"fund": f, "received_vnd": v} for f, v in sorted(by_fund.items())],
             "by_category": total("category"),
             "by_district": total("district"),
             "by_month": [{"month": m, "received_vnd": v, "receipts": n}
                          for m, (v, n) in _every_month(by_month)],
-        }
+        })
 
 
-def _programme_groups(cur: Cursor, season: str | None) -> tuple[list[Row], int]:
+def _programme_groups(cur: Cursor, season: str | None) -> list[Row]:
     """Per district and category of the season's programmes (of all seasons without one):
-    allocated (less returned) and distributed from `programme_balances`, and children reached
-    from the donations projection's `public_reached`, i.e. the same figures as summing
-    `programme_balances()` over the group; and the season's duplicate-support overrides."""
+    allocated (less returned) and distributed from `programme_balances`."""
     where, params = ("WHERE season = ?", [season]) if season else ("", [])
     groups = cur.execute(
         "SELECT district, category, SUM(allocated_vnd - returned_vnd) AS allocated_vnd,"
         f" SUM(distributed_vnd) AS distributed_vnd FROM programme_balances {where}"
         " GROUP BY district, category", params).fetchall()
-    reached = cur.execute(
-        "SELECT district, category, SUM(named_children + counted_children) AS children,"
-        f" SUM(overrides) AS overrides FROM public_reached {where} GROUP BY district, category",
-        params).fetchall()
-    children = {(r["district"], r["category"]): int(r["children"]) for r in reached}
-    return ([{"district": g["district"], "category": g["category"],
-              "allocated_vnd": int(g["allocated_vnd"]), "distributed_vnd": int(g["distributed_vnd"]),
-              "children_reached": children.get((g["district"], g["category"]), 0)} for g in groups],
-            sum(int(r["overrides"]) for r in reached))
+    return [{"district": g["district"], "category": g["category"],
+             "allocated_vnd": int(g["allocated_vnd"]), "distributed_vnd": int(g["distributed_vnd"])}
+            for g in groups]
+
+
+def reached(cur: Cursor, season: str | None, *, district: str | None = None,
+            commune: str | None = None) -> dict[tuple[str, str, str], tuple[int, int]]:
+    """(district, commune, category) → (children reached, duplicate-support overrides) in the
+    season (all seasons without one), at every grain the donations projection keeps ('*' for
+    all), limited to a district or a commune if given. Children reached are distinct children
+    at that grain plus those counted in groups (docs/public-figures.md): read, never summed."""
+    where, params = ["season = ?"], [season or ALL]
+    for column, value in (("district", district), ("commune", commune)):
+        if value:
+            where.append(f"{column} = ?")
+            params.append(value)
+    rows = cur.execute(
+        "SELECT district, commune, category, named_children + counted_children AS children,"
+        f" overrides FROM public_reach WHERE {' AND '.join(where)}", params).fetchall()
+    return {(r["district"], r["commune"], r["category"]): (int(r["children"]), int(r["overrides"]))
+            for r in rows}
 
 
 def _like_literal(text: str) -> str:

@@ -14,23 +14,27 @@ used, which only proves that whoever wrote the file also signed it.
 
 Two kinds of file are accepted, told apart by the header's `format`:
 
-- `minhbach-log/1`, the full export for auditors (`minhbach audit export`): every event;
-- `minhbach-public-log/1`, the public export (`minhbach audit export --public`, or
-  `/api/v1/public/export`): one leaf hash per event, and no event.
+- `minhbach-log/2`, the full export for auditors (`minhbach audit export`): every stored event;
+- `minhbach-public-log/2`, the public export (`minhbach audit export --public`, or
+  `/api/v1/public/export`): every public leaf (`{position, topic, public, sealed}`), no event.
 
 What is checked, streaming the file once (memory: O(log n) for the Merkle tree, plus one small
-entry per receipt and per programme for the money checks):
+entry per receipt, allocation, distribution, pledge, need and programme):
 
 1. the header (format, Ed25519 key, signed tree head);
 2. the tree head's Ed25519 signature over the canonical JSON of {tree_size, root_hash, timestamp};
 3. every line:
-   - full export: exactly the five leaf fields (plus an optional `leaf_index`, which must run
-     0, 1, 2, …), valid types, standard padded base64 for `state`;
-   - public export: exactly `leaf_hash` (64 lower-case hex digits), `leaf_index` (0, 1, 2, …
-     without gaps) and `position`;
+   - full export: exactly the five stored-event fields (plus an optional `leaf_index`, which
+     must run 0, 1, 2, …), valid types, standard padded base64 for `state`;
+   - public export: exactly `leaf` (base64 of canonical JSON with exactly `position`, `topic`,
+     `public`, `sealed`, its position the line's), `leaf_index` (0, 1, 2, … without gaps) and
+     `position`;
    positions strictly increasing; as many lines as the head's `tree_size`;
-4. the Merkle root (RFC 9162) of the leaves (rebuilt from the five fields, or as given in a
-   public export) equals the head's `root_hash`;
+4. the Merkle root (RFC 9162) of the leaves equals the head's `root_hash`. In a full export each
+   leaf is rebuilt from its event: its `public` part from the table of what each event type
+   publishes (docs/verifiable-log.md §1.2, copied below in `public_facts`) and its `sealed`
+   digest from the stored bytes, so the root only matches if every public part is exactly what
+   its event implies and every sealed digest is that of the event;
 5. full export only, the money, from the events' own content (each `state` is the JSON the
    eventsourcing library stored; UUID-typed attributes appear as
    {"_type_": "uuid_hex", "_data_": "<32 hex>"} and datetimes as
@@ -41,14 +45,13 @@ entry per receipt and per programme for the money checks):
      allocation; Σ Receipt.Returned = Σ Programme.AllocationReturned; Σ Distribution.Made
      = Σ Programme.SupportDistributed, distribution by distribution;
    - no receipt, fund (per restriction) or programme ever goes below zero, in log order.
-   A public export holds no events, so neither the events nor the money can be checked from it;
-   that is said in the output, and is not a failure.
+   A public export holds the public facts, not the events: the money figures it allows are
+   recomputed by tools/public_figures.py; the trial balance needs the full export.
 6. each `--leaf LEAF.json` (either kind of file): the leaf one was given, e.g. a receipt's from
-   `/api/v1/public/donations/{reference}` — a JSON object with the five leaf fields, or that
-   whole answer, whose `leaf` member is used (and the `leaf_index` and `leaf_hash` of its
-   `inclusion_proof`, if any) — is in the signed tree: the line at its position has its leaf
-   hash (and its leaf index). Together with 2 and 4, this proves the event is in the log the
-   head signs.
+   `/api/v1/public/donations/{reference}` (that whole answer: its `leaf`, and the `leaf_index`
+   and `leaf_hash` of its `inclusion_proof`), a line of a public export, or the leaf bytes
+   themselves, is in the signed tree: the line at its position has its leaf hash (and its leaf
+   index). Together with 2 and 4, this proves the leaf's facts are in the log the head signs.
 
 Exit status: 0 when everything holds, 1 when anything fails (the first failure is named with its
 line and log position), 2 for a usage error (a bad argument, an unreadable --leaf file).
@@ -78,9 +81,10 @@ except ImportError:  # pragma: no cover - depends on the auditor's machine
                      "pip install cryptography\n")
     sys.exit(2)
 
-FORMAT = "minhbach-log/1"
-PUBLIC_FORMAT = "minhbach-public-log/1"
-PUBLIC_FIELDS = ("leaf_hash", "leaf_index", "position")
+FORMAT = "minhbach-log/2"
+PUBLIC_FORMAT = "minhbach-public-log/2"
+PUBLIC_FIELDS = ("leaf", "leaf_index", "position")
+LEAF_KEYS = ("position", "public", "sealed", "topic")
 LEAF_FIELDS = ("originator_id", "originator_version", "position", "state", "topic")
 OPTIONAL_FIELDS = ("leaf_index",)
 HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -188,8 +192,8 @@ def check_head(head: object) -> dict[str, Any]:
     return head
 
 
-def leaf_of(event: dict[str, Any]) -> tuple[bytes, int, str, str, bytes]:
-    """Check one event line; return (leaf bytes, position, originator_id, topic, state bytes)."""
+def leaf_of(event: dict[str, Any]) -> tuple[int, str, int, str, bytes]:
+    """Check one event line; return (position, originator_id, originator_version, topic, state)."""
     missing = [k for k in LEAF_FIELDS if k not in event]
     if missing:
         raise Bad(f"missing {', '.join(missing)}")
@@ -214,16 +218,117 @@ def leaf_of(event: dict[str, Any]) -> tuple[bytes, int, str, str, bytes]:
         state = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise Bad("state is not standard padded base64") from None
-    encoded = base64.b64encode(state).decode("ascii")
-    if encoded != text:
+    if base64.b64encode(state).decode("ascii") != text:
         raise Bad("state is not in canonical base64")
     try:
-        data = canonical_json({"position": position, "originator_id": originator,
-                               "originator_version": version, "topic": event["topic"],
-                               "state": encoded})
+        event["topic"].encode("utf-8")
     except UnicodeEncodeError:
         raise Bad("topic is not valid Unicode text") from None
-    return data, position, originator, event["topic"], state
+    return position, originator, version, event["topic"], state
+
+
+# The public leaf (docs/verifiable-log.md §1): an independent copy of the table of what each
+# event publishes; it must agree with the server's byte for byte, or the roots differ.
+
+ANONYMOUS = "Ẩn danh"
+ORIGIN_KINDS = frozenset({"Receipt.Recorded", "Allocation.Made", "Distribution.Made",
+                          "Pledge.Made", "Need.Opened"})
+REVERSALS = frozenset({"Receipt.Reversed", "Allocation.Reversed", "Distribution.Reversed",
+                       "Pledge.Cancelled"})
+
+
+def _goods(goods: object) -> dict[str, Any] | None:
+    if not isinstance(goods, dict):
+        return None
+    return {k: goods.get(k) for k in ("item", "unit", "quantity", "unit_value_vnd")}
+
+
+def _restriction(restriction: object) -> dict[str, Any]:
+    if not isinstance(restriction, dict):
+        return {}
+    return {k: restriction[k] for k in ("district", "commune", "category") if restriction.get(k)}
+
+
+def public_facts(kind: str, a: dict[str, Any], position: int, origin: Any) -> Any:
+    """What the leaf of one event shows in clear: docs/verifiable-log.md §1.2, the table."""
+    if kind == "Receipt.Recorded":
+        received_on = str(a.get("received_on"))
+        return {"reference": f"PT-{received_on[:4]}-{position:06d}",
+                "received_on": a.get("received_on"), "fund": a.get("fund"),
+                "channel": a.get("channel"), "amount_vnd": a.get("amount_vnd"),
+                "goods": _goods(a.get("goods")), "restriction": _restriction(a.get("restriction")),
+                "donor": a.get("donor_name"), "mobilised_by": a.get("mobilised_by")}
+    if kind == "Allocation.Made":
+        return {k: a.get(k) for k in ("fund", "season", "district", "commune", "category",
+                                      "amount_vnd", "item", "quantity")}
+    if kind == "Distribution.Made":
+        lines = a.get("lines") if isinstance(a.get("lines"), list) else []
+        facts = {k: a.get(k) for k in ("season", "district", "commune", "category",
+                                       "distributed_on", "total_vnd", "beneficiaries_count",
+                                       "overrides")}
+        facts["named_children"] = sum(1 for x in lines if isinstance(x, dict) and x.get("child_id"))
+        return facts
+    if kind == "Pledge.Made":
+        return {"amount_vnd": a.get("amount_vnd"), "due_on": a.get("due_on"),
+                "mobilised_by": a.get("mobilised_by"), "goods": _goods(a.get("goods")),
+                "restriction": _restriction(a.get("restriction"))}
+    if kind == "Need.Opened":
+        return {k: a.get(k) for k in ("season", "district", "commune", "category")}
+    if kind == "Need.Surveyed":
+        return {"need": origin, "children_count": a.get("children_count"),
+                "estimated_vnd": a.get("estimated_vnd")}
+    if kind in REVERSALS:
+        return {"reverses": origin}
+    return None
+
+
+def sealed_digest(originator: str, version: int, state: bytes) -> str:
+    return hashlib.sha256(canonical_json({
+        "originator_id": originator, "originator_version": version,
+        "state": base64.b64encode(state).decode("ascii")})).hexdigest()
+
+
+class Leaves:
+    """Rebuilds each event's public leaf, in log order (reversals repeat their original's facts)."""
+
+    def __init__(self) -> None:
+        self.origins: dict[str, Any] = {}
+
+    def leaf(self, position: int, originator: str, version: int, topic: str, state: bytes) -> bytes:
+        kind = topic.rpartition(":")[2]
+        try:
+            attrs: Any = STATE_DECODER.decode(state.decode("utf-8"))
+        except (ValueError, TypeError, AttributeError):
+            attrs = None
+        first = version == 1
+        facts = None
+        if isinstance(attrs, dict):
+            facts = public_facts(kind, attrs, position, None if first else self.origins.get(originator))
+        if first and facts is not None and kind in ORIGIN_KINDS:
+            self.origins[originator] = facts
+        try:
+            return canonical_json({"position": position, "topic": topic, "public": facts,
+                                   "sealed": sealed_digest(originator, version, state)})
+        except UnicodeEncodeError:
+            raise Bad("its public facts are not valid Unicode text") from None
+
+
+def parse_public_leaf(data: bytes) -> dict[str, Any]:
+    """Check leaf bytes as given (public export, donation page): canonical JSON of the four keys."""
+    obj = parse_line(data + b"\n")
+    if sorted(obj) != sorted(LEAF_KEYS):
+        raise Bad(f"the leaf has keys {', '.join(sorted(obj))}, not {', '.join(LEAF_KEYS)}")
+    if not is_int(obj["position"]) or obj["position"] < 1:
+        raise Bad("the leaf's position is not a whole number ≥ 1")
+    if not isinstance(obj["topic"], str):
+        raise Bad("the leaf's topic is not a string")
+    if not isinstance(obj["sealed"], str) or not HEX64.fullmatch(obj["sealed"]):
+        raise Bad("the leaf's sealed digest is not 64 lower-case hex digits")
+    if obj["public"] is not None and not isinstance(obj["public"], dict):
+        raise Bad("the leaf's public part is neither an object nor null")
+    if canonical_json(obj) != data:
+        raise Bad("the leaf bytes are not canonical JSON")
+    return obj
 
 
 # The events' content ---------------------------------------------------------------------------
@@ -486,52 +591,68 @@ class Wanted:
 
 
 def load_leaf(path: str) -> Wanted:
-    """Read a leaf record (the five leaf fields), or a /public/donations/{reference} answer."""
+    """Read a leaf: a /public/donations/{reference} answer (its `leaf`, base64 of the leaf bytes,
+    and its `inclusion_proof`), a line of a public export, or the leaf bytes themselves."""
     try:
         with open(path, "rb") as f:
-            obj = parse_line(f.read().strip() + b"\n")
+            raw = f.read().strip()
     except OSError as e:
         raise Bad(f"cannot read it: {e}") from None
+    obj = parse_line(raw + b"\n")
     index, claimed = None, None
-    if isinstance(obj.get("leaf"), dict):
-        proof = obj.get("inclusion_proof")
+    if "public" in obj and "sealed" in obj:  # the leaf bytes themselves
+        data = raw
+    else:
+        text = obj.get("leaf")
+        if not isinstance(text, str):
+            raise Bad("not a leaf: no `leaf` (base64 of the leaf bytes)")
+        try:
+            data = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise Bad("its leaf is not standard padded base64") from None
+        proof = obj.get("inclusion_proof", obj.get("proof"))
         if isinstance(proof, dict):
             if is_int(proof.get("leaf_index")):
                 index = proof["leaf_index"]
             if isinstance(proof.get("leaf_hash"), str):
                 claimed = proof["leaf_hash"].lower()
-        obj = obj["leaf"]
-    extra = sorted(set(obj) - set(LEAF_FIELDS) - {"leaf_index", "leaf_hash"})
-    if extra:
-        raise Bad(f"not a leaf record: unexpected keys {', '.join(extra)}")
-    data, position, _, _, _ = leaf_of({k: v for k, v in obj.items() if k in LEAF_FIELDS})
-    if "leaf_index" in obj:
-        if not is_int(obj["leaf_index"]) or obj["leaf_index"] < 0:
-            raise Bad("its leaf_index is not a whole number ≥ 0")
-        if index is not None and index != obj["leaf_index"]:
-            raise Bad(f"its leaf_index {obj['leaf_index']} differs from its inclusion proof's {index}")
-        index = obj["leaf_index"]
-    if isinstance(obj.get("leaf_hash"), str):
-        claimed = obj["leaf_hash"].lower()
-    return Wanted(path, position, leaf_hash(data), index, claimed)
+        if "leaf_index" in obj:
+            if not is_int(obj["leaf_index"]) or obj["leaf_index"] < 0:
+                raise Bad("its leaf_index is not a whole number ≥ 0")
+            if index is not None and index != obj["leaf_index"]:
+                raise Bad(f"its leaf_index {obj['leaf_index']} differs from its inclusion proof's {index}")
+            index = obj["leaf_index"]
+        if isinstance(obj.get("leaf_hash"), str):
+            claimed = obj["leaf_hash"].lower()
+    leaf = parse_public_leaf(data)
+    return Wanted(path, leaf["position"], leaf_hash(data), index, claimed)
 
 
-def public_leaf(line: dict[str, Any]) -> tuple[bytes, int, int]:
-    """Check one line of a public export; return (leaf hash, position, leaf index)."""
+def public_leaf(line: dict[str, Any]) -> tuple[bytes, int, int, dict[str, Any]]:
+    """Check one line of a public export; return (leaf hash, position, leaf index, the leaf)."""
     missing = [k for k in PUBLIC_FIELDS if k not in line]
     if missing:
         raise Bad(f"missing {', '.join(missing)}")
     extra = sorted(set(line) - set(PUBLIC_FIELDS))
     if extra:
-        raise Bad(f"unexpected keys {', '.join(extra)} (a public export holds leaf hashes only)")
-    position, index, hash_hex = line["position"], line["leaf_index"], line["leaf_hash"]
+        raise Bad(f"unexpected keys {', '.join(extra)} (a public export holds public leaves only)")
+    position, index, text = line["position"], line["leaf_index"], line["leaf"]
     if not is_int(position) or position < 1:
         raise Bad(f"position {position!r} is not a whole number ≥ 1")
     if not is_int(index) or index < 0:
         raise Bad(f"leaf_index {index!r} is not a whole number ≥ 0")
-    if not isinstance(hash_hex, str) or not HEX64.fullmatch(hash_hex):
-        raise Bad("leaf_hash is not 64 lower-case hex digits")
-    return bytes.fromhex(hash_hex), position, index
+    if not isinstance(text, str):
+        raise Bad("leaf is not a string")
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise Bad("leaf is not standard padded base64") from None
+    if base64.b64encode(data).decode("ascii") != text:
+        raise Bad("leaf is not in canonical base64")
+    leaf = parse_public_leaf(data)
+    if leaf["position"] != position:
+        raise Bad(f"the leaf says position {leaf['position']}, the line {position}")
+    return leaf_hash(data), position, index, leaf
 
 
 def verify(f: BinaryIO, trusted_key: str | None, report: Report,
@@ -559,7 +680,7 @@ def verify(f: BinaryIO, trusted_key: str | None, report: Report,
         stamp = when.isoformat(timespec="seconds")
     except (OverflowError, OSError, ValueError):
         stamp = f"at {head['timestamp']} ms (not a representable date)"
-    print(f"{'public export (leaf hashes only)' if public else 'full export (events)'}: {fmt}")
+    print(f"{'public export (public leaves)' if public else 'full export (events)'}: {fmt}")
     print(f"tree head: size {size}, root {root_hex}, signed {stamp}")
 
     if trusted_key is None:
@@ -581,6 +702,7 @@ def verify(f: BinaryIO, trusted_key: str | None, report: Report,
     wanted: dict[int, Wanted] = {w.position: w for w in leaves or ()}
     frontier = Frontier()
     money = None if public else Money()
+    leaves_of = Leaves()
     root_at_size: bytes | None = None
     last_position = 0
     first_position: int | None = None
@@ -596,10 +718,13 @@ def verify(f: BinaryIO, trusted_key: str | None, report: Report,
             if is_int(line.get("position")):
                 position = line["position"]
             if public:
-                leaf, position, index = public_leaf(line)
+                leaf, position, index, _ = public_leaf(line)
             else:
-                data, position, originator, topic, state = leaf_of(line)
-                leaf = leaf_hash(data)
+                position, originator, version, topic, state = leaf_of(line)
+                # The leaf is rebuilt from the stored event: its public part from the table of
+                # what each event publishes, its sealed digest from the stored bytes. Any
+                # difference from what the log signed changes the root.
+                leaf = leaf_hash(leaves_of.leaf(position, originator, version, topic, state))
                 index = line.get("leaf_index")
         except Bad as e:
             report.fail(str(e), lineno, position)
@@ -653,14 +778,14 @@ def verify(f: BinaryIO, trusted_key: str | None, report: Report,
         report.fail(f"the file has {count} readable {'leaves' if public else 'events'}, "
                     f"the tree head says {size}")
     computed = root_at_size.hex() if root_at_size is not None else None
-    source = "leaf hashes" if public else "events"
+    source = "public leaves" if public else "events"
     print(f"root computed from the {source}: "
           f"{computed or f'none (fewer {source} than the tree size)'}")
     if not report.check(computed == root_hex,
                         f"Merkle root of the first {size} {source} = the tree head's root_hash"):
         report.fail(f"the {source} do not hash to the signed root {root_hex}"
                     + (f" (they give {computed})" if computed else " (too few to rebuild it)")
-                    + f": {'a leaf hash' if public else 'an event'} was altered, added, removed "
+                    + f": {'a leaf' if public else 'an event'} was altered, added, removed "
                       "or reordered")
     for w in wanted.values():
         _leaf_report(w, size, report)
@@ -668,7 +793,7 @@ def verify(f: BinaryIO, trusted_key: str | None, report: Report,
         _money_report(money, report)
     else:
         report.notes.append(
-            "this is a public export: it holds leaf hashes, not events, so the events themselves, "
+            "this is a public export: it holds public leaves, not events, so the events themselves, "
             "the money and the trial balance are not in a public export and were not checked "
             "(they are in the auditors' full export, `minhbach audit export` without --public).")
 
@@ -676,7 +801,7 @@ def verify(f: BinaryIO, trusted_key: str | None, report: Report,
 def _leaf_report(w: Wanted, size: int, report: Report) -> None:
     shown = f"leaf at position {w.position} from {w.name}"
     if w.claimed is not None and w.claimed != w.hash.hex():
-        report.fail(f"{shown}: its five fields hash to {w.hash.hex()}, not to the leaf_hash "
+        report.fail(f"{shown}: its leaf bytes hash to {w.hash.hex()}, not to the leaf_hash "
                     f"{w.claimed} it comes with")
     if w.found is None:
         report.check(False, f"{shown}: in the signed tree")
@@ -746,8 +871,9 @@ def main(argv: list[str] | None = None) -> int:
                                      "(with or without --public) or /api/v1/public/export")
     parser.add_argument("--public-key", help="your trusted copy of the log's Ed25519 public key (hex)")
     parser.add_argument("--leaf", action="append", default=[], metavar="LEAF.json",
-                        help="a leaf record (the five leaf fields, e.g. the `leaf` of "
-                             "/api/v1/public/donations/{reference}, or that whole answer) that "
+                        help="a leaf: the answer of /api/v1/public/donations/{reference} (its "
+                             "base64 `leaf` and its proof), a public export line, or leaf bytes, "
+                             "that "
                              "must be in the signed tree; may be given more than once")
     args = parser.parse_args(argv)
     trusted = args.public_key.strip().lower() if args.public_key else None

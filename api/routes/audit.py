@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -93,14 +94,15 @@ def balances_as_of(svc: Svc, who: Caller, as_of: QueryDate) -> dict[str, Any]:
 @router.get("/events")
 def events(svc: Svc, who: Caller, after: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
            limit: Annotated[int, Query(ge=1, le=MAX_EVENTS_PAGE)] = 1000) -> dict[str, Any]:
-    """The raw log as stored, with each event's place in the Merkle tree."""
+    """The raw log as stored, with each event's place in the Merkle tree and its public leaf
+    (`leaf`, base64 of the leaf bytes: its public facts and the sealed digest of the rest)."""
     require(who, "auditor")
     stored = svc.ledger.recorder.select_notifications(start=after + 1, limit=limit)
     if not stored:
         return {"items": [], "next_cursor": None}
     leaves = {
         int(r["position"]): r for r in svc.db.query(
-            "SELECT position, leaf_index, leaf_hash FROM merkle_leaves"
+            "SELECT position, leaf_index, leaf_hash, leaf FROM merkle_leaves"
             " WHERE position >= ? AND position <= ?", (stored[0].id, stored[-1].id))
     }
     items = []
@@ -109,7 +111,8 @@ def events(svc: Svc, who: Caller, after: Annotated[int, Query(ge=0, le=MAX_INT64
         if leaf is None:
             break  # not yet in the tree: the next page will carry it
         items.append({**leaf_record(n), "leaf_index": int(leaf["leaf_index"]),
-                      "leaf_hash": leaf["leaf_hash"]})
+                      "leaf_hash": leaf["leaf_hash"],
+                      "leaf": base64.b64encode(str(leaf["leaf"]).encode("utf-8")).decode("ascii")})
     next_cursor = items[-1]["position"] if len(items) == limit else None
     if len(items) < len(stored):
         next_cursor = items[-1]["position"] if items else after

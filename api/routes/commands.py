@@ -18,9 +18,11 @@ from api.schemas import (
     DistributionCreated,
     DistributionIn,
     DonorIn,
+    Model,
     NeedIn,
     PledgeCreated,
     PledgeIn,
+    Reason,
     ReceiptCreated,
     ReceiptIn,
     ReversalCreated,
@@ -49,6 +51,20 @@ async def create_donor(body: DonorIn, request: Request, svc: Svc, who: Caller,
     require(who, "finance")
     return await _run(svc, request, who, idempotency_key, body, svc.ledger.register_donor,
                       **body.model_dump())
+
+
+class ErasureIn(Model):
+    reason: Reason
+
+
+@router.post("/donors/{donor_id}/erase", status_code=201, response_model=Created)
+async def erase_donor(donor_id: UUID, body: ErasureIn, request: Request, svc: Svc, who: Caller,
+                      idempotency_key: IdemKey = None) -> dict[str, Any]:
+    """Crypto-shred the donor's legal name and contact (their key is deleted); amounts, proofs
+    and the public name stay. The reason is recorded; nothing personal is."""
+    require(who, "admin")
+    return await _run(svc, request, who, idempotency_key, body, svc.ledger.erase_donor,
+                      donor_id=donor_id, reason=body.reason)
 
 
 @router.post("/pledges", status_code=201, response_model=PledgeCreated)

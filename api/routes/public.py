@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
-from api.audit import leaf_record
 from api.deps import Consistent, Svc
 from api.problems import Problem
 from api.routes import MAX_INT64
@@ -14,6 +15,7 @@ from api.routes.audit import inclusion_proof
 from api.schemas import Page, QueryDate, Season
 from api.services import Services
 from domain.money import CATEGORIES, FUNDS, MAX_AMOUNT_VND
+from projections.merkle import stored_leaf
 
 router = APIRouter(tags=["public"])
 PUBLIC_CACHE = "public, max-age=10"
@@ -65,6 +67,26 @@ def donations(
     return {"items": items, "next_cursor": next_cursor}
 
 
+@router.get("/public/donations/by-bank-reference/{bank_reference}", dependencies=[Consistent],
+            summary="Find one's own gift by the bank's transaction reference",
+            responses={404: {"description": "No receipt was recorded with this bank reference"}})
+def donation_by_bank_reference(
+    bank_reference: Annotated[str, Path(min_length=1, max_length=64)], svc: Svc, response: Response,
+) -> dict[str, Any]:
+    """Exact match on the transaction reference printed in the bank's notification of a
+    transfer (the receipt's `bank_txn_id`). Answers that one gift's public facts (the same
+    fields as a row of `/public/donations`, and whether it was reversed), never a list, never
+    the bank reference itself; follow `reference` to `/public/donations/{reference}` for where
+    the money went and its proof. No partial or case-folded match: knowing the exact reference
+    is what shows the gift is one's own."""
+    found = svc.queries.donation_by_bank_reference(bank_reference)
+    # Kept out of shared caches: the URL carries the donor's bank reference.
+    response.headers["Cache-Control"] = "no-store"
+    if found is None:
+        raise Problem(404, "not_found", "Not found", "no receipt with this bank reference")
+    return found
+
+
 @router.get("/public/donations/{reference}", dependencies=[Consistent])
 def donation(reference: str, svc: Svc, response: Response) -> dict[str, Any]:
     found = donation_with_proof(svc, reference)
@@ -75,18 +97,25 @@ def donation(reference: str, svc: Svc, response: Response) -> dict[str, Any]:
 
 
 def donation_with_proof(svc: Services, reference: str) -> dict[str, Any] | None:
-    """A receipt as the public sees it, where its money went, its leaf, and its inclusion proof
-    against the latest signed tree head (None while no tree head covers it yet)."""
+    """A receipt as the public sees it, where its money went, its public leaf (base64 of the
+    leaf bytes: the receipt's public facts and the sealed digest of the rest, never the stored
+    event) and its inclusion proof against the latest signed tree head (None while no tree head
+    covers it yet). `leaf` is None until the Merkle tree has the receipt."""
     found = svc.queries.donation(reference)
     if found is None:
         return None
     head = svc.tree_heads.latest()
     found["tree_head"] = head
     found["inclusion_proof"] = None
-    [stored] = svc.ledger.recorder.select_notifications(start=found["position"], limit=1)
-    found["leaf"] = leaf_record(stored)
+    with svc.db.read() as cur:
+        kept = stored_leaf(cur, int(found["position"]))
+    found["leaf"] = base64.b64encode(kept["leaf"]).decode("ascii") if kept else None
+    # The receipt's public facts as its leaf states them: what the page shows, and what the
+    # proof proves (the other members come from the read models).
+    found["facts"] = json.loads(kept["leaf"])["public"] if kept else None
     if head is not None and found["position"] <= _head_position(svc, int(head["tree_size"])):
         found["inclusion_proof"] = inclusion_proof(svc, found["position"], int(head["tree_size"]))
+    found["proof"] = found["inclusion_proof"]
     return found
 
 

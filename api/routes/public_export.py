@@ -1,9 +1,10 @@
-"""The public export over HTTP: every leaf hash under the latest signed tree head, for anyone.
+"""The public export over HTTP: every public leaf under the latest signed tree head, for anyone.
 
-The format is ``minhbach-public-log/1`` (api/export.py, docs/verifiable-log.md §7): a header with
-the signed tree head and the public key, then ``{leaf_hash, leaf_index, position}`` per leaf,
-never an event. It is what ``minhbach audit export --public`` writes for the same head, byte for
-byte, and ``tools/verify_export.py`` checks it offline.
+The format is ``minhbach-public-log/2`` (api/export.py, docs/verifiable-log.md §7): a header with
+the signed tree head and the public key, then ``{leaf, leaf_index, position}`` per leaf (``leaf``
+the base64 of the leaf bytes: public facts in clear, the rest sealed), never a stored event. It
+is what ``minhbach audit export --public`` writes for the same head, byte for byte, and
+``tools/verify_export.py`` checks it offline.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ def etag_matches(if_none_match: str, etag: str) -> bool:
     "/public/export",
     response_class=StreamingResponse,
     responses={
-        200: {"description": "The public export (JSON Lines, minhbach-public-log/1): the signed "
-                             "tree head, then one {leaf_hash, leaf_index, position} per leaf.",
+        200: {"description": "The public export (JSON Lines, minhbach-public-log/2): the signed "
+                             "tree head, then one {leaf, leaf_index, position} per leaf.",
               "content": {NDJSON: {"schema": {"type": "string"}}}},
         304: {"description": "Not modified: the latest tree head is the one named in If-None-Match."},
     },
@@ -48,11 +49,11 @@ def public_export(
     svc: Svc,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> Response:
-    """Download every leaf hash of the log under the latest signed tree head (no event content).
+    """Download every public leaf of the log under the latest signed tree head.
 
-    Rebuild the root from the hashes, check the head's Ed25519 signature, and find a receipt's
+    Rebuild the root from the leaves, check the head's Ed25519 signature, and find a receipt's
     leaf (from `/public/donations/{reference}`) at its index: `tools/verify_export.py FILE
-    --leaf LEAF.json`.
+    --leaf ANSWER.json`; recompute the public figures: `tools/public_figures.py FILE`.
     """
     row = svc.tree_heads.latest()
     if row is None:

@@ -11,10 +11,12 @@ from api.deps import STAFF, Caller, Consistent, Svc, principal, require
 from api.problems import Problem
 from api.schemas import Category, Page, Season
 from domain.children import Child
+from domain.donors import Donor
 
 # Authenticate before waiting for a position: nobody unknown may hold a worker thread.
 router = APIRouter(tags=["balances"], dependencies=[Depends(principal), Consistent])
 READERS = (*STAFF, "auditor")
+ERASED = "[đã xoá]"  # shown for a donor's legal name once their key is erased
 
 
 @router.get("/balances/funds", response_model=Page)
@@ -43,7 +45,10 @@ def donor(donor_id: UUID, svc: Svc, who: Caller) -> dict[str, Any]:
     found = svc.queries.donor(str(donor_id))
     if found is None:
         raise Problem(404, "not_found", "Not found", f"no donor with id {donor_id}")
-    return found
+    # The legal name and contact are sealed in the log: decrypted here, for staff only.
+    personal = svc.ledger.donor_personal_data(svc.ledger.get(donor_id, Donor, "donor"))
+    return {**found, "name": personal["name"] if personal else ERASED,
+            "contact": personal["contact"] if personal else None, "erased": personal is None}
 
 
 @router.get("/children/{child_id}/history")

@@ -1,6 +1,8 @@
 // Checks a donation's inclusion proof in the browser (RFC 9162 §2.1.3.2), with Web Crypto's SHA-256,
 // against the signed tree head shown beside it; and the tree head's Ed25519 signature where the
-// browser's Web Crypto supports Ed25519. The page says plainly whether the donation is in the log.
+// browser's Web Crypto supports Ed25519. The leaf (base64 of its bytes, docs/verifiable-log.md §1)
+// is decoded and the facts the page shows are written from its `public` part, so what is shown
+// is what was proven; the page says plainly whether the donation is in the log.
 "use strict";
 (function () {
   const status = document.getElementById("proof-status");
@@ -15,13 +17,7 @@
     for (const p of parts) { out.set(p, at); at += p.length; }
     return out;
   };
-  // Canonical JSON of the five leaf fields, keys sorted, exactly as docs/verifiable-log.md says.
-  const leafBytes = (leaf) => enc.encode(
-    '{"originator_id":' + JSON.stringify(leaf.originator_id) +
-    ',"originator_version":' + String(leaf.originator_version) +
-    ',"position":' + String(leaf.position) +
-    ',"state":' + JSON.stringify(leaf.state) +
-    ',"topic":' + JSON.stringify(leaf.topic) + "}");
+  const unbase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 
   async function inclusion(leafHash, index, size, path, root) {
     if (index >= size) return false;
@@ -51,22 +47,36 @@
     return crypto.subtle.verify({ name: "Ed25519" }, key, unhex(head.signature), signed);
   }
 
+  // The facts the page shows, written from the proven leaf's public part.
+  function show(facts) {
+    for (const el of document.querySelectorAll("[data-leaf]")) {
+      const value = facts[el.dataset.leaf];
+      if (el.dataset.value === undefined) el.textContent = value == null ? "" : String(value);
+      else if (String(value) !== el.dataset.value) return false;
+    }
+    return true;
+  }
+
   async function check() {
     const proof = data.proof, head = data.tree_head;
-    const leafHash = new Uint8Array(await sha256(concat(Uint8Array.of(0), leafBytes(data.leaf))));
+    const leaf = unbase64(data.leaf);
+    const leafHash = new Uint8Array(await sha256(concat(Uint8Array.of(0), leaf)));
     if (hex(leafHash) !== proof.leaf_hash || proof.tree_size !== head.tree_size) return false;
     const path = proof.audit_path.map(unhex);
     if (!(await inclusion(leafHash, proof.leaf_index, proof.tree_size, path, head.root_hash))) return false;
-    return (await signature(head, data.public_key)) !== false;
+    if ((await signature(head, data.public_key)) === false) return false;
+    const parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(leaf));
+    const facts = parsed.public;
+    if (!facts || facts.reference !== document.getElementById("reference").textContent.trim()) return false;
+    return show(facts);
   }
 
-  check().then((ok) => {
+  const facts = document.getElementById("leaf-facts");
+  const done = (ok) => {
     status.textContent = ok ? status.dataset.ok : status.dataset.bad;
     status.className = "status " + (ok ? "ok" : "bad");
     status.dataset.verified = ok ? "true" : "false";
-  }, () => {
-    status.textContent = status.dataset.bad;
-    status.className = "status bad";
-    status.dataset.verified = "false";
-  });
+    if (facts) facts.dataset.verified = ok ? "true" : "false";
+  };
+  check().then(done, () => done(false));
 })();

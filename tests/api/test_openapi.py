@@ -13,6 +13,7 @@ EXPECTED = {
     ("get", "/api/v1/donors/{donor_id}"), ("get", "/api/v1/children/{child_id}/history"),
     ("get", "/api/v1/public/summary"), ("get", "/api/v1/public/donations"),
     ("get", "/api/v1/public/donations/{reference}"), ("get", "/api/v1/public/needs"),
+    ("get", "/api/v1/public/donations/by-bank-reference/{bank_reference}"),
     ("get", "/api/v1/public/export"),
     ("get", "/healthz"), ("get", "/readyz"), ("get", "/metrics"),
     ("get", "/api/v1/audit/events"), ("get", "/api/v1/audit/balances"), ("get", "/api/v1/audit/tree-head"),

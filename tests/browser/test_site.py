@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections import deque
+from typing import Any
 from urllib.parse import urljoin, urlparse
 from uuid import UUID
 
@@ -12,6 +14,7 @@ import httpx
 from playwright.sync_api import Page, Route, expect
 
 from api.i18n import t
+from api.routes.public import donation_with_proof
 from domain.text import fold, format_vnd
 from tests.browser.conftest import ARTIFACTS, Site
 
@@ -167,3 +170,54 @@ def test_no_child_name_appears_on_any_public_page(site: Site) -> None:
                     if ours and not url.path.startswith(("/docs", API + "/audit")):
                         queue.append(url.path + (f"?{url.query}" if url.query else ""))
     assert pages > 50
+
+
+def _proof_data(html: str) -> tuple[int, int, dict[str, Any]]:
+    start = html.index('<script type="application/json" id="proof-data">') + len(
+        '<script type="application/json" id="proof-data">')
+    end = html.index("</script>", start)
+    return start, end, json.loads(html[start:end])
+
+
+def test_the_facts_shown_are_the_proven_leafs(site: Site, page: Page) -> None:
+    reference = _a_traced_reference(site)
+
+    def rename(route: Route) -> None:
+        # The server's HTML names someone else: the page shows the leaf's donor once proven.
+        response = route.fetch()
+        html = response.text().replace('data-leaf="donor">', 'data-leaf="donor">Người khác ', 1)
+        route.fulfill(response=response, body=html)
+
+    page.route(re.compile(re.escape(reference) + "$"), rename)
+    page.goto(site.base + f"/donations/{reference}")
+    expect(page.locator("#proof-status")).to_have_attribute("data-verified", "true")
+    leaf = json.loads(base64.b64decode(site_donation(site, reference)["leaf"]))
+    assert leaf["public"]["reference"] == reference
+    expect(page.locator("#donor")).to_have_text(leaf["public"]["donor"])
+    expect(page.locator("#leaf-facts")).to_have_attribute("data-verified", "true")
+
+
+def test_a_tampered_leaf_is_shown_as_not_verified(site: Site, page: Page) -> None:
+    reference = _a_traced_reference(site)
+
+    def tamper(route: Route) -> None:
+        response = route.fetch()
+        html = response.text()
+        start, end, data = _proof_data(html)
+        leaf = json.loads(base64.b64decode(data["leaf"]))
+        leaf["public"]["amount_vnd"] += 1_000_000
+        data["leaf"] = base64.b64encode(json.dumps(
+            leaf, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).decode()
+        route.fulfill(response=response, body=html[:start] + json.dumps(data) + html[end:])
+
+    page.route(re.compile(re.escape(reference) + "$"), tamper)
+    page.goto(site.base + f"/donations/{reference}")
+    expect(page.locator("#proof-status")).to_have_attribute("data-verified", "false")
+    expect(page.locator("#leaf-facts")).to_have_attribute("data-verified", "false")
+    expect(page.locator("#proof-status")).to_have_text(t("proof_bad", "vi"))
+
+
+def site_donation(site: Site, reference: str) -> dict[str, Any]:
+    found = donation_with_proof(site.services, reference)
+    assert found is not None
+    return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import pytest
@@ -12,6 +13,8 @@ from api.audit import replay_balances, verify
 from api.services import Services
 from api.signing import verify_head
 from domain import merkle
+from domain.leaf import leaf as leaf_of
+from domain.leaf import sealed_digest
 from tests.helpers import communes, donor, get, post, receipt
 
 
@@ -49,10 +52,17 @@ def test_proofs_over_http_verify_against_signed_heads(client: TestClient, servic
         public = get(client, f"/public/donations/{r['reference']}")
         proof = public["inclusion_proof"]
         assert proof["tree_size"] == second["tree_size"]
-        leaf = public["leaf"]
-        assert merkle.leaf_hash(merkle.leaf_bytes(
-            leaf["position"], leaf["originator_id"], leaf["originator_version"], leaf["topic"],
-            base64.b64decode(leaf["state"]))).hex() == proof["leaf_hash"]
+        # The answer carries the leaf bytes, never the stored event; the facts are the leaf's.
+        data = base64.b64decode(public["leaf"])
+        assert merkle.leaf_hash(data).hex() == proof["leaf_hash"]
+        assert public["proof"] == proof
+        leaf = json.loads(data)
+        assert sorted(leaf) == ["position", "public", "sealed", "topic"]
+        assert leaf["public"] == public["facts"]
+        assert leaf["public"]["reference"] == r["reference"] == public["reference"]
+        assert leaf["public"]["amount_vnd"] == public["amount_vnd"]
+        assert leaf["public"]["donor"] == public["donor"] == "Trần Thị Hồng"
+        assert "state" not in public
         assert merkle.verify_inclusion(bytes.fromhex(proof["leaf_hash"]), proof["leaf_index"],
                                        proof["tree_size"], [bytes.fromhex(h) for h in proof["audit_path"]],
                                        bytes.fromhex(second["root_hash"]))
@@ -72,9 +82,13 @@ def test_proofs_over_http_verify_against_signed_heads(client: TestClient, servic
     events = get(client, "/audit/events", tokens["auditor"], after=0, limit=3)
     assert [e["leaf_index"] for e in events["items"]] == [0, 1, 2]
     for e in events["items"]:
-        data = merkle.leaf_bytes(e["position"], e["originator_id"], e["originator_version"],
-                                 e["topic"], base64.b64decode(e["state"]))
+        data = base64.b64decode(e["leaf"])
         assert merkle.leaf_hash(data).hex() == e["leaf_hash"]
+        rebuilt, _ = leaf_of(e["position"], e["originator_id"], e["originator_version"],
+                             e["topic"], base64.b64decode(e["state"]))
+        assert rebuilt == data
+        assert json.loads(data)["sealed"] == sealed_digest(
+            e["originator_id"], e["originator_version"], base64.b64decode(e["state"]))
     get(client, "/audit/events", fin, expect=403)
 
 

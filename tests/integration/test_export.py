@@ -28,6 +28,8 @@ from api.demo import load_demo
 from api.export import FORMAT, PUBLIC_FORMAT, export_log, export_public, public_chunks, signed_head
 from api.services import Services
 from domain import merkle
+from domain.leaf import ORIGIN_KINDS
+from domain.leaf import leaf as leaf_of
 from tests.conftest import make_services
 from tests.helpers import API, auth, communes, donor, get, post, receipt
 
@@ -163,14 +165,17 @@ def test_export_verifies_offline_and_every_edit_is_caught(
     assert len(lines) == 1 + head["tree_size"]
     recorded = {int(r["leaf_index"]): r["leaf_hash"]
                 for r in services.db.query("SELECT leaf_index, leaf_hash FROM merkle_leaves")}
+    origins: dict[str, Any] = {}
     for index, line in enumerate(lines[1:]):
         event = line_dict(line)
         assert set(event) == {"leaf_index", "position", "originator_id", "originator_version",
                               "topic", "state"}
         assert event["leaf_index"] == index
-        data = merkle.leaf_bytes(event["position"], event["originator_id"],
-                                 event["originator_version"], event["topic"],
-                                 base64.b64decode(event["state"]))
+        data, facts = leaf_of(event["position"], event["originator_id"],
+                              event["originator_version"], event["topic"],
+                              base64.b64decode(event["state"]), origins.get(event["originator_id"]))
+        if event["originator_version"] == 1 and event["topic"].rpartition(":")[2] in ORIGIN_KINDS:
+            origins[event["originator_id"]] = facts
         assert merkle.leaf_hash(data).hex() == recorded[index]
 
     ok = verifier(out, "--public-key", key, cwd=elsewhere)
@@ -328,11 +333,16 @@ def test_the_demo_exported_through_the_cli_verifies_offline(tmp_path: Path) -> N
     assert line_dict(lines_of(public)[0])["tree_head"] == line_dict(lines[0])["tree_head"]
     result = verifier(public, "--public-key", key, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"root computed from the leaf hashes: {head['root_hash']}" in result.stdout
-    published = public.read_bytes()
+    assert f"root computed from the public leaves: {head['root_hash']}" in result.stdout
+    # The leaves decoded: no personal string of the log in them but the names donors publish.
+    leaves = [base64.b64decode(line_dict(x)["leaf"]).decode() for x in lines_of(public)[1:]]
+    published = "\n".join(leaves)
+    receipts = [json.loads(x)["public"] for x in leaves if ":Receipt.Recorded" in x]
+    # … and the goods given (a line's description may repeat an item's name).
+    shown = {r["donor"] for r in receipts} | {r["goods"]["item"] for r in receipts if r["goods"]}
     personal = personal_strings(out)
     assert len(personal) > 100
-    assert not [secret for secret in personal if secret.encode("utf-8") in published]
+    assert not [secret for secret in personal - shown if secret in published]
 
 
 def test_the_verifier_imports_only_the_standard_library_and_cryptography() -> None:
@@ -398,7 +408,7 @@ def build_small_ledger(client: TestClient, services: Services, fin: str) -> dict
     return first
 
 
-def test_the_public_export_holds_only_leaf_hashes_and_verifies_offline(
+def test_the_public_export_holds_only_public_leaves_and_verifies_offline(
         client: TestClient, services: Services, tokens: dict[str, str], database_url: str,
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = build_small_ledger(client, services, tokens["finance"])
@@ -424,17 +434,19 @@ def test_the_public_export_holds_only_leaf_hashes_and_verifies_offline(
     assert f"tree size {size}, root {head['root_hash']}" in cli.stdout
     assert "public export" in cli.stdout and not list(tmp_path.glob("*.partial"))
 
-    # The file: the header, then {leaf_hash, leaf_index, position} per leaf, the server's own.
+    # The file: the header, then {leaf, leaf_index, position} per leaf, the server's own.
     data = out.read_bytes()
     lines = lines_of(out)
     assert line_dict(lines[0]) == {"format": PUBLIC_FORMAT, "public_key": key,
                                    "algorithm": "Ed25519", "tree_head": head}
     assert len(lines) == 1 + size
-    recorded = services.db.query("SELECT leaf_index, position, leaf_hash FROM merkle_leaves"
+    recorded = services.db.query("SELECT leaf_index, position, leaf_hash, leaf FROM merkle_leaves"
                                  " WHERE leaf_index < ? ORDER BY leaf_index", (size,))
     assert [line_dict(x) for x in lines[1:]] == [
-        {"leaf_hash": r["leaf_hash"], "leaf_index": int(r["leaf_index"]), "position": int(r["position"])}
-        for r in recorded]
+        {"leaf": base64.b64encode(r["leaf"].encode()).decode(), "leaf_index": int(r["leaf_index"]),
+         "position": int(r["position"])} for r in recorded]
+    assert all(merkle.leaf_hash(r["leaf"].encode()).hex() == r["leaf_hash"] for r in recorded)
+    leaves = [json.loads(base64.b64decode(line_dict(x)["leaf"])) for x in lines[1:]]
     assert all(line == encode(line_dict(line)) for line in lines)  # canonical JSON, "\n" ends
     # Paging does not change a byte.
     monkeypatch.setattr(export, "PUBLIC_PAGE", 3)
@@ -444,12 +456,19 @@ def test_the_public_export_holds_only_leaf_hashes_and_verifies_offline(
     full = tmp_path / "full.jsonl"
     export_log(services, full)
     personal = personal_strings(full)
-    for expected in ("Phạm Thị Hồng Nhung", "Đỗ Quang Vinh", "nhung.pham@example.vn 0912 345 678",
-                     "Ẩn danh theo yêu cầu", "Theo đề nghị của trưởng thôn Nà Pàn",
+    # What a receipt's leaf names: the named donor's public name (her own, as she gave no other)
+    # and "Ẩn danh" for the anonymous one, never his name.
+    shown = {f["public"]["donor"] for f in leaves if f["topic"].endswith(":Receipt.Recorded")}
+    assert shown == {"Phạm Thị Hồng Nhung", "Ẩn danh"}
+    # Donors' legal names and contacts are sealed in the log itself (DESIGN §6): not even there.
+    for sealed in ("Đỗ Quang Vinh", "nhung.pham@example.vn 0912 345 678", "0987 654 321"):
+        assert sealed.encode("utf-8") not in data and sealed.encode("utf-8") not in full.read_bytes()
+    for expected in ("Phạm Thị Hồng Nhung", "Ẩn danh theo yêu cầu", "Theo đề nghị của trưởng thôn Nà Pàn",
                      "FT21099000111", "FT21004000123", "FT21005000456", "NGUYỄN VĂN AN"):
         assert expected in personal  # the ledger does hold them, in the auditors' export
-    for secret in personal:
+    for secret in personal - shown:
         assert secret.encode("utf-8") not in data, secret
+        assert all(secret not in json.dumps(f, ensure_ascii=False) for f in leaves), secret
         assert base64.b64encode(secret.encode("utf-8")) not in data, secret
 
     # Over HTTP, for the same head: the same bytes, cacheable, 304 when unchanged.
@@ -473,12 +492,13 @@ def test_the_public_export_holds_only_leaf_hashes_and_verifies_offline(
     donation = get(client, f"/public/donations/{first['reference']}")
     assert donation["tree_head"] == head
     proof = donation["inclusion_proof"]
+    leaf_data = base64.b64decode(donation["leaf"])
     leaf = tmp_path / "leaf.json"
-    leaf.write_text(json.dumps(donation["leaf"], ensure_ascii=False), "utf-8")
+    leaf.write_bytes(leaf_data)  # the leaf bytes themselves
     answer = tmp_path / "donation.json"
     answer.write_text(json.dumps(donation, ensure_ascii=False), "utf-8")
-    index, position = proof["leaf_index"], donation["leaf"]["position"]
-    assert line_dict(lines[1 + index])["leaf_hash"] == proof["leaf_hash"]
+    index, position = proof["leaf_index"], json.loads(leaf_data)["position"]
+    assert line_dict(lines[1 + index])["leaf"] == donation["leaf"]
 
     ok = verifier(out, "--public-key", key, "--leaf", str(leaf), "--leaf", str(answer), cwd=auditor)
     assert ok.returncode == 2 and "same position" in ok.stderr  # one leaf, given twice
@@ -486,7 +506,7 @@ def test_the_public_export_holds_only_leaf_hashes_and_verifies_offline(
         ok = verifier(out, "--public-key", key, "--leaf", str(given), cwd=auditor)
         assert ok.returncode == 0, ok.stdout + ok.stderr
         assert "OK: every check passed" in ok.stdout and "WARNING" not in ok.stdout
-        assert f"root computed from the leaf hashes: {head['root_hash']}" in ok.stdout
+        assert f"root computed from the public leaves: {head['root_hash']}" in ok.stdout
         assert (f"[ ok ] leaf at position {position} from {given}: its hash "
                 f"{proof['leaf_hash']} is leaf {index} of the signed tree") in ok.stdout
         assert "not in a public export" in ok.stdout and "money received" not in ok.stdout
@@ -497,20 +517,30 @@ def test_the_public_export_holds_only_leaf_hashes_and_verifies_offline(
         assert result.returncode == 1, f"{name}: {result.stdout}{result.stderr}"
         return result.stdout
 
-    def with_hash(line: str, leaf_hash: str) -> str:
-        return encode({**line_dict(line), "leaf_hash": leaf_hash})
+    def altered(data: bytes, **public: Any) -> bytes:
+        obj = json.loads(data)
+        return merkle.canonical_json({**obj, "public": {**(obj["public"] or {}), **public}})
 
-    # One leaf hash changed (the receipt's): the root no longer matches, and neither does the leaf.
+    def with_leaf(line: str, data: bytes) -> str:
+        return encode({**line_dict(line), "leaf": base64.b64encode(data).decode()})
+
+    # The receipt's amount changed in its leaf: the root no longer matches, nor does the leaf.
     i = 1 + index
-    flipped = ("0" if proof["leaf_hash"][0] != "0" else "1") + proof["leaf_hash"][1:]
-    text = expect_failure("hash", [*lines[:i], with_hash(lines[i], flipped), *lines[i + 1:]],
+    more = altered(leaf_data, amount_vnd=json.loads(leaf_data)["public"]["amount_vnd"] + 1)
+    flipped = merkle.leaf_hash(more).hex()
+    text = expect_failure("hash", [*lines[:i], with_leaf(lines[i], more), *lines[i + 1:]],
                           "--leaf", str(leaf))
-    assert "the leaf hashes do not hash to the signed root" in text
+    assert "the public leaves do not hash to the signed root" in text
     assert f"it hashes to {proof['leaf_hash']}, but leaf {index} at that position is {flipped}" in text
-    # Another leaf changed: the receipt's leaf is still there, but the root gives it away.
+    # Another leaf given a public fact it had not: the receipt's leaf is still there, the root tells.
     j = 1 if index != 0 else 2
-    text = expect_failure("other-hash", [*lines[:j], with_hash(lines[j], "f" * 64), *lines[j + 1:]])
+    other = altered(base64.b64decode(line_dict(lines[j])["leaf"]), donor="Ai đó")
+    text = expect_failure("other-hash", [*lines[:j], with_leaf(lines[j], other), *lines[j + 1:]])
     assert "do not hash to the signed root" in first_failure(text)
+    # A leaf that is not canonical JSON, or whose position is not its line's.
+    loose = with_leaf(lines[j], json.dumps(json.loads(other), indent=1).encode())
+    text = expect_failure("loose", [*lines[:j], loose, *lines[j + 1:]])
+    assert "not canonical JSON" in first_failure(text)
 
     # A leaf dropped: the next one is named, the count is short.
     dropped_at = 2
@@ -531,7 +561,8 @@ def test_the_public_export_holds_only_leaf_hashes_and_verifies_offline(
     renumbered = [encode({**b, "leaf_index": a["leaf_index"], "position": a["position"]}),
                   encode({**a, "leaf_index": b["leaf_index"], "position": b["position"]})]
     text = expect_failure("renumbered", [*lines[:3], *renumbered, *lines[5:]])
-    assert "do not hash to the signed root" in first_failure(text)
+    # A leaf carries its own position: renumbering the line gives it away.
+    assert f"the leaf says position {b['position']}, the line {a['position']}" in first_failure(text)
 
     # The signature changed.
     forged = line_dict(lines[0])
@@ -544,16 +575,18 @@ def test_the_public_export_holds_only_leaf_hashes_and_verifies_offline(
     assert "not your trusted key" in first_failure(text)
 
     # A leaf that is not the one the log holds (its event edited), and a leaf the export lacks.
-    edited = dict(donation["leaf"], topic=donation["leaf"]["topic"] + "X")
-    text = expect_failure("edited-leaf", lines, "--leaf", str(write(tmp_path / "edited.json",
-                                                                   [json.dumps(edited)])))
+    edited = altered(leaf_data, donor="Người khác")
+    (tmp_path / "edited.json").write_bytes(edited)
+    text = expect_failure("edited-leaf", lines, "--leaf", str(tmp_path / "edited.json"))
     assert f"leaf at position {position} from" in text and "not the event the log holds" in text
     text = expect_failure("edited-answer", lines, "--leaf", str(write(
-        tmp_path / "edited-answer.json", [json.dumps({**donation, "leaf": edited})])))
+        tmp_path / "edited-answer.json",
+        [json.dumps({**donation, "leaf": base64.b64encode(edited).decode()})])))
     assert f"not to the leaf_hash {proof['leaf_hash']} it comes with" in text
-    later = dict(donation["leaf"], position=line_dict(lines[-1])["position"] + 1)
-    text = expect_failure("later-leaf", lines, "--leaf", str(write(tmp_path / "later.json",
-                                                                  [json.dumps(later)])))
+    later = merkle.canonical_json({**json.loads(leaf_data),
+                                   "position": line_dict(lines[-1])["position"] + 1})
+    (tmp_path / "later.json").write_bytes(later)
+    text = expect_failure("later-leaf", lines, "--leaf", str(tmp_path / "later.json"))
     assert "no leaf at that position in this export" in text
 
 

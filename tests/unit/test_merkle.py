@@ -24,6 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain import merkle
+from domain.leaf import leaf as public_leaf
 from domain.merkle import Key, MemoryTree
 
 PROPS = settings(max_examples=300, deadline=None)
@@ -730,8 +731,11 @@ def test_the_snippets_in_the_docs_agree_with_merkle_py() -> None:
     mth: Callable[[list[bytes]], bytes] = namespace["mth"]  # type: ignore[assignment]
     inclusion: Callable[..., bool] = namespace["verify_inclusion"]  # type: ignore[assignment]
     consistency: Callable[..., bool] = namespace["verify_consistency"]  # type: ignore[assignment]
-    assert leaf_bytes(42, str(EXAMPLE_ID).upper(), 1, "t", b"\x00") == \
-        merkle.leaf_bytes(42, EXAMPLE_ID, 1, "t", b"\x00")
+    assert leaf_bytes(42, str(EXAMPLE_ID).upper(), 1, "t", b"\x00", None) == \
+        public_leaf(42, EXAMPLE_ID, 1, "t", b"\x00")[0]
+    state = b'{"received_on":"2021-01-02","amount_vnd":5}'
+    ours, facts = public_leaf(42, EXAMPLE_ID, 1, "m:Receipt.Recorded", state)
+    assert leaf_bytes(42, str(EXAMPLE_ID), 1, "m:Receipt.Recorded", state, facts) == ours
     tree = MemoryTree.from_data([b"%d" % i for i in range(45)])
     for size in range(46):
         assert mth(tree.leaves[:size]) == tree.root(size)

@@ -859,7 +859,9 @@ def test_format_vnd_uses_vietnamese_grouping(amount: int, text: str) -> None:
 def test_names_are_stored_in_nfc(book: Book) -> None:
     donor_id = book.donor(unicodedata.normalize("NFD", "Nguyễn Văn An"))
     donor = book.ledger.get(donor_id, Donor, "donor")
-    assert donor.name == "Nguyễn Văn An"
+    personal = book.ledger.donor_personal_data(donor)
+    assert personal is not None and personal["name"] == "Nguyễn Văn An"
+    assert donor.public_name == "Nguyễn Văn An"  # no other public name given: shown as named
 
 
 def test_aggregate_types_are_what_the_commands_say(book: Book) -> None:

@@ -1,0 +1,154 @@
+"""The public leaf of the verifiable log (DESIGN §5, docs/verifiable-log.md §1): pure, no IO.
+
+A leaf is the canonical JSON of ``{position, topic, public, sealed}``: the event's public facts
+in clear, and a SHA-256 of everything it stores (``sealed``), which carries a random salt (the
+``salt`` of its metadata) so that the digest cannot be recomputed from guessed contents.
+
+Which facts an event publishes is :func:`public_facts`, the table of docs/verifiable-log.md §1.2.
+``tools/verify_export.py`` holds an independent copy of the same table (it must not import this
+project); tests/unit/test_leaf_encoding.py holds the two equal.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+from uuid import UUID
+
+from domain.merkle import canonical_json
+
+__all__ = [
+    "ANONYMOUS",
+    "ORIGIN_KINDS",
+    "Facts",
+    "decode_state",
+    "leaf",
+    "public_facts",
+    "receipt_reference",
+    "sealed_digest",
+]
+
+ANONYMOUS = "Ẩn danh"
+Facts = dict[str, Any] | None
+
+# Aggregates whose later events publish the facts of their first event (a reversal names what it
+# reverses): the leaf builder keeps the first event's public facts of these, by originator id.
+ORIGIN_KINDS = frozenset({"Receipt.Recorded", "Allocation.Made", "Distribution.Made",
+                          "Pledge.Made", "Need.Opened"})
+
+
+def receipt_reference(received_on: str, position: int) -> str:
+    """The receipt's voucher number names its place in the log: unique without a counter."""
+    return f"PT-{received_on[:4]}-{position:06d}"
+
+
+def _untag(obj: dict[str, Any]) -> Any:
+    # The eventsourcing library's JSON transcoder writes typed values as {"_type_", "_data_"}.
+    if len(obj) == 2 and "_type_" in obj and "_data_" in obj:
+        if obj["_type_"] == "uuid_hex":
+            return str(UUID(hex=obj["_data_"]))
+        return obj["_data_"]
+    return obj
+
+
+_DECODER = json.JSONDecoder(object_hook=_untag)
+
+
+def decode_state(state: bytes) -> dict[str, Any]:
+    """The event's stored attributes (the library's JSON). Raises ValueError if it is not that."""
+    obj = _DECODER.decode(state.decode("utf-8"))
+    if not isinstance(obj, dict):
+        raise ValueError("the stored state is not a JSON object")
+    return obj
+
+
+def _goods(goods: object) -> dict[str, Any] | None:
+    if not isinstance(goods, dict):
+        return None
+    return {k: goods.get(k) for k in ("item", "unit", "quantity", "unit_value_vnd")}
+
+
+def _restriction(restriction: object) -> dict[str, Any]:
+    if not isinstance(restriction, dict):
+        return {}
+    return {k: restriction[k] for k in ("district", "commune", "category") if restriction.get(k)}
+
+
+def _pick(attrs: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: attrs.get(k) for k in keys}
+
+
+def public_facts(kind: str, attrs: dict[str, Any], position: int, origin: Facts = None) -> Facts:
+    """What the leaf of one event shows in clear (docs/verifiable-log.md §1.2).
+
+    `kind` is the topic's part after the last ":" (``Receipt.Recorded``); `attrs` the stored
+    attributes (:func:`decode_state`); `origin` the public facts of the first event of the same
+    aggregate, for the kinds that name what they reverse or update. Everything not listed
+    (notes, bank references, donor, pledge and child ids, the metadata) stays sealed."""
+    if kind == "Receipt.Recorded":
+        return {
+            "reference": receipt_reference(str(attrs.get("received_on")), position),
+            "received_on": attrs.get("received_on"),
+            "fund": attrs.get("fund"),
+            "channel": attrs.get("channel"),
+            "amount_vnd": attrs.get("amount_vnd"),
+            "goods": _goods(attrs.get("goods")),
+            "restriction": _restriction(attrs.get("restriction")),
+            "donor": attrs.get("donor_name"),
+            "mobilised_by": attrs.get("mobilised_by"),
+        }
+    if kind == "Allocation.Made":
+        return _pick(attrs, "fund", "season", "district", "commune", "category", "amount_vnd",
+                     "item", "quantity")
+    if kind == "Distribution.Made":
+        lines = attrs.get("lines")
+        lines = lines if isinstance(lines, list) else []
+        return {
+            **_pick(attrs, "season", "district", "commune", "category", "distributed_on",
+                    "total_vnd", "beneficiaries_count", "overrides"),
+            # Counts only: which children, and what each got, stay sealed.
+            "named_children": sum(1 for x in lines if isinstance(x, dict) and x.get("child_id")),
+        }
+    if kind == "Pledge.Made":
+        return {**_pick(attrs, "amount_vnd", "due_on", "mobilised_by"),
+                "goods": _goods(attrs.get("goods")),
+                "restriction": _restriction(attrs.get("restriction"))}
+    if kind == "Need.Opened":
+        return _pick(attrs, "season", "district", "commune", "category")
+    if kind == "Need.Surveyed":
+        return {"need": origin, **_pick(attrs, "children_count", "estimated_vnd")}
+    if kind in ("Receipt.Reversed", "Allocation.Reversed", "Distribution.Reversed",
+                "Pledge.Cancelled"):
+        return {"reverses": origin}
+    return None
+
+
+def sealed_digest(originator_id: UUID | str, originator_version: int, state: bytes) -> str:
+    """Hex SHA-256 of the canonical JSON of {originator_id, originator_version, state (base64)}."""
+    oid = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
+    return hashlib.sha256(canonical_json({
+        "originator_id": str(oid), "originator_version": originator_version,
+        "state": base64.b64encode(state).decode("ascii")})).hexdigest()
+
+
+def leaf(position: int, originator_id: UUID | str, originator_version: int, topic: str,
+         state: bytes, origin: Facts = None) -> tuple[bytes, Facts]:
+    """The leaf bytes of one stored event, and its public facts.
+
+    A state that is not the library's JSON (none of ours) publishes nothing."""
+    if type(position) is not int or type(originator_version) is not int:
+        raise ValueError("position and originator_version must be integers")
+    if not isinstance(topic, str):
+        raise ValueError("topic must be a string")
+    kind = topic.rpartition(":")[2]
+    try:
+        attrs = decode_state(state)
+    except ValueError:
+        facts: Facts = None
+    else:
+        facts = public_facts(kind, attrs, position, origin)
+    data = canonical_json({"position": position, "topic": topic, "public": facts,
+                           "sealed": sealed_digest(originator_id, originator_version, state)})
+    return data, facts
