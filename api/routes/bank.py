@@ -119,7 +119,13 @@ async def undo(match_id: UUID, body: UndoIn, request: Request, svc: Svc, who: Ca
     return result
 
 
-@router.get("/reconciliation", response_model=None)
+_FILE = {"schema": {"type": "string", "format": "binary"}}
+
+
+@router.get("/reconciliation", response_model=None, responses={200: {
+    "description": "the report: JSON, or a CSV or XLSX file with `format`",
+    "content": {"application/json": {"schema": {"type": "object"}},
+                "text/csv": _FILE, reports.XLSX: _FILE}}})
 def reconciliation(
     svc: Svc, who: Caller, account: Code,
     start: Annotated[QueryDate | None, Query(alias="from")] = None,
@@ -139,7 +145,9 @@ def reconciliation(
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@router.get("/pledges/{pledge_id}/vietqr", response_model=None)
+@router.get("/pledges/{pledge_id}/vietqr", response_model=None, responses={200: {
+    "description": "the VietQR payload as JSON, or its image with `format=png`",
+    "content": {"application/json": {"schema": {"type": "object"}}, "image/png": _FILE}}})
 def pledge_vietqr(
     pledge_id: UUID, svc: Svc, who: Caller,
     account: Code | None = None,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from api.app import create_app
 from api.audit import verify
 from api.services import Services, build
 from api.settings import Settings
+from api.site import PageCache
 from tests.conftest import IN_CI, make_tokens
 
 EXAMPLES = int(os.environ.get("MINHBACH_FUZZ_EXAMPLES", "50" if IN_CI else "15"))
@@ -54,7 +56,17 @@ def fuzz_report() -> Iterator[None]:
 # The schema is the app's own OpenAPI; the calls go in-process through ASGI to this same app,
 # which the `fuzzed` fixture points at the services of the database under test.
 APP: FastAPI = create_app()
-schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+
+
+@asynccontextmanager
+async def _services_of_the_fixture(app: FastAPI) -> AsyncIterator[None]:
+    # Each call through ASGI runs the app's lifespan: it must not build services of its own.
+    yield
+
+
+APP.router.lifespan_context = _services_of_the_fixture
+schema = schemathesis.openapi.from_dict(APP.openapi())
+schema.app = APP
 
 
 class Ledger:
@@ -65,6 +77,7 @@ class Ledger:
         self.tokens = make_tokens(services)
         self.app = APP
         APP.state.services = services
+        APP.state.page_cache = PageCache()  # pages of the other database must not be served
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
