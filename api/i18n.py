@@ -26,7 +26,7 @@ TEXTS: dict[str, tuple[str, str]] = {  # key → (Vietnamese, English)
     "allocated": ("Đã phân bổ", "Allocated"),
     "distributed": ("Đã cấp phát", "Distributed"),
     "remaining": ("Còn lại", "Remaining"),
-    "children_reached": ("Lượt trẻ em được hỗ trợ", "Children reached"),
+    "children_reached": ("Số trẻ em được hỗ trợ", "Children reached"),
     "donors": ("Nhà tài trợ", "Donors"),
     "by_fund": ("Tiếp nhận theo quỹ", "Received by fund"),
     "by_category": ("Phân bổ theo nội dung hỗ trợ", "Allocated by category"),

@@ -379,7 +379,8 @@ def table_sizes(db_url: str) -> str:
         rows = conn.execute(
             "SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relname IN"
             " ('public_donations', 'public_donations_position', 'public_donations_folded',"
-            " 'public_names', 'public_names_trgm', 'public_donor_years', 'public_programme_children')"
+            " 'public_names', 'public_names_trgm', 'public_donor_years', 'public_reach',"
+            " 'public_reach_children')"
             " ORDER BY relname"
         ).fetchall()
     return ", ".join(f"{name} {size / 2**20:,.1f} MiB" for name, size in rows)

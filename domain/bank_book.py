@@ -358,7 +358,7 @@ class BankBook:
                 raise InvalidInput(f"bank line {bank_line_id} is already matched")
             account = self.account(line.account_code)
             aggregates: list[Aggregate] = []
-            donor = donor_id
+            donor, new_donor = donor_id, None
             if donor is not None:
                 self.ledger.require_donor(donor)
             else:
@@ -366,16 +366,19 @@ class BankBook:
                 if len(named) == 1:
                     donor = named[0]
                 else:
+                    # A bank customer never chose to be named in public: "Ẩn danh" until
+                    # staff record the donor's own choice (a correction).
                     new_donor = self.ledger.new_donor(
                         ctx, name=nfc(line.counterparty) or "Không rõ",
                         kind=_donor_kind(line.counterparty), public_name=None,
-                        anonymous=not line.counterparty, contact=None)
+                        anonymous=True, contact=None)
                     aggregates.append(new_donor)
                     donor = new_donor.id
             created = self.ledger.new_receipt(
                 ctx, donor_id=donor, fund=account.fund, received_on=line.booked_on, channel="bank",
                 amount_vnd=line.amount_vnd, goods=None, restriction=checked, pledge_id=None,
-                bank_txn_id=line.bank_txn_id, mobilised_by=None, note=note or _note(line))
+                bank_txn_id=line.bank_txn_id, mobilised_by=None, note=note or _note(line),
+                new_donor=new_donor)
             receipt = created[0]
             match_id = uuid4()
             line.match(match_id=match_id, target_id=receipt.id, kind="receipt", how="created",

@@ -366,8 +366,9 @@ class Ledger(Application[UUID]):
     def new_receipt(self, ctx: Context, *, donor_id: UUID, fund: str, received_on: str,
                     channel: str, amount_vnd: int, goods: Goods | None, restriction: Restriction,
                     pledge_id: UUID | None, bank_txn_id: str | None, mobilised_by: str | None,
-                    note: str | None) -> list[Aggregate]:
-        """A new receipt, and the claim on its bank transaction id (first, the receipt).
+                    note: str | None, new_donor: Donor | None = None) -> list[Aggregate]:
+        """A new receipt, and the claim on its bank transaction id (first, the receipt);
+        `new_donor` is its donor when the same command registers it.
 
         Every rule of a receipt is checked here, before the aggregate is made: its constructor
         also applies stored events, and history must load whatever a later release accepts."""
@@ -382,7 +383,7 @@ class Ledger(Application[UUID]):
                           channel=channel, amount_vnd=amount_vnd, goods=goods,
                           restriction=restriction, pledge_id=pledge_id, bank_txn_id=bank_txn_id,
                           mobilised_by=mobilised_by, note=note, meta=ctx.meta(note),
-                          donor_name=self.public_donor_name(donor_id))
+                          donor_name=self.public_donor_name(donor_id, new_donor))
         aggregates: list[Aggregate] = [receipt]
         if bank_txn_id:
             claimed = claim_id("bank-txn", bank_txn_id)
@@ -397,11 +398,11 @@ class Ledger(Application[UUID]):
             aggregates.append(claim)
         return aggregates
 
-    def public_donor_name(self, donor_id: UUID) -> str:
+    def public_donor_name(self, donor_id: UUID, donor: Donor | None = None) -> str:
         """The donor as a receipt's public leaf names them when it is recorded: their public
         name, or "Ẩn danh" when anonymous (or when they have none). Read afresh each time, since
-        a correction may change it."""
-        donor = self.get(donor_id, Donor, "donor")
+        a correction may change it; `donor` is one registered in the same command, not saved yet."""
+        donor = donor or self.get(donor_id, Donor, "donor")
         if donor.anonymous or not donor.public_name:
             return ANONYMOUS
         return str(donor.public_name)

@@ -28,12 +28,9 @@ refused with ``ValueError`` by :func:`consistency_proof` and :func:`verify_consi
 
 from __future__ import annotations
 
-import binascii
-import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from uuid import UUID
 
 __all__ = [
     "EMPTY_ROOT",
@@ -49,7 +46,6 @@ __all__ = [
     "fold",
     "inclusion_keys",
     "inclusion_path",
-    "leaf_bytes",
     "leaf_hash",
     "node_hash",
     "nodes_after_append",
@@ -84,40 +80,6 @@ def canonical_json(obj: object) -> bytes:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def leaf_bytes(position: int, originator_id: UUID | str, originator_version: int, topic: str,
-               state: bytes) -> bytes:
-    """The bytes of one log leaf: canonical JSON of the stored event's five fields.
-
-    ``originator_id`` may also be given as text (the store's type is ``UUID | str``); it must
-    parse as a UUID and is always written lower-case and hyphenated.
-    """
-    if type(position) is not int or type(originator_version) is not int:
-        raise ValueError("position and originator_version must be integers")
-    if isinstance(originator_id, str):
-        originator_id = UUID(originator_id)  # ValueError if it is not a UUID
-    if not isinstance(originator_id, UUID):
-        raise ValueError("originator_id must be a UUID")
-    if not isinstance(topic, str):
-        raise ValueError("topic must be a string")
-    # Exactly what canonical_json gives for these five keys (sorted: originator_id,
-    # originator_version, position, state, topic), assembled directly: verifying a million
-    # leaves spends most of its time here. tests/unit/test_leaf_encoding.py holds the two equal.
-    h = originator_id.hex  # str(UUID) is several times slower than slicing its hex
-    return b"".join((
-        b'{"originator_id":"', f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}".encode(),
-        b'","originator_version":', str(originator_version).encode(),
-        b',"position":', str(position).encode(),
-        b',"state":"', binascii.b2a_base64(state, newline=False),
-        _topic_tail(topic),
-    ))
-
-
-@functools.lru_cache(maxsize=1024)
-def _topic_tail(topic: str) -> bytes:
-    # A log has a few dozen topics: encode each once.
-    return b'","topic":' + json.dumps(topic, ensure_ascii=False).encode("utf-8") + b"}"
 
 
 def leaf_hash(data: bytes) -> bytes:

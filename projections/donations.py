@@ -7,7 +7,8 @@ it reads a few hundred rows however many receipts and distributions there are (m
 - `public_received`: amount and number of receipts per month and fund;
 - `public_names`: receipts per searchable donor name (folded; anonymous donors have none), so
   that a name search finds the few names that match before it touches any receipt;
-- `public_donor_years`: receipts per donor and year, and per donor over all years (year '*');
+- `public_donor_years`: receipts per public donor (a public name, or one anonymous gift: see
+  `public_donor`) and year, and over all years (year '*');
 - `public_counters`: `donors:YYYY` / `donors:*`, the donors with a receipt that year / ever, and
   `pledged_vnd` / `pledges` for pledges not cancelled;
 - `public_reach`: per grain (a season or all seasons; everywhere, a district or a commune; a
@@ -55,8 +56,15 @@ class _Receipt:
     amount_vnd: int
     received_on: str
     fund: str
-    donor_id: str
+    donor: str  # who counts as one donor in public: see public_donor
     donor_folded: str
+
+
+def public_donor(display: str, reference: str) -> str:
+    """The donors figure counts from public facts alone (docs/verifiable-log.md §8): a public
+    name once, however many gifts; an anonymous gift once by itself, as nothing public may link
+    an anonymous donor's gifts."""
+    return f"gift:{reference}" if display == ANONYMOUS else f"name:{display}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +178,9 @@ class Donations(Projection):
              e.received_on, restriction_key(e.restriction), e.mobilised_by),
         )
         pledge_id = str(e.pledge_id) if e.pledge_id else None
-        receipt = _Receipt(pledge_id, e.amount_vnd, e.received_on, e.fund, donor_id, folded)
+        reference = receipt_reference(e.received_on, position)
+        receipt = _Receipt(pledge_id, e.amount_vnd, e.received_on, e.fund,
+                           public_donor(display, reference), folded)
         self.batch_receipts[str(e.originator_id)] = receipt
         if pledge_id:
             self._pledge_received(pledge_id, e.amount_vnd)
@@ -181,13 +191,13 @@ class Donations(Projection):
         # The ledger reverses a receipt at most once (a second reversal is refused).
         receipt_id = str(e.originator_id)
         if receipt_id not in self.batch_receipts:
-            row = cur.execute("SELECT pledge_id, amount_vnd, received_on, fund, donor_id,"
-                              " donor_folded FROM public_donations WHERE receipt_id = ?",
+            row = cur.execute("SELECT pledge_id, amount_vnd, received_on, fund, donor_display,"
+                              " reference, donor_folded FROM public_donations WHERE receipt_id = ?",
                               (receipt_id,)).fetchone()
             assert row is not None, f"receipt {receipt_id} unknown at position {position}"
             self.batch_receipts[receipt_id] = _Receipt(
                 row["pledge_id"], int(row["amount_vnd"]), row["received_on"], row["fund"],
-                row["donor_id"], row["donor_folded"])
+                public_donor(row["donor_display"], row["reference"]), row["donor_folded"])
         receipt = self.batch_receipts[receipt_id]
         self.update("UPDATE public_donations SET reversed = 1 WHERE receipt_id = ?", (receipt_id,))
         if receipt.pledge_id:
@@ -205,8 +215,8 @@ class Donations(Projection):
         totals[1] += sign
         if r.donor_folded:
             self.names[r.donor_folded] += sign
-        self.donor_years[(r.donor_id, r.received_on[:4])] += sign
-        self.donor_years[(r.donor_id, ALL_YEARS)] += sign
+        self.donor_years[(r.donor, r.received_on[:4])] += sign
+        self.donor_years[(r.donor, ALL_YEARS)] += sign
 
     # ---- distributions: children reached ------------------------------------------------------
 

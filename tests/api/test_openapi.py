@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 EXPECTED = {
-    ("post", "/api/v1/donors"), ("post", "/api/v1/pledges"), ("post", "/api/v1/receipts"),
+    ("post", "/api/v1/donors"), ("post", "/api/v1/donors/{donor_id}/erase"),
+    ("post", "/api/v1/pledges"), ("post", "/api/v1/receipts"),
     ("post", "/api/v1/allocations"), ("post", "/api/v1/distributions"),
     ("post", "/api/v1/reversals"), ("post", "/api/v1/children"), ("post", "/api/v1/needs"),
     ("get", "/api/v1/areas"), ("get", "/api/v1/funds"), ("get", "/api/v1/categories"),

@@ -87,7 +87,7 @@ def page_counts(html: str) -> list[tuple[str, str]]:
     found = [(m.group(1), m.group(2)) for m in CELL.finditer(html)]
     for table in re.findall(r"<table[^>]*>.*?</table>", html, re.S):
         heads = re.findall(r'<th scope="col"[^>]*>([^<]*)</th>', table)
-        columns = [n for n, h in enumerate(heads) if h in ("Lượt trẻ em được hỗ trợ", "Số trẻ em",
+        columns = [n for n, h in enumerate(heads) if h in ("Số trẻ em được hỗ trợ", "Số trẻ em",
                                                              "Trẻ em", "Children reached",
                                                              "Children")]
         for row in re.findall(r"<tr>(.*?)</tr>", table, re.S):

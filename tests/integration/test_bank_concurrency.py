@@ -34,8 +34,10 @@ def _statement(lines: list[StatementLine], first: int, last: int, opening: int) 
 
 
 def test_two_processes_import_overlapping_statements_at_once(database_url: str, tmp_path: Path) -> None:
-    one = make_services(database_url, tmp_path / "one")
-    two = make_services(database_url, tmp_path / "two")
+    # Two processes of one installation: one database and one service key (which wraps
+    # every donor's key: a process with another could not read a donor's sealed name).
+    one = make_services(database_url, tmp_path / "data")
+    two = make_services(database_url, tmp_path / "data")
     try:
         one.bank.register_account(CTX, "", code="VCB", bank="Vietcombank", bank_bin="970436",
                                   account_number="0011004123456", fund="campaign")

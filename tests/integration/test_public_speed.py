@@ -112,9 +112,11 @@ def scanned_summary(services: Services, season: str | None) -> dict[str, Any]:
     year = season[:4] if season else None
     where = "WHERE reversed = 0" + (" AND received_on LIKE ?" if year else "")
     params = [f"{year}%"] if year else []
-    received = db.query_one("SELECT COALESCE(SUM(amount_vnd), 0) AS v,"
-                            f" COUNT(DISTINCT donor_id) AS donors FROM public_donations {where}",
-                            params)
+    # Donors as the public can count them: a public name once, each anonymous gift once.
+    received = db.query_one("SELECT COALESCE(SUM(amount_vnd), 0) AS v, COUNT(DISTINCT CASE"
+                            " WHEN donor_display = 'Ẩn danh' THEN 'gift:' || reference"
+                            " ELSE 'name:' || donor_display END) AS donors"
+                            f" FROM public_donations {where}", params)
     pledged = db.query_one("SELECT COALESCE(SUM(amount_vnd), 0) AS v FROM pledges WHERE cancelled = 0")
     by_fund = db.query(f"SELECT fund, SUM(amount_vnd) AS v FROM public_donations {where}"
                        " GROUP BY fund ORDER BY fund", params)

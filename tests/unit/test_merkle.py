@@ -343,36 +343,19 @@ def test_consistency_asks_for_the_published_nodes(first: int, second: int,
 EXAMPLE_ID = UUID("7c9e6679-7425-40de-944b-e07fc1f90ae7")
 
 
-def test_leaf_bytes_example_of_the_docs() -> None:
-    """The worked example in docs/verifiable-log.md."""
-    data = merkle.leaf_bytes(42, EXAMPLE_ID, 1, "domain.receipts:Receipt.Recorded",
-                             "Học bổng".encode())
-    assert data == (b'{"originator_id":"7c9e6679-7425-40de-944b-e07fc1f90ae7","originator_version":1,'
-                    b'"position":42,"state":"SOG7jWMgYuG7lW5n","topic":"domain.receipts:Receipt.Recorded"}')
-    assert merkle.leaf_hash(data).hex() == "86e2f3eb8bbca60caed2057ae1b22c20bde0de5c271574dafdd5b6bf17453fe2"
-
-
-def test_leaf_bytes_padding_standard_alphabet_and_raw_utf8() -> None:
-    data = merkle.leaf_bytes(7, UUID("7C9E6679-7425-40DE-944B-E07FC1F90AE7"), 2, "tên:Sự_kiện",
-                             bytes([0xFB, 0xFF]))
-    assert data == ('{"originator_id":"7c9e6679-7425-40de-944b-e07fc1f90ae7","originator_version":2,'
-                    '"position":7,"state":"+/8=","topic":"tên:Sự_kiện"}').encode()
-    assert merkle.leaf_hash(data).hex() == "6dbe0d7e3936c019564d749d9ec4a1329aff3b46357b1772ce75b8ec0b9b0bd7"
-    assert b'"state":""' in merkle.leaf_bytes(1, EXAMPLE_ID, 1, "t", b"")
-
-
-def test_leaf_bytes_refuses_non_integers() -> None:
+def test_leaves_refuse_what_is_not_an_event() -> None:
+    # The leaf encoding itself (and the docs' worked example) is tested in test_public_leaf.
     with pytest.raises(ValueError):
-        merkle.leaf_bytes(True, EXAMPLE_ID, 1, "t", b"")
+        public_leaf(True, EXAMPLE_ID, 1, "t", b"")
     with pytest.raises(ValueError):
-        merkle.leaf_bytes(1, EXAMPLE_ID, 1.0, "t", b"")  # type: ignore[arg-type]
+        public_leaf(1, EXAMPLE_ID, 1.0, "t", b"")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
-        merkle.leaf_bytes(1, "not-a-uuid", 1, "t", b"")
+        public_leaf(1, "not-a-uuid", 1, "t", b"")
     with pytest.raises(ValueError):
-        merkle.leaf_bytes(1, 5, 1, "t", b"")  # type: ignore[arg-type]
+        public_leaf(1, 5, 1, "t", b"")  # type: ignore[arg-type]
     # Text ids (the store's type is UUID | str) are normalised to the same canonical form.
-    assert merkle.leaf_bytes(1, str(EXAMPLE_ID).upper(), 1, "t", b"") == \
-        merkle.leaf_bytes(1, EXAMPLE_ID, 1, "t", b"")
+    upper = public_leaf(1, str(EXAMPLE_ID).upper(), 1, "t", b"")
+    assert upper == public_leaf(1, EXAMPLE_ID, 1, "t", b"")
 
 
 def test_canonical_json() -> None:
