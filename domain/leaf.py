@@ -18,6 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.merkle import canonical_json
+from domain.small_cells import hide_small
 
 __all__ = [
     "ANONYMOUS",
@@ -105,12 +106,13 @@ def public_facts(kind: str, attrs: dict[str, Any], position: int, origin: Facts 
     if kind == "Distribution.Made":
         lines = attrs.get("lines")
         lines = lines if isinstance(lines, list) else []
-        return {
+        # Counts only (which children, and what each got, stay sealed), and those below 5 as
+        # "< 5": a leaf is a public answer like any other.
+        return hide_small({
             **_pick(attrs, "season", "district", "commune", "category", "distributed_on",
                     "total_vnd", "beneficiaries_count", "overrides"),
-            # Counts only: which children, and what each got, stay sealed.
             "named_children": sum(1 for x in lines if isinstance(x, dict) and x.get("child_id")),
-        }
+        })
     if kind == "Pledge.Made":
         return {**_pick(attrs, "amount_vnd", "due_on", "mobilised_by"),
                 "goods": _goods(attrs.get("goods")),
@@ -118,7 +120,7 @@ def public_facts(kind: str, attrs: dict[str, Any], position: int, origin: Facts 
     if kind == "Need.Opened":
         return _pick(attrs, "season", "district", "commune", "category")
     if kind == "Need.Surveyed":
-        return {"need": origin, **_pick(attrs, "children_count", "estimated_vnd")}
+        return hide_small({"need": origin, **_pick(attrs, "children_count", "estimated_vnd")})
     if kind in ("Receipt.Reversed", "Allocation.Reversed", "Distribution.Reversed",
                 "Pledge.Cancelled"):
         return {"reverses": origin}

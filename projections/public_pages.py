@@ -1,6 +1,6 @@
 """Reads the public pages need beyond the JSON API's: the seasons there are, and the figures of
 one place (a district or a commune), with public counts of persons below 5 shown as "< 5"
-(DESIGN §6, projections/small_cells.py)."""
+(DESIGN §6, domain/small_cells.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from projections.db import Database, Row
 from projections.donations import ALL
 from projections.queries import Queries, reached
-from projections.small_cells import hide_small
+from domain.small_cells import hide_small
 
 
 class PublicPages:

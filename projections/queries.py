@@ -10,7 +10,7 @@ from domain.matching import payment_code
 from domain.text import fold
 from projections.db import Cursor, Database, Row
 from projections.donations import ALL, ALL_YEARS
-from projections.small_cells import hide_small, small
+from domain.small_cells import hide_small, small
 
 MAX_PAGE = 200
 # A name search fetches a name's receipts directly up to this many; beyond, it walks newest first.
@@ -316,7 +316,7 @@ class Queries:
             return sorted(out.values(), key=lambda r: str(r[key]))
 
         everywhere = reach.get((ALL, ALL, ALL), (0, 0))
-        # Counts of persons below 5 leave as "< 5" (projections/small_cells.py).
+        # Counts of persons below 5 leave as "< 5" (domain/small_cells.py).
         return hide_small({
             "season": season,
             "received_vnd": sum(by_fund.values()),

@@ -249,6 +249,9 @@ def _restriction(restriction: object) -> dict[str, Any]:
     return {k: restriction[k] for k in ("district", "commune", "category") if restriction.get(k)}
 
 
+PERSON_COUNTS = ("beneficiaries_count", "overrides", "named_children", "children_count")
+
+
 def public_facts(kind: str, a: dict[str, Any], position: int, origin: Any) -> Any:
     """What the leaf of one event shows in clear: docs/verifiable-log.md §1.2, the table."""
     if kind == "Receipt.Recorded":
@@ -267,7 +270,7 @@ def public_facts(kind: str, a: dict[str, Any], position: int, origin: Any) -> An
                                        "distributed_on", "total_vnd", "beneficiaries_count",
                                        "overrides")}
         facts["named_children"] = sum(1 for x in lines if isinstance(x, dict) and x.get("child_id"))
-        return facts
+        return _small_counts(facts)
     if kind == "Pledge.Made":
         return {"amount_vnd": a.get("amount_vnd"), "due_on": a.get("due_on"),
                 "mobilised_by": a.get("mobilised_by"), "goods": _goods(a.get("goods")),
@@ -275,11 +278,17 @@ def public_facts(kind: str, a: dict[str, Any], position: int, origin: Any) -> An
     if kind == "Need.Opened":
         return {k: a.get(k) for k in ("season", "district", "commune", "category")}
     if kind == "Need.Surveyed":
-        return {"need": origin, "children_count": a.get("children_count"),
-                "estimated_vnd": a.get("estimated_vnd")}
+        return _small_counts({"need": origin, "children_count": a.get("children_count"),
+                              "estimated_vnd": a.get("estimated_vnd")})
     if kind in REVERSALS:
         return {"reverses": origin}
     return None
+
+
+def _small_counts(facts: dict[str, Any]) -> dict[str, Any]:
+    """Counts of persons from 1 to 4 are published as "< 5" (the project's small-cell rule)."""
+    return {k: "< 5" if k in PERSON_COUNTS and type(v) is int and 0 < v < 5 else v
+            for k, v in facts.items()}
 
 
 def sealed_digest(originator: str, version: int, state: bytes) -> str:

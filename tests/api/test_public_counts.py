@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from api.services import Services
 from domain.meta import Context
-from projections.small_cells import PERSON_COUNTS, SHOWN_AS, is_hidden_or_large
+from domain.small_cells import PERSON_COUNTS, SHOWN_AS, is_hidden_or_large
 from tests.helpers import API
 
 CTX = Context(actor="test", role="finance", request_id="public-counts")

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.services import Services
-from projections.small_cells import small
+from domain.small_cells import small
 from tests.helpers import API, communes, donor, get, post, receipt
 
 TOOL = Path(__file__).resolve().parents[2] / "tools" / "public_figures.py"

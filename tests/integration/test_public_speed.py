@@ -33,7 +33,7 @@ from projections import queries
 from projections.db import Database
 from projections.donations import Donations
 from projections.runner import Runner
-from projections.small_cells import hide_small
+from domain.small_cells import hide_small
 from tests.conftest import PG_URL, _pg_admin, make_services
 
 TOTALS = tuple(t for t in Donations.tables if t.startswith("public_") and t != "public_donations")

@@ -26,7 +26,7 @@ from domain.meta import Context
 from projections.donations import ALL
 from projections.public_pages import PublicPages
 from projections.queries import reached
-from projections.small_cells import small
+from domain.small_cells import small
 from tests.conftest import make_services
 
 CTX = Context(actor="test", role="finance", request_id="children-reached")

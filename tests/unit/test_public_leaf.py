@@ -64,7 +64,7 @@ def test_nothing_private_is_published() -> None:
                        "lines": lines, "total_vnd": 10, "beneficiaries_count": 3,
                        "overrides": 0, "distributed_on": "2021-04-01"}).encode()
     data, facts = leaves.leaf(8, uuid4(), 1, "domain.distributions:Distribution.Made", made)
-    assert facts is not None and facts["named_children"] == 1
+    assert facts is not None and facts["named_children"] == "< 5"  # one child: a small cell
     assert lines[0]["child_id"] not in data.decode() and "Mai" not in data.decode()
 
 
