@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.small_cells import hide_small
 from projections.db import Database, Row
 from projections.donations import ALL
 from projections.queries import Queries, reached
-from domain.small_cells import hide_small
 
 
 class PublicPages:

@@ -7,10 +7,10 @@ from typing import Any
 from uuid import UUID
 
 from domain.matching import payment_code
+from domain.small_cells import hide_small, small
 from domain.text import fold
 from projections.db import Cursor, Database, Row
 from projections.donations import ALL, ALL_YEARS
-from domain.small_cells import hide_small, small
 
 MAX_PAGE = 200
 # A name search fetches a name's receipts directly up to this many; beyond, it walks newest first.

@@ -28,12 +28,12 @@ import migrations
 from api.demo import load_demo
 from api.services import Services
 from domain.meta import Context
+from domain.small_cells import hide_small
 from domain.text import fold
 from projections import queries
 from projections.db import Database
 from projections.donations import Donations
 from projections.runner import Runner
-from domain.small_cells import hide_small
 from tests.conftest import PG_URL, _pg_admin, make_services
 
 TOTALS = tuple(t for t in Donations.tables if t.startswith("public_") and t != "public_donations")

@@ -23,10 +23,10 @@ from hypothesis import strategies as st
 
 from api.services import Services
 from domain.meta import Context
+from domain.small_cells import small
 from projections.donations import ALL
 from projections.public_pages import PublicPages
 from projections.queries import reached
-from domain.small_cells import small
 from tests.conftest import make_services
 
 CTX = Context(actor="test", role="finance", request_id="children-reached")
