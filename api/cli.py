@@ -245,7 +245,7 @@ def audit_replay(as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD 
 def audit_export(
     out: Annotated[str, typer.Option("--out", help="JSON Lines file to write (replaced if it exists)")],
     public: Annotated[bool, typer.Option(
-        "--public", help="leaf hashes only, no events: the export anyone may download")] = False,
+        "--public", help="every public leaf, no stored event: the export anyone may download")] = False,
 ) -> None:
     """Write the log and a freshly signed tree head as JSON Lines (check: tools/verify_export.py).
 
@@ -272,7 +272,7 @@ def audit_export(
     finally:
         svc.close()
     if public:
-        print(f"exported the hashes of {summary['leaves']} leaves (public export, no events) to "
+        print(f"exported {summary['leaves']} leaves (the public export: no stored event) to "
               f"{summary['path']} ({summary['bytes']} bytes)")
     else:
         print(f"exported {summary['events']} events to {summary['path']} ({summary['bytes']} bytes)")

@@ -357,7 +357,7 @@ def test_the_verifier_imports_only_the_standard_library_and_cryptography() -> No
     assert imported - set(sys.stdlib_module_names) == {"cryptography"}
 
 
-# ---- the public export: leaf hashes only ------------------------------------------------------
+# ---- the public export: every leaf, no stored event ------------------------------------------------------
 
 PERSONAL_KEYS = frozenset({"name", "public_name", "contact", "note", "bank_txn_id", "counterparty",
                            "counterparty_account", "description", "full_name", "account_number",
