@@ -101,7 +101,7 @@ def _watch(request: Request, svc: Services) -> PositionWatch:
     watch: PositionWatch | None = getattr(request.app.state, "position_watch", None)
     if watch is None:
         watch = PositionWatch(svc.runner.position, svc.runner.wake.set,
-                              svc.settings.max_anonymous_waiters)
+                              svc.settings.max_anonymous_waiters, svc.health)
         request.app.state.position_watch = watch
     return watch
 

@@ -20,10 +20,11 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.services import TREE_HEADS_TASK
+from api.waiting import WATCH_TASK
 from projections.runner import FOLLOW_TASK
 
 log = logging.getLogger(__name__)
-TASKS = (FOLLOW_TASK, TREE_HEADS_TASK)
+TASKS = (FOLLOW_TASK, TREE_HEADS_TASK, WATCH_TASK)
 
 
 class LedgerState(Collector):
@@ -40,7 +41,7 @@ class LedgerState(Collector):
 
     def _families(self) -> tuple[GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily,
                                  GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily,
-                                 CounterMetricFamily, CounterMetricFamily]:
+                                 CounterMetricFamily, CounterMetricFamily, CounterMetricFamily]:
         return (
             GaugeMetricFamily("minhbach_database_up", "1 if the database answered this scrape"),
             GaugeMetricFamily("minhbach_log_position", "Position of the newest event"),
@@ -59,10 +60,13 @@ class LedgerState(Collector):
             CounterMetricFamily("minhbach_background_errors",
                                 "Errors a background loop caught and went on after",
                                 labels=["task"]),
+            CounterMetricFamily("minhbach_group_commit_splits",
+                                "Batches of commands written again one by one, their joint write"
+                                " having failed"),
         )
 
     def collect(self) -> Iterator[Metric]:
-        up, head_g, projected, position, lag, failed, failures, errors = self._families()
+        up, head_g, projected, position, lag, failed, failures, errors, splits = self._families()
         svc: Any = getattr(self.app.state, "services", None)
         if svc is None:
             return iter(())
@@ -88,7 +92,8 @@ class LedgerState(Collector):
         counts = svc.health.counts()
         for task in sorted({*TASKS, *counts}):
             errors.add_metric([task], counts.get(task, 0))
-        return iter((up, head_g, projected, position, lag, failed, failures, errors))
+        splits.add_metric([], svc.ledger.group_commit_splits)
+        return iter((up, head_g, projected, position, lag, failed, failures, errors, splits))
 
 
 def install(app: FastAPI) -> None:

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
 
+from projections.health import TaskHealth
+
+log = logging.getLogger(__name__)
 TICK_S = 0.005
+WATCH_TASK = "position-watch"  # its name in /metrics and /readyz
 
 
 class Busy(Exception):
@@ -23,8 +28,9 @@ class Busy(Exception):
 
 class PositionWatch:
     def __init__(self, read: Callable[[], int], nudge: Callable[[], None],
-                 max_anonymous: int) -> None:
+                 max_anonymous: int, health: TaskHealth) -> None:
         self.read, self.nudge, self.max_anonymous = read, nudge, max_anonymous
+        self.health = health
         self.known = 0
         self.anonymous = 0
         self._waiting = 0
@@ -67,9 +73,16 @@ class PositionWatch:
             await asyncio.sleep(TICK_S)
             try:
                 self.known = await run_in_threadpool(self.read)
-            except Exception:
-                # A failing read is reported by the routes' own reads; waiters time out.
+            except Exception as exc:
+                # Waiters time out (503); the failure is logged once while it lasts, and
+                # counted in /metrics and /readyz.
+                if WATCH_TASK not in self.health.failing():
+                    log.warning("?after= waits cannot read the projected position: %s: %s",
+                                type(exc).__name__, exc)
+                self.health.failed(WATCH_TASK, exc)
                 continue
+            else:
+                self.health.succeeded(WATCH_TASK)
             finally:
                 # Wake this tick's waiters and give the next tick a fresh event.
                 tick, self._tick = self._tick, asyncio.Event()

@@ -135,6 +135,10 @@ class Ledger(Application[UUID]):
     def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         return self._group_commit.record(processing_event)
 
+    @property
+    def group_commit_splits(self) -> int:
+        return self._group_commit.split_batches
+
     # ---- the command runner ------------------------------------------------------------
 
     def run(

@@ -41,7 +41,7 @@ def create_private_sqlite(path: Path) -> None:
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, SQLITE_MODE)
     except FileExistsError:
-        pass
+        log.debug("%s exists already: only its mode is checked", path)
     else:
         os.close(fd)
         os.chmod(path, SQLITE_MODE)  # os.open's mode passes through the umask: say it exactly

@@ -113,6 +113,7 @@ def test_a_conflict_in_a_batch_fails_only_its_own_command() -> None:
     assert store.batches == [["a1"], ["refused", "b1", "conflict", "d1"],
                              ["b1"], ["refused", "conflict"], ["d1"]]
     assert results == {0: ["a1"], 1: ["b1"], 2: "conflict", 3: ["d1"]}
+    assert group.split_batches == 1  # counted for /metrics
 
 
 def test_a_lone_command_is_written_at_once_and_its_error_is_its_own() -> None:
@@ -123,6 +124,7 @@ def test_a_lone_command_is_written_at_once_and_its_error_is_its_own() -> None:
     with pytest.raises(IntegrityError):
         group.record(command("conflict"))
     assert store.batches == [["x1", "x2"], ["refused", "conflict"]]
+    assert group.split_batches == 0  # a lone command's error is no split batch
 
 
 def test_a_tracked_event_is_never_grouped() -> None:
