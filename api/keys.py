@@ -11,7 +11,8 @@ from uuid import UUID
 from domain.privacy import derive_key, keyed_digest
 from projections.db import Database
 
-__all__ = ["ChildKeyTable", "DonorKeyTable", "keyed_digest", "load_service_key", "request_hash_key"]
+__all__ = ["ChildKeyTable", "DonorKeyTable", "keyed_digest", "load_service_key", "request_hash_key",
+           "statement_key"]
 
 SERVICE_KEY_BYTES = 32
 
@@ -30,6 +31,13 @@ def load_service_key(data_dir: Path, given_hex: str = "") -> bytes:
 def request_hash_key(service_key: bytes) -> bytes:
     """The secret keying idempotency records' request hashes (derived: nothing new to keep)."""
     return derive_key(service_key, "request-hash")
+
+
+@lru_cache(maxsize=4)
+def statement_key(service_key: bytes) -> bytes:
+    """The secret keying a statement file's digest and its lines' keys: the file and a line's
+    fields are bank customers' data, and a plain digest of them falls to a dictionary of guesses."""
+    return derive_key(service_key, "bank-statement")
 
 
 def secret_file(path: Path, size: int) -> bytes:

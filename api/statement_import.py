@@ -4,11 +4,11 @@ Shared by `POST /bank-accounts/{code}/statements` and `minhbach import-statement
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
+from api.keys import keyed_digest, statement_key
 from api.services import Services
 from api.statements import Statement, StatementLimits, parse_statement
 from domain.bank import LineInput, bank_line_id
@@ -19,9 +19,11 @@ from domain.meta import Context
 Progress = Callable[[int, int], None]  # (lines recorded, lines new in the file)
 
 
-def statement_input(account_code: str, account_number: str, statement: Statement,
-                    digest: str) -> StatementInput:
-    """The parsed statement as the ledger takes it: every line with its running balance."""
+def statement_input(account_code: str, account_number: str, statement: Statement, data: bytes,
+                    key: bytes) -> StatementInput:
+    """The parsed statement as the ledger takes it: every line with its running balance, the file's
+    digest and the lines' field digests keyed with `key` (api.keys.statement_key), so that nothing
+    stored is a plain digest of bank customers' data."""
     if statement.account_number and _digits(statement.account_number) != _digits(account_number):
         raise InvalidInput(f"sao kê của tài khoản {statement.account_number}, không phải {account_number}"
                            f" / the statement is for account {statement.account_number}, not"
@@ -31,12 +33,13 @@ def statement_input(account_code: str, account_number: str, statement: Statement
     for line in statement.lines:
         balance += line.amount_vnd
         lines.append(LineInput(
-            key=line.key, booked_on=line.booked_on.isoformat(), amount_vnd=line.amount_vnd,
+            key=_keyed_line_key(key, line.key), booked_on=line.booked_on.isoformat(),
+            amount_vnd=line.amount_vnd,
             balance_vnd=balance, bank_txn_id=line.bank_txn_id, counterparty=line.counterparty,
             counterparty_account=line.counterparty_account, description=line.description,
             reversal=line.reversal))
     return StatementInput(
-        account_code=account_code, format=statement.format, sha256=digest,
+        account_code=account_code, format=statement.format, sha256=keyed_digest(key, data),
         period_from=statement.period_from.isoformat() if statement.period_from else None,
         period_to=statement.period_to.isoformat() if statement.period_to else None,
         opening_balance_vnd=statement.opening_balance_vnd,
@@ -51,8 +54,8 @@ def import_file(svc: Services, ctx: Context, request_hash: str, account_code: st
     account = svc.bank.account(account_code)
     statement = parse_statement(data, format, filename,
                                 limits=StatementLimits(dates=svc.ledger.dates))
-    command = statement_input(account.code, account.account_number, statement,
-                              hashlib.sha256(data).hexdigest())
+    command = statement_input(account.code, account.account_number, statement, data,
+                              statement_key(svc.ledger.service_key))
     done = 0
 
     def step(lines: int) -> None:
@@ -69,6 +72,12 @@ def import_file(svc: Services, ctx: Context, request_hash: str, account_code: st
         min(days), max(days), account.fund) if days else {"matched": 0, "suggested": 0, "unmatched": 0})
     return {"statement_id": UUID(answer["statement_id"]), "position": answer["position"],
             "lines": answer["lines"], "new_lines": answer["new_lines"], **status}
+
+
+def _keyed_line_key(key: bytes, line_key: str) -> str:
+    # A bank transaction id is the bank's own reference and stays as it is; only the digest of a
+    # line's fields is personal data.
+    return "h:" + keyed_digest(key, line_key.encode()) if line_key.startswith("h:") else line_key
 
 
 def _digits(account_number: str) -> str:

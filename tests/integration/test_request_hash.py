@@ -13,8 +13,11 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.services import Services, build
 from api.settings import Settings
+from api.statements import write_csv
+from api.statements.model import LineKeys
 from domain.idempotency import IdempotencyRecord
 from domain.ids import idempotency_id
+from tests.api.test_bank import ACCOUNT, statement, upload
 from tests.conftest import make_tokens
 from tests.helpers import API, auth
 from tests.stored_values import stored_values
@@ -65,3 +68,25 @@ def test_two_installations_store_different_digests_and_no_plain_sha256(
         finally:
             svc.close()
     assert digests[0] != digests[1]
+
+
+def test_a_statement_leaves_no_plain_digest_of_its_file_or_its_lines(
+        client: TestClient, services: Services, tokens: dict[str, str]) -> None:
+    """A statement file and a line without a bank transaction id are bank customers' data: the
+    file's digest and the line's key are stored keyed, and a re-import still finds the same ones."""
+    fin = tokens["finance"]
+    client.post(API + "/bank-accounts", json=ACCOUNT, headers=auth(fin)).raise_for_status()
+    parsed = statement([("2021-03-01", 1_000_000, None, "NGUYỄN VĂN AN", "ung ho tre em"),
+                        ("2021-03-02", 250_000, "FT21060002", "TRAN THI BICH", "ung ho")])
+    data = write_csv(parsed)
+    first = upload(client, fin, data)
+    line = parsed.lines[0]
+    plain_key = LineKeys().key(line.booked_on, line.amount_vnd, None, line.counterparty,
+                               line.description, 1)
+    plain = [hashlib.sha256(data).hexdigest(), plain_key, plain_key.removeprefix("h:")]
+    stored = [v for _, v in stored_values(services)]
+    for p in plain:
+        assert not any(p.encode() in v for v in stored), f"a plain digest is stored: {p}"
+    assert any(b"txn:FT21060002" in v for v in stored)  # the bank's own id is kept as it is
+    again = upload(client, fin, data)
+    assert (again["statement_id"], again["new_lines"]) == (first["statement_id"], 0)
