@@ -161,7 +161,10 @@ class AllocationIn(Model):
     category: Category
     amount_vnd: Amount | None = None
     in_kind: GoodsWanted | None = None
-    decision_ref: Name
+    decision_ref: Annotated[Name, Field(description=(
+        "The official decision this allocation carries out (QĐ 1557/QĐ-UBND ngày 06/9/2021). "
+        "Public: shown on the donation pages and in the allocation's leaf; a person's name "
+        "does not belong here (use `note`, which stays sealed)."))]
     note: Note | None = None
 
     @model_validator(mode="after")

@@ -102,7 +102,7 @@ def public_facts(kind: str, attrs: dict[str, Any], position: int, origin: Facts 
         }
     if kind == "Allocation.Made":
         return _pick(attrs, "fund", "season", "district", "commune", "category", "amount_vnd",
-                     "item", "quantity")
+                     "item", "quantity", "decision_ref")
     if kind == "Distribution.Made":
         lines = attrs.get("lines")
         lines = lines if isinstance(lines, list) else []

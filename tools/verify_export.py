@@ -263,7 +263,7 @@ def public_facts(kind: str, a: dict[str, Any], position: int, origin: Any) -> An
                 "donor": a.get("donor_name"), "mobilised_by": a.get("mobilised_by")}
     if kind == "Allocation.Made":
         return {k: a.get(k) for k in ("fund", "season", "district", "commune", "category",
-                                      "amount_vnd", "item", "quantity")}
+                                      "amount_vnd", "item", "quantity", "decision_ref")}
     if kind == "Distribution.Made":
         lines = a.get("lines") if isinstance(a.get("lines"), list) else []
         facts = {k: a.get(k) for k in ("season", "district", "commune", "category",

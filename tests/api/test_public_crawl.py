@@ -1,11 +1,11 @@
 """Item 3 of issue 10: no private byte in any public answer.
 
-Builds a ledger whose every private field carries a distinctive marker, then crawls every GET
-route that needs no token (found from the app itself, path parameters filled from the ledger),
-decodes every base64 and hex string it meets, recursively, and looks for the markers in the
-answers and in everything decoded from them. Until the public leaf lands (issue 10, item 1),
-`/public/donations/{reference}` hands out the stored state (`leaf.state`): this test then fails
-and names each leak by route, marker and decoding path."""
+Builds a ledger whose every private field carries a distinctive marker (and one made of hostile
+strings), then crawls every GET route that needs no token (found from the app itself, path
+parameters filled from the ledger), decodes every base64 and hex string it meets, recursively,
+and looks for the private strings in the answers and in everything decoded from them; a leak is
+named by route, decoding path and string. tests/integration/test_demo_crawl.py runs the same
+crawl over the demo."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ import binascii
 import contextlib
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -114,12 +116,17 @@ def _ledger(client: TestClient, services: Services, tokens: dict[str, str],
 def _urls(client: TestClient, services: Services, built: dict[str, Any]) -> list[str]:
     commune = built["commune"]
     district = services.areas.district_of(commune)
-    fill = {"reference": [g["reference"] for g in built["gifts"]], "code": [district, commune]}
+    return public_urls(client, {"reference": [g["reference"] for g in built["gifts"]],
+                                "code": [district, commune]}, range(1, built["last"] + 1))
+
+
+def public_urls(client: TestClient, fill: dict[str, list[str]], positions: Iterable[int]) -> list[str]:
+    """Every GET of the API's OpenAPI document that needs no token, and the web pages, with path
+    parameters from `fill`; inclusion proofs of `positions` and a consistency proof."""
     head = get(client, "/audit/tree-head")
     urls = [f"/api/v1/audit/proofs/inclusion?position={p}&tree_size={head['tree_size']}"
-            for p in range(1, built["last"] + 1)]
+            for p in positions]
     urls.append(f"/api/v1/audit/proofs/consistency?first=1&second={head['tree_size']}")
-    # Every GET of the API's OpenAPI document that needs no token, and the web pages.
     api_paths = [p for p, ops in client.get("/openapi.json").json()["paths"].items() if "get" in ops]
     pages = ["/", "/donations", "/donations.csv", "/follow", "/needs", "/verify",
              "/districts/{code}", "/communes/{code}", "/donations/{reference}"]
@@ -130,25 +137,57 @@ def _urls(client: TestClient, services: Services, built: dict[str, Any]) -> list
         if not names:
             urls.append(path)
         for name in names[:1]:
-            urls += [path.replace("{" + name + "}", v) for v in fill.get(name, [])]
+            urls += [path.replace("{" + name + "}", quote(v, safe="")) for v in fill.get(name, [])]
     return urls
 
 
+class Needles:
+    """Finds private strings in public text, word by word (case-folded), fast enough for the
+    demo's thousands of strings over its whole export: a string is found when its words appear
+    in a row, as they would in any copy of it."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        self.by_start: dict[tuple[str, ...], list[tuple[str, tuple[str, ...]]]] = {}
+        for secret in secrets:
+            words = tuple(_words(secret))
+            if words:
+                self.by_start.setdefault(words[:2], []).append((secret, words))
+
+    def found(self, text: str) -> list[str]:
+        words, hits = _words(text), []
+        for i in range(len(words)):
+            for start in (tuple(words[i:i + 2]), (words[i],)):
+                hits += [secret for secret, w in self.by_start.get(start, ())
+                         if tuple(words[i:i + len(w)]) == w]
+        return hits
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.casefold())
+
+
+def _answer_texts(url: str, body: str) -> list[tuple[str, str]]:
+    """Every text of one answer: JSON, JSON Lines (the export), else HTML or CSV with every
+    attribute-like word decoded."""
+    with contextlib.suppress(ValueError):
+        return _texts(json.loads(body), url)
+    lines = body.splitlines()
+    with contextlib.suppress(ValueError):
+        return [t for n, line in enumerate(lines) for t in _texts(json.loads(line), f"{url}#{n}")]
+    texts = [(url, body), *_decoded(body, url, 0)]
+    for attr in re.findall(r"""["'>=\s]([A-Za-z0-9+/=_-]{12,})""", body):
+        texts += _decoded(attr, url, 0)
+    return texts
+
+
 def _crawl(client: TestClient, urls: list[str], secrets: list[str]) -> list[str]:
-    leaks = []
+    needles, leaks = Needles(secrets), []
     for url in urls:
         response = client.get(url)
         if response.status_code >= 400:
             continue  # an error carries no ledger data (asserted by the problem tests)
-        body = response.text
-        try:
-            texts = _texts(response.json(), url)
-        except ValueError:
-            texts = [(url, body), *_decoded(body, url, 0)]
-            for attr in re.findall(r"""["'>=\s]([A-Za-z0-9+/=_-]{12,})""", body):
-                texts += _decoded(attr, url, 0)
-        for where, text in texts:
-            leaks += [f"{where}: {s!r}" for s in secrets if s and s in text]
+        for where, text in _answer_texts(url, response.text):
+            leaks += [f"{where}: {s!r}" for s in needles.found(text)]
     return sorted(set(leaks))
 
 

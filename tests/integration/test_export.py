@@ -361,7 +361,7 @@ def test_the_verifier_imports_only_the_standard_library_and_cryptography() -> No
 
 PERSONAL_KEYS = frozenset({"name", "public_name", "contact", "note", "bank_txn_id", "counterparty",
                            "counterparty_account", "description", "full_name", "account_number",
-                           "reason", "decision_ref"})
+                           "reason"})
 BANK = {"code": "VCB-QUY", "bank": "Vietcombank", "account_number": "0011004123456", "fund": "campaign"}
 STATEMENT = ROOT / "tests" / "fixtures" / "statements" / "vietcombank-2021-01.csv"
 
