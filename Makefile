@@ -24,8 +24,8 @@ run: install
 	$(BIN)/minhbach serve --host 127.0.0.1 --port 8000
 
 test: install browser
-	$(BIN)/ruff check domain projections api migrations tests bench tools
-	$(BIN)/mypy domain projections api
+	$(BIN)/ruff check domain projections ledger adapters api migrations tests bench tools
+	$(BIN)/mypy domain projections ledger adapters api
 	$(BIN)/pytest -q
 
 bench: install
@@ -33,7 +33,7 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy domain projections api
+	$(BIN)/mypy domain projections ledger adapters api
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

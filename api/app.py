@@ -11,9 +11,10 @@ from fastapi.staticfiles import StaticFiles
 from api import health, metrics, problems, site
 from api.limits import RequestLimits
 from api.routes import audit, bank, commands, public, public_export, queries
-from api.services import Services, build
-from api.settings import Settings
+from api.schemas import use_date_window
 from api.web_headers import WebHeaders
+from ledger.bootstrap import Services, build
+from ledger.settings import Settings
 
 PREFIX = "/api/v1"
 
@@ -22,6 +23,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc = services or build(settings)
+        use_date_window(svc.settings.date_window)  # HTTP refuses what the ledger would refuse
         app.state.services = svc
         if svc.settings.run_projections:
             svc.start_projections()

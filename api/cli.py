@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from api.services import Services, build
-from api.settings import Settings
+from ledger.bootstrap import Services, build
+from ledger.settings import Settings
 
 app = typer.Typer(help="Minh Bạch — sổ cái minh bạch / the transparent donation ledger",
                   no_args_is_help=True)
@@ -68,7 +68,7 @@ def token_create(
 ) -> None:
     """Make a token; it is printed once, alone on the last line. One the name held before stops
     working at once."""
-    from api.tokens import create_token, parse_duration
+    from adapters.tokens import create_token, parse_duration
 
     try:
         lifetime = parse_duration(expires_in) if expires_in is not None else None
@@ -98,7 +98,7 @@ def token_list(
     never the token or its hash."""
     from dataclasses import asdict
 
-    from api.tokens import list_tokens
+    from adapters.tokens import list_tokens
 
     svc = _services()
     try:
@@ -125,7 +125,7 @@ def _minute(iso: str | None) -> str:
 @token_app.command("revoke")
 def token_revoke(name: Annotated[str, typer.Option(help="whose token")]) -> None:
     """Revoke a token: every serving process refuses it from its next request."""
-    from api.tokens import revoke_token
+    from adapters.tokens import revoke_token
 
     svc = _services()
     try:
@@ -141,8 +141,8 @@ def token_revoke(name: Annotated[str, typer.Option(help="whose token")]) -> None
 @app.command()
 def demo() -> None:
     """Load the demo of the 2021 Lạng Sơn plan into the store (once; a second run does nothing)."""
-    from api.demo import load_demo
-    from api.demo_bank import load_bank_demo
+    from ledger.demo import load_demo
+    from ledger.demo_bank import load_bank_demo
 
     svc = _services()
     try:
@@ -189,7 +189,7 @@ def projections_rebuild(
 ) -> None:
     """Drop read models and rebuild them from position 0, in one transaction: if an event can't be
     applied, the rebuild says which and the read models are left as they were."""
-    from projections.registry import UnknownProjection, all_projections, select_projections
+    from projections.read_models import UnknownProjection, all_projections, select_projections
 
     try:
         chosen = select_projections(all_projections(), name) if name else None
@@ -210,7 +210,7 @@ def projections_rebuild(
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Recompute leaves and roots, check tree heads, replay every projection and compare."""
-    from api.audit import verify
+    from ledger.audit import verify
 
     svc = _services()
     try:
@@ -231,7 +231,7 @@ def audit_verify() -> None:
 def audit_replay(as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD (end of day, UTC)")]) -> None:
     """Fund and programme balances as they stood at a date, rebuilt from the log alone."""
 
-    from api.audit import replay_balances
+    from ledger.audit import replay_balances
 
     svc = _services()
     try:
@@ -254,7 +254,7 @@ def audit_export(
     """
     from pathlib import Path
 
-    from api.export import export_log, export_public
+    from ledger.export import export_log, export_public
 
     svc = _services()
     try:
@@ -290,10 +290,10 @@ def import_statement(
     import uuid
     from pathlib import Path
 
-    from api.statement_import import import_file
-    from api.statements import StatementError
+    from adapters.statements import StatementError
     from domain.errors import DomainError
     from domain.meta import Context
+    from ledger.statement_import import import_file
     from projections.runner import ProjectionFailed
 
     data = Path(file).read_bytes()
@@ -326,8 +326,8 @@ def report_reconciliation(
     import datetime as dt
     from pathlib import Path
 
-    from api import reports
     from domain.text import format_vnd
+    from ledger import reports
 
     svc = _services()
     try:
@@ -374,7 +374,7 @@ def project(
     A projection that cannot apply an event is logged and stops; the others go on."""
     import logging
 
-    from projections.registry import UnknownProjection, all_projections, select_projections
+    from projections.read_models import UnknownProjection, all_projections, select_projections
 
     try:
         chosen = select_projections(all_projections(), name) if name else None

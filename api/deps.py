@@ -10,14 +10,14 @@ from fastapi import Depends, Header, Query, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from adapters.keys import keyed_digest, request_hash_key
+from adapters.tokens import Principal, TokenRefused, check_token
 from api.access import PRINCIPAL_STATE, needs_token
-from api.keys import keyed_digest, request_hash_key
 from api.problems import Problem
 from api.routes import MAX_INT64
-from api.services import Services
-from api.tokens import Principal, TokenRefused, check_token
 from api.waiting import Busy, PositionWatch
 from domain.meta import Context
+from ledger.bootstrap import Services
 
 STAFF = ("admin", "finance", "district")
 MAX_IDEMPOTENCY_KEY = 200

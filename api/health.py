@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.problems import PROBLEM_CONTENT, ProblemResponse, problem_body
-from api.services import Services
+from ledger.bootstrap import Services
 
 log = logging.getLogger(__name__)
 PING_TIMEOUT_S = 2.0  # a probe must answer quickly, even while the database doesn't

@@ -28,10 +28,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapters.tokens import TokenRefused, check_token
 from api.access import PRINCIPAL_STATE, PUBLIC_SEARCH, needs_token
 from api.problems import ProblemResponse, problem_body
-from api.settings import Settings
-from api.tokens import TokenRefused, check_token
+from ledger.settings import Settings
 from projections.db import Database
 
 log = logging.getLogger("minhbach.limits")

@@ -19,8 +19,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.services import TREE_HEADS_TASK
 from api.waiting import WATCH_TASK
+from ledger.bootstrap import TREE_HEADS_TASK
 from projections.runner import FOLLOW_TASK
 
 log = logging.getLogger(__name__)

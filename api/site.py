@@ -17,15 +17,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from adapters.spreadsheet import safe_row
 from api import charts
 from api.deps import Svc
 from api.i18n import Lang, category_name, fund_name, t
 from api.routes import MAX_INT64
-from api.routes.public import donation_with_proof
-from api.services import Services
-from api.spreadsheet import safe_row
 from domain.money import MAX_AMOUNT_VND
 from domain.text import format_vnd
+from ledger.bootstrap import Services
+from ledger.proofs import donation_with_proof
 from projections.public_pages import PublicPages
 
 router = APIRouter(include_in_schema=False)

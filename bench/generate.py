@@ -36,10 +36,10 @@ from domain.areas import Area
 from domain.children import Child
 from domain.donors import Donor, Pledge
 from domain.errors import DomainError, DuplicateSupport
-from domain.ledger import Ledger
 from domain.meta import Context
 from domain.programmes import Programme
 from domain.receipts import Receipt
+from ledger.application import Ledger
 
 SEASON = "2021"
 FUNDS = tuple(money.FUNDS)

@@ -33,10 +33,10 @@ from typing import Any
 import httpx
 import psycopg
 
-from api.services import load_areas
 from bench.cpu import CpuMeter
 from bench.figures import Figure
 from domain import money
+from ledger.bootstrap import load_areas
 
 API = "/api/v1"
 DONORS = 200

@@ -2,7 +2,7 @@
 
 The tree is figure (c)'s: every leaf hash and every perfect node of 1,000,000 synthetic events
 (quick: 100,000), computed in memory with `merkle.nodes_after_append` (`merkle.MemoryTree`).
-A fresh PostgreSQL database gets the project's schema (`api.services.build`, which also makes
+A fresh PostgreSQL database gets the project's schema (`ledger.bootstrap.build`, which also makes
 the event tables, then `migrations.apply`), and the two Merkle tables are filled directly with
 COPY, as the Merkle projection would have left them: `merkle_leaves` (leaf_index, position =
 leaf_index + 1, hex leaf hash) and `merkle_nodes` (level, idx, hex hash), in append order. Then
@@ -33,13 +33,13 @@ from pathlib import Path
 import psycopg
 
 import migrations
-from api.services import build
-from api.settings import Settings
 from bench.clients import describe, get_many, p99
 from bench.cpu import CpuMeter
 from bench.figures import Figure
 from bench.http_receipts import running_server
 from domain import merkle
+from ledger.bootstrap import build
+from ledger.settings import Settings
 
 API = "/api/v1"
 TARGET_P99_MS = 50.0

@@ -173,7 +173,7 @@ def leaf_bytes(e: Notification) -> bytes:
 
 
 def verify_pass(events: list[Notification]) -> tuple[bytes, float]:
-    """The hashing loop of `minhbach audit verify` (api.audit._check_log); (root, seconds)."""
+    """The hashing loop of `minhbach audit verify` (ledger.audit._check_log); (root, seconds)."""
     t0 = time.perf_counter()
     frontier = Frontier()
     for stored in events:

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import httpx
 
-from api.services import build
-from api.settings import Settings
-from api.tokens import create_token
+from adapters.tokens import create_token
 from bench.generate import Generator
 from bench.http_receipts import _minhbach, running_server
 from bench.scratch import fresh_database
+from ledger.bootstrap import build
+from ledger.settings import Settings
 
 
 def say(message: str) -> None:

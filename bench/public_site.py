@@ -4,7 +4,7 @@ p99 latency of the overview's summary, uncached and cached, and of a donor-name 
 The figure measures the public read path, not the ledger: generating a million receipts through
 the ledger would take about an hour (figure (a) records a few hundred per second), so the read-model
 tables are filled directly with COPY, with rows shaped as the projections write them and like the
-demo's (`api.demo`): Vietnamese donor names from the demo's lists (individuals sharing names as
+demo's (`ledger.demo`): Vietnamese donor names from the demo's lists (individuals sharing names as
 real people do, businesses, organisations, funds, agencies; 15% of individuals and 10% of businesses
 anonymous, shown as "Ẩn danh" and not searchable), a donor giving between once and thousands of
 times, the four funds, dates across 2021 weighted by month as in the demo, 60% bank transfers, 30%
@@ -15,7 +15,7 @@ than Lạng Sơn has, for headroom), with 3 distributions each naming 8 children
 where the log holds other events.
 
 The order is an upgrade's: the schema as it was before this figure's migration (`migrations.apply(
-until="0003.bank")`), the rows by COPY, then `api.services.build` (the event tables, and
+until="0003.bank")`), the rows by COPY, then `ledger.bootstrap.build` (the event tables, and
 migration 0004, which fills the summary's totals and the distinct names from the rows and builds
 the indexes), then `VACUUM ANALYZE`, as autovacuum would have done to tables that size. The log
 then shows, for every name searched, the statements `Queries.donations` ran and the indexes
@@ -60,16 +60,16 @@ import httpx
 import psycopg
 
 import migrations
-from api import demo
-from api.services import build, load_areas
-from api.settings import Settings
 from bench.clients import describe, get_many, p99
 from bench.cpu import CpuMeter
 from bench.figures import Figure
 from bench.http_receipts import REQUEST_TIMEOUT_S, Timed, running_server
 from domain import money
-from domain.ledger import receipt_reference
 from domain.text import fold
+from ledger import demo
+from ledger.application import receipt_reference
+from ledger.bootstrap import build, load_areas
+from ledger.settings import Settings
 from projections.db import DatabaseUrl
 from projections.donations import ANONYMOUS
 from projections.queries import Queries

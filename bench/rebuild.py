@@ -1,7 +1,7 @@
 """Figure (b): a full rebuild of every projection from the event log, in events per second.
 
 The log is made first (not timed) by bench.generate, through the Ledger of the composition root
-(`api.services.build`). Then `services.runner.rebuild()` is timed: it empties the read models and
+(`ledger.bootstrap.build`). Then `services.runner.rebuild()` is timed: it empties the read models and
 replays the whole log into them, 1,000 events per transaction.
 
 Baseline: reading the same log and decoding every event, and nothing else: the recorder's
@@ -17,11 +17,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from api.services import Services, build
-from api.settings import Settings
 from bench.cpu import CpuMeter
 from bench.figures import Figure
 from bench.generate import Generator
+from ledger.bootstrap import Services, build
+from ledger.settings import Settings
 
 PAGE = 1000
 TARGET_RATIO = 0.5

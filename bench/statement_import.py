@@ -8,7 +8,7 @@ paying a pledge by its payment code (each becomes a new receipt), 5,000 from a k
 next day, with the amount of an open receipt (suggestions), and the rest unknown credits and
 debits (fees, transfers out).
 
-Timed: `api.statement_import.import_file`, exactly what `POST /bank-accounts/{code}/statements`
+Timed: `ledger.statement_import.import_file`, exactly what `POST /bank-accounts/{code}/statements`
 and `minhbach import-statement` run: parse and check the file, record every line (one event
 each) and every sure match in chunks of 2,000 lines per transaction, bring the read models
 (all projections, the Merkle tree included) up to the last event, and count how the lines stand
@@ -31,15 +31,15 @@ from uuid import UUID
 
 import psycopg
 
-from api.services import build
-from api.settings import Settings
-from api.statement_import import import_file
-from api.statements import Statement, StatementLine, write_csv
+from adapters.statements import Statement, StatementLine, write_csv
 from bench.cpu import CpuMeter
 from bench.figures import Figure
 from domain.matching import payment_code
 from domain.meta import Context
 from domain.text import fold
+from ledger.bootstrap import build
+from ledger.settings import Settings
+from ledger.statement_import import import_file
 
 TARGET_SECONDS = 120.0
 FULL_LINES = 300_000
@@ -89,7 +89,7 @@ def measure(db_url: str, work_dir: Path, *, lines: int, say: Say) -> Figure:
 
 def make_statement(services: object, lines: int, say: Say) -> bytes:
     """The ledger's side (recorded now) and the bank's statement of it (returned as CSV)."""
-    from api.services import Services
+    from ledger.bootstrap import Services
 
     assert isinstance(services, Services)
     rng = random.Random(4_000)

@@ -115,3 +115,15 @@ class BankStatement(Aggregate):
         # Only its existence matters to the ledger (the same file is the same statement); what it
         # held is in the event, for the read model and auditors.
         self.account_code = account_code
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRef:
+    """A ledger entry as the read model knows it, for matching."""
+
+    id: UUID
+    amount_vnd: int
+    reference: str | None
+    bank_txn_id: str | None
+    matched: bool  # matched to a line now
+    claimed_before: bool  # matched once and unmatched since: its claim exists, released

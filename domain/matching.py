@@ -2,7 +2,7 @@
 alike two names are. Pure functions; the text of a transfer is a hint, never proof of who paid.
 
 Receipt references are 'PT-' + year + the receipt's log position in at least six digits (see
-domain.ledger.receipt_reference). Banks mangle them: hyphens dropped or turned into spaces,
+ledger.application.receipt_reference). Banks mangle them: hyphens dropped or turned into spaces,
 underscores or dots, lower case, run into the words around them ('UNG HO PT2021000123 TRE EM',
 'pt 2021 000123', 'unghopt2021000123treem'). A reference is 'PT', a 19xx/20xx year and the number,
 each part separated by up to three of space, '-', '_', '.' ('PT - 2021 - 000123'). Letters may

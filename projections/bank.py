@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.ledger import receipt_reference
+from domain.leaf import receipt_reference
 from domain.matching import payment_code
 from domain.text import fold
 from projections.base import Projection, handles

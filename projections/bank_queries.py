@@ -12,7 +12,7 @@ from itertools import accumulate
 from typing import Any, Protocol
 from uuid import UUID
 
-from domain.bank_book import EntryRef
+from domain.bank import EntryRef
 from domain.matching import name_similarity
 from projections.db import Database, Row
 
@@ -36,7 +36,7 @@ def _marks(n: int) -> str:
 
 
 class DonorDirectory(Protocol):
-    """Donors by their sealed legal names (domain.ledger.Ledger answers these)."""
+    """Donors by their sealed legal names (ledger.application.Ledger answers these)."""
 
     def donors_named(self, folded_name: str) -> list[UUID]: ...
     def donor_names(self, donor_ids: Iterable[str]) -> dict[str, str]: ...
@@ -60,7 +60,7 @@ class BankQueries:
         self.catch_up = catch_up
         self.donors: DonorDirectory = donors if donors is not None else _NoDonors()
 
-    # ---- the ledger's look-ups (domain.bank_book.BankIndex) -----------------------------
+    # ---- the ledger's look-ups (ledger.bank_book.BankIndex) -----------------------------
 
     def known_lines(self, line_ids: Collection[UUID]) -> set[UUID]:
         self.catch_up()

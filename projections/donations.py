@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from domain.ledger import receipt_reference
+from domain.leaf import receipt_reference
 from domain.money import restriction_key
 from domain.text import fold
 from projections.base import Projection, handles

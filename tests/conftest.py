@@ -14,10 +14,10 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from adapters.tokens import create_token
 from api.app import create_app
-from api.services import Services, build
-from api.settings import Settings
-from api.tokens import create_token
+from ledger.bootstrap import Services, build
+from ledger.settings import Settings
 
 PG_URL = os.environ.get("MINHBACH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -30,10 +30,10 @@ import httpx
 import psycopg
 import pytest
 
-from api.services import load_areas
 from domain.idempotency import IdempotencyRecord
+from ledger.bootstrap import load_areas
 from projections.db import Database
-from projections.registry import all_projections
+from projections.read_models import all_projections
 from tests.conftest import IN_CI, make_services
 
 API = "/api/v1"

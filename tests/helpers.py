@@ -13,7 +13,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.services import Services
+from ledger.bootstrap import Services
 
 API = "/api/v1"
 STARTUP_TIMEOUT_S = 20

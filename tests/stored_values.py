@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from api.services import Services
+from ledger.bootstrap import Services
 
 
 def tables(services: Services) -> list[str]:

@@ -7,40 +7,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from api.audit import leaf_record, replay_balances
 from api.deps import Caller, Svc, require
 from api.problems import Problem
 from api.routes import MAX_INT64
 from api.schemas import QueryDate
-from api.services import Services
 from domain import merkle
+from ledger.audit import leaf_record, replay_balances
+from ledger.proofs import inclusion_proof
 from projections.merkle import fetcher, leaf_count
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 MAX_EVENTS_PAGE = 5000
-
-
-def inclusion_proof(svc: Services, position: int, tree_size: int | None = None) -> dict[str, Any]:
-    """The proof that the event at `position` is in the tree of `tree_size` (default: latest STH)."""
-    if tree_size is None:
-        head = svc.tree_heads.latest()
-        if head is None:
-            raise Problem(404, "not_found", "No tree head yet", "no signed tree head is published yet")
-        tree_size = int(head["tree_size"])
-    with svc.db.read() as cur:
-        leaf = cur.execute("SELECT leaf_index, leaf_hash FROM merkle_leaves WHERE position = ?",
-                           (position,)).fetchone()
-        if leaf is None:
-            raise Problem(404, "not_found", "Not in the tree",
-                          f"no event at position {position} is in the Merkle tree yet")
-        size = leaf_count(cur)
-        index = int(leaf["leaf_index"])
-        if not index < tree_size <= size:
-            raise Problem(422, "validation_error", "Bad tree size",
-                          f"tree_size must be above leaf index {index} and at most {size}")
-        path = merkle.inclusion_path(index, tree_size, fetcher(cur))
-    return {"leaf_index": index, "tree_size": tree_size, "leaf_hash": leaf["leaf_hash"],
-            "audit_path": [h.hex() for h in path]}
 
 
 @router.get("/tree-head")

@@ -10,7 +10,8 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from api import reports, vietqr
+from adapters import vietqr
+from adapters.statements import DEFAULT_LIMITS, StatementError
 from api.deps import Caller, Consistent, IdemKey, Svc, context, principal, request_hash, require
 from api.problems import Problem
 from api.schemas import (
@@ -24,11 +25,11 @@ from api.schemas import (
     StatementImported,
     UndoIn,
 )
-from api.services import Services
-from api.statement_import import import_file
-from api.statements import DEFAULT_LIMITS, StatementError
 from domain.donors import Pledge
 from domain.matching import payment_code
+from ledger import reports
+from ledger.bootstrap import Services
+from ledger.statement_import import import_file
 
 # Authenticate before waiting for a position (read your writes), as the other readers do.
 router = APIRouter(tags=["bank"], dependencies=[Depends(principal), Consistent])

@@ -28,8 +28,8 @@ from api.schemas import (
     ReversalCreated,
     ReversalIn,
 )
-from api.services import Services
 from domain.matching import payment_code
+from ledger.bootstrap import Services
 
 router = APIRouter(tags=["commands"])
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
@@ -11,11 +9,9 @@ from fastapi import APIRouter, Path, Query, Response
 from api.deps import Consistent, Svc
 from api.problems import Problem
 from api.routes import MAX_INT64
-from api.routes.audit import inclusion_proof
 from api.schemas import Page, QueryDate, Season
-from api.services import Services
 from domain.money import CATEGORIES, FUNDS, MAX_AMOUNT_VND
-from projections.merkle import stored_leaf
+from ledger.proofs import donation_with_proof
 
 router = APIRouter(tags=["public"])
 PUBLIC_CACHE = "public, max-age=10"
@@ -94,35 +90,6 @@ def donation(reference: str, svc: Svc, response: Response) -> dict[str, Any]:
         raise Problem(404, "not_found", "Not found", f"no receipt with reference {reference}")
     response.headers["Cache-Control"] = PUBLIC_CACHE
     return found
-
-
-def donation_with_proof(svc: Services, reference: str) -> dict[str, Any] | None:
-    """A receipt as the public sees it, where its money went, its public leaf (base64 of the
-    leaf bytes: the receipt's public facts and the sealed digest of the rest, never the stored
-    event) and its inclusion proof against the latest signed tree head (None while no tree head
-    covers it yet). `leaf` is None until the Merkle tree has the receipt."""
-    found = svc.queries.donation(reference)
-    if found is None:
-        return None
-    head = svc.tree_heads.latest()
-    found["tree_head"] = head
-    found["inclusion_proof"] = None
-    with svc.db.read() as cur:
-        kept = stored_leaf(cur, int(found["position"]))
-    found["leaf"] = base64.b64encode(kept["leaf"]).decode("ascii") if kept else None
-    # The receipt's public facts as its leaf states them: what the page shows, and what the
-    # proof proves (the other members come from the read models).
-    found["facts"] = json.loads(kept["leaf"])["public"] if kept else None
-    if head is not None and found["position"] <= _head_position(svc, int(head["tree_size"])):
-        found["inclusion_proof"] = inclusion_proof(svc, found["position"], int(head["tree_size"]))
-    found["proof"] = found["inclusion_proof"]
-    return found
-
-
-def _head_position(svc: Services, tree_size: int) -> int:
-    row = svc.db.query_one("SELECT position FROM merkle_leaves WHERE leaf_index = ?",
-                           (tree_size - 1,))
-    return int(row["position"]) if row else 0
 
 
 @router.get("/public/needs", response_model=Page, dependencies=[Consistent])

@@ -1,6 +1,6 @@
 """The public export over HTTP: every public leaf under the latest signed tree head, for anyone.
 
-The format is ``minhbach-public-log/2`` (api/export.py, docs/verifiable-log.md §7): a header with
+The format is ``minhbach-public-log/2`` (ledger/export.py, docs/verifiable-log.md §7): a header with
 the signed tree head and the public key, then ``{leaf, leaf_index, position}`` per leaf (``leaf``
 the base64 of the leaf bytes: public facts in clear, the rest sealed), never a stored event. It
 is what ``minhbach audit export --public`` writes for the same head, byte for byte, and
@@ -15,8 +15,8 @@ from fastapi import APIRouter, Header, Response
 from fastapi.responses import StreamingResponse
 
 from api.deps import Svc
-from api.export import public_chunks, signed_head
 from api.problems import Problem
+from ledger.export import public_chunks, signed_head
 from projections.merkle import leaf_count
 
 router = APIRouter(tags=["public"])

@@ -13,10 +13,10 @@ from uuid import UUID
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
-from api.services import Services
-from api.statements import Statement, StatementLine, write_camt053, write_csv, write_xlsx
-from api.vietqr import parse_payload
+from adapters.statements import Statement, StatementLine, write_camt053, write_csv, write_xlsx
+from adapters.vietqr import parse_payload
 from domain.matching import payment_code
+from ledger.bootstrap import Services
 from tests.helpers import API, auth, donor, get, post
 
 ACCOUNT = {"code": "VCB-QUY", "bank": "Vietcombank", "account_number": "0011004123456",

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from fastapi.testclient import TestClient
 
-from api.services import Services
+from ledger.bootstrap import Services
 from tests.helpers import get, post, receipt
 from tests.stored_values import stored_values
 

@@ -11,9 +11,9 @@ from datetime import date
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
-from api.services import Services
-from api.spreadsheet import FORMULA_STARTS
-from api.statements import Statement, StatementLine, write_csv
+from adapters.spreadsheet import FORMULA_STARTS
+from adapters.statements import Statement, StatementLine, write_csv
+from ledger.bootstrap import Services
 from tests.helpers import API, auth, donor, post, receipt
 
 # What survives the boundary's text rules; tab and carriage return are refused or folded there,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from api.services import Services
+from ledger.bootstrap import Services
 from tests.helpers import communes, donor, get, post, receipt
 
 

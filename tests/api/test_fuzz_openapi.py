@@ -28,10 +28,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from api.app import create_app
-from api.audit import verify
-from api.services import Services, build
-from api.settings import Settings
 from api.site import PageCache
+from ledger.audit import verify
+from ledger.bootstrap import Services, build
+from ledger.settings import Settings
 from tests.conftest import IN_CI, make_tokens
 
 EXAMPLES = int(os.environ.get("MINHBACH_FUZZ_EXAMPLES", "50" if IN_CI else "15"))

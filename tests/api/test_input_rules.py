@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from api.services import Services
+from ledger.bootstrap import Services
 from tests.helpers import API, auth, communes, donor, receipt
 
 # As JSON escapes, so that the request body itself is what a hostile client would send.

@@ -22,8 +22,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.problems import PROBLEM_JSON
-from api.services import Services, build
-from api.settings import Settings
+from ledger.bootstrap import Services, build
+from ledger.settings import Settings
 from tests.conftest import make_tokens
 from tests.helpers import API, auth, donor
 
@@ -157,7 +157,7 @@ def test_a_post_without_a_valid_token_is_refused_401_without_reading_its_body(
 
 
 def test_a_revoked_token_is_refused_before_its_upload_is_read(limited: Any) -> None:
-    from api.tokens import revoke_token
+    from adapters.tokens import revoke_token
 
     client, svc, tokens = limited
     revoke_token(svc.db, "finance")

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.problems import ProblemResponse
-from api.services import Services
+from ledger.bootstrap import Services
 from tests.helpers import auth
 
 API = "/api/v1"

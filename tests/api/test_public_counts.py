@@ -13,9 +13,9 @@ from uuid import UUID
 
 from fastapi.testclient import TestClient
 
-from api.services import Services
 from domain.meta import Context
 from domain.small_cells import PERSON_COUNTS, SHOWN_AS, is_hidden_or_large
+from ledger.bootstrap import Services
 from tests.helpers import API
 
 CTX = Context(actor="test", role="finance", request_id="public-counts")

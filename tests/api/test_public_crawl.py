@@ -22,7 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.access import needs_token
-from api.services import Services
+from ledger.bootstrap import Services
 from tests.helpers import communes, get, post
 
 NOTE = "BI-MAT-NOTE-1"
@@ -78,7 +78,7 @@ def _decoded(text: str, where: str, depth: int) -> list[tuple[str, str]]:
 def _ledger(client: TestClient, services: Services, tokens: dict[str, str],
             odd: list[str]) -> dict[str, Any]:
     """A ledger with markers (and `odd` strings) in every private field; what the crawl looks for."""
-    from api.tokens import create_token
+    from adapters.tokens import create_token
 
     fin = create_token(services.db, name=STAFF_NAME, role="finance")
     rid = {"X-Request-ID": REQUEST_ID}

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from api.statements import Statement, StatementLine, write_csv
+from adapters.statements import Statement, StatementLine, write_csv
 from tests.helpers import API, auth, donor, get, post
 
 ACCOUNT = {"code": "VCB-QUY", "bank": "Vietcombank", "account_number": "0011004123456",

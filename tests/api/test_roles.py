@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from adapters.statements import Statement, StatementLine, write_csv
 from api.app import create_app
-from api.services import Services
-from api.statements import Statement, StatementLine, write_csv
+from ledger.bootstrap import Services
 from tests.conftest import PG_URL, _pg_admin, make_services, make_tokens
 from tests.helpers import API, auth, communes, donor, post, receipt
 

@@ -8,7 +8,7 @@ import io
 
 from fastapi.testclient import TestClient
 
-from api.services import Services
+from ledger.bootstrap import Services
 from tests.helpers import API, communes, donor, post, receipt
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.services import Services
-from api.tokens import create_token, list_tokens, parse_duration, revoke_token
+from adapters.tokens import create_token, list_tokens, parse_duration, revoke_token
+from ledger.bootstrap import Services
 from tests.helpers import API, auth
 
 URL = f"{API}/balances/funds"

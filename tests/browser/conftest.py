@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from api.demo import load_demo
-from api.services import Services
+from ledger.bootstrap import Services
+from ledger.demo import load_demo
 from tests.conftest import IN_CI, make_services
 from tests.helpers import serving
 

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.audit import replay_balances, verify
-from api.services import Services
-from api.signing import verify_head
+from adapters.signing import verify_head
 from domain import merkle
 from domain.leaf import leaf as leaf_of
 from domain.leaf import sealed_digest
+from ledger.audit import replay_balances, verify
+from ledger.bootstrap import Services
 from tests.helpers import communes, donor, get, post, receipt
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from api.services import Services
-from api.statement_import import import_file
-from api.statements import Statement, StatementLine, write_csv
+from adapters.statements import Statement, StatementLine, write_csv
 from domain.meta import Context
+from ledger.bootstrap import Services
+from ledger.statement_import import import_file
 from tests.conftest import make_services
 
 CTX = Context(actor="race", role="finance")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from api.services import Services
 from domain.meta import Context
+from ledger.bootstrap import Services
 from tests.helpers import communes
 
 

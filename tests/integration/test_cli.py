@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from uuid import UUID
 
-from api.tokens import find_principal
+from adapters.tokens import find_principal
 from tests.conftest import make_services
 
 
@@ -49,7 +49,7 @@ def test_import_statement_and_reconciliation_report(tmp_path: Path) -> None:
 
     from openpyxl import load_workbook
 
-    from api.statements import Statement, StatementLine, write_csv
+    from adapters.statements import Statement, StatementLine, write_csv
     from domain.meta import Context
 
     data = tmp_path / "var"

@@ -25,12 +25,12 @@ from uuid import UUID
 
 import httpx
 
-from api.services import Services
 from domain.allocations import Allocation
 from domain.distributions import Distribution
 from domain.idempotency import IdempotencyRecord
 from domain.ids import idempotency_id
 from domain.receipts import Receipt
+from ledger.bootstrap import Services
 from tests.helpers import API, auth, communes, serving
 
 THREADS = 16

@@ -21,15 +21,15 @@ from uuid import UUID
 
 from fastapi.testclient import TestClient
 
+from adapters.tokens import create_token, list_tokens
 from api.app import create_app
-from api.audit import LeafBuilder
-from api.demo import load_demo
-from api.demo_bank import load_bank_demo
-from api.services import Services
-from api.tokens import create_token, list_tokens
 from domain.children import Child
 from domain.donors import Donor
 from domain.leaf import decode_state
+from ledger.audit import LeafBuilder
+from ledger.bootstrap import Services
+from ledger.demo import load_demo
+from ledger.demo_bank import load_bank_demo
 from tests.api.test_public_crawl import Needles, _crawl, public_urls
 from tests.conftest import make_services
 from tests.helpers import API

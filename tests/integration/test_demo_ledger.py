@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from api.demo import load_demo
-from api.demo_bank import STATEMENT_ACCOUNT, load_bank_demo
-from api.services import Services
-from projections.registry import all_projections
+from ledger.bootstrap import Services
+from ledger.demo import load_demo
+from ledger.demo_bank import STATEMENT_ACCOUNT, load_bank_demo
+from projections.read_models import all_projections
 
 
 def dump(services: Services) -> dict[str, list[tuple[Any, ...]]]:

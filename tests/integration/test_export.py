@@ -22,14 +22,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
-from api import audit, export
 from api.app import create_app
-from api.demo import load_demo
-from api.export import FORMAT, PUBLIC_FORMAT, export_log, export_public, public_chunks, signed_head
-from api.services import Services
 from domain import merkle
 from domain.leaf import ORIGIN_KINDS
 from domain.leaf import leaf as leaf_of
+from ledger import audit, export
+from ledger.bootstrap import Services
+from ledger.demo import load_demo
+from ledger.export import FORMAT, PUBLIC_FORMAT, export_log, export_public, public_chunks, signed_head
 from tests.conftest import make_services
 from tests.helpers import API, auth, communes, donor, get, post, receipt
 

@@ -11,10 +11,10 @@ from uuid import UUID
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import Recording
 
-from api.services import Services
 from domain.errors import AlreadyRecorded
 from domain.meta import Context
 from domain.receipts import Receipt
+from ledger.bootstrap import Services
 
 THREADS = 12
 PER_THREAD = 15

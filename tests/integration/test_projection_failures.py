@@ -21,9 +21,9 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from api.services import TREE_HEADS_TASK, Services
-from api.statements import write_csv
+from adapters.statements import write_csv
 from domain.meta import Context
+from ledger.bootstrap import TREE_HEADS_TASK, Services
 from projections.base import handles
 from projections.db import Cursor
 from projections.donations import Donations
@@ -302,7 +302,7 @@ def test_a_failing_tree_head_publisher_is_logged_counted_and_shown(
         return publish()
 
     services.tree_heads.publish = flaky  # type: ignore[method-assign]
-    with caplog.at_level(logging.ERROR, logger="api.services"):
+    with caplog.at_level(logging.ERROR, logger="ledger.bootstrap"):
         services.start_projections()
         wait_until(lambda: services.health.counts().get(TREE_HEADS_TASK) == 1
                    and TREE_HEADS_TASK not in services.health.failing())

@@ -12,10 +12,10 @@ from uuid import UUID
 import pytest
 from eventsourcing.persistence import Notification
 
-from api.services import Services
 from domain.meta import Context
+from ledger.bootstrap import Services
 from projections.db import Cursor
-from projections.registry import all_projections
+from projections.read_models import all_projections
 from projections.runner import Runner
 from tests.integration.test_demo_ledger import dump
 

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.services import Services
 from domain.small_cells import small
+from ledger.bootstrap import Services
 from tests.helpers import API, communes, donor, get, post, receipt
 
 TOOL = Path(__file__).resolve().parents[2] / "tools" / "public_figures.py"

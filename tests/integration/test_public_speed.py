@@ -25,11 +25,11 @@ import pytest
 from yoyo.migrations import read_sql_migration
 
 import migrations
-from api.demo import load_demo
-from api.services import Services
 from domain.meta import Context
 from domain.small_cells import hide_small
 from domain.text import fold
+from ledger.bootstrap import Services
+from ledger.demo import load_demo
 from projections import queries
 from projections.db import Database
 from projections.donations import Donations

@@ -10,13 +10,13 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from adapters.statements import write_csv
+from adapters.statements.model import LineKeys
 from api.app import create_app
-from api.services import Services, build
-from api.settings import Settings
-from api.statements import write_csv
-from api.statements.model import LineKeys
 from domain.idempotency import IdempotencyRecord
 from domain.ids import idempotency_id
+from ledger.bootstrap import Services, build
+from ledger.settings import Settings
 from tests.api.test_bank import ACCOUNT, statement, upload
 from tests.conftest import make_tokens
 from tests.helpers import API, auth

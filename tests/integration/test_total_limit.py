@@ -7,11 +7,11 @@ from uuid import UUID
 
 import pytest
 
-import domain.ledger
-from api.services import Services
+import ledger.application
 from domain.errors import TotalLimitReached
 from domain.meta import Context
 from domain.money import MAX_AMOUNT_VND, MAX_TOTAL_VND, TOTALS
+from ledger.bootstrap import Services
 from projections.queries import TOTALS_SQL
 from tests.helpers import communes
 
@@ -58,7 +58,7 @@ def test_allocations_taken_back_and_made_again_count_towards_the_limit(
         services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     """An allocation reversed and made again adds to the allocated figures each time (they count
     what was allocated and what came back): the cycle can't run a column past its range."""
-    monkeypatch.setattr(domain.ledger, "MAX_TOTAL_VND", 3_000_000)
+    monkeypatch.setattr(ledger.application, "MAX_TOTAL_VND", 3_000_000)
     giver = donor(services)
     receipt(services, giver, 1_000_000)
     commune = communes(services)[0]
@@ -80,7 +80,7 @@ def test_allocations_taken_back_and_made_again_count_towards_the_limit(
 
 def test_pledges_and_needs_are_limited_too(services: Services,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(domain.ledger, "MAX_TOTAL_VND", 2_000_000)
+    monkeypatch.setattr(ledger.application, "MAX_TOTAL_VND", 2_000_000)
     giver = donor(services)
     services.ledger.make_pledge(CTX, "", donor_id=giver, amount_vnd=2_000_000)
     with pytest.raises(TotalLimitReached):

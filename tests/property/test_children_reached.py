@@ -21,9 +21,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.services import Services
 from domain.meta import Context
 from domain.small_cells import small
+from ledger.bootstrap import Services
 from projections.donations import ALL
 from projections.public_pages import PublicPages
 from projections.queries import reached

@@ -1,7 +1,7 @@
 """The whole ledger against a simple model of the money rules (DESIGN §3), on SQLite and PostgreSQL.
 
 A Hypothesis state machine drives the real application (the ledger, its store, the read models
-and their runner, all wired by `api.services.build`) with random donors, pledges, receipts
+and their runner, all wired by `ledger.bootstrap.build`) with random donors, pledges, receipts
 (restricted or not, cash or goods), allocations, distributions (to registered children and to
 counted groups), reversals of random earlier things, invalid input and idempotent replays.
 
@@ -36,7 +36,6 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from api.services import Services
 from domain.errors import (
     AlreadyRecorded,
     AlreadyReversed,
@@ -48,6 +47,7 @@ from domain.errors import (
     NotFound,
 )
 from domain.meta import Context
+from ledger.bootstrap import Services
 from tests.conftest import PG_URL, _pg_admin, make_services
 
 # ---- the small world the machine plays in ---------------------------------------------------

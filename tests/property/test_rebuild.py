@@ -15,8 +15,8 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import rule, run_state_machine_as_test
 
-from api.services import Services
-from projections.registry import all_projections
+from ledger.bootstrap import Services
+from projections.read_models import all_projections
 from projections.runner import Runner
 from tests.property.test_ledger_machine import (
     MACHINE_SETTINGS,

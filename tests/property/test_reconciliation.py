@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.services import Services
-from api.statement_import import import_file
-from api.statements import Statement, StatementLine, write_csv
+from adapters.statements import Statement, StatementLine, write_csv
 from domain.meta import Context
 from domain.money import FUNDS
+from ledger.bootstrap import Services
+from ledger.statement_import import import_file
 from tests.conftest import make_services
 
 CTX = Context(actor="property", role="finance")

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.utils.exceptions import IllegalCharacterError
 
-from api.statements import (
+from adapters.statements import (
     ERROR_CODES,
     Statement,
     StatementError,

@@ -7,12 +7,12 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from domain.bank import BankLine, LineInput, bank_line_id
-from domain.bank_book import EntryRef, ImportPlan, check_line
+from domain.bank import BankLine, EntryRef, LineInput, bank_line_id
 from domain.dates import DEFAULT_WINDOW
 from domain.errors import InvalidInput
 from domain.matching import payment_code
 from domain.meta import Context
+from ledger.bank_book import ImportPlan, check_line
 
 META = Context(actor="test", role="finance").meta()
 

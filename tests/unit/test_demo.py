@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from api.demo import DEMO, load_demo
 from domain.areas import AreaTree
 from domain.claims import Claim, claim_id
-from domain.ledger import Ledger
 from domain.money import restriction_allows, specificity
+from ledger.application import Ledger
+from ledger.demo import DEMO, load_demo
 
 AREAS = Path(__file__).resolve().parents[2] / "domain" / "data" / "areas.json"
 RECEIPT_TOPICS = tuple(f"domain.receipts:Receipt.{name}"

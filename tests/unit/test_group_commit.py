@@ -11,7 +11,7 @@ import pytest
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError, Notification, Recording, Tracking
 
-from domain.group_commit import GroupCommit
+from ledger.group_commit import GroupCommit
 
 WAIT_S = 10
 

@@ -10,12 +10,13 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.domain import Aggregate, event
 
-from domain import donors, ledger, receipts
+from domain import donors, receipts
 from domain.bank import BankAccount, BankLine
 from domain.donors import Donor
 from domain.errors import InvalidInput
 from domain.meta import Context
 from domain.receipts import Receipt
+from ledger import application as ledger
 from tests.unit.test_rules import FINANCE, Book, refused
 
 META = Context(actor="finance-1", role="finance").meta()

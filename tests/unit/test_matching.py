@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.ledger import receipt_reference
 from domain.matching import find_payment_codes, find_receipt_references, name_similarity, payment_code
+from ledger.application import receipt_reference
 
 WORDS = ["ung", "ho", "ủng", "hộ", "trẻ", "em", "Lạng", "Sơn", "chuyển", "khoản", "quỹ", "bảo", "trợ", "CT",
          "tu", "den", "NGUYEN", "VĂN", "An", "đợt", "áo", "ấm", "xã", "Bắc", "Quỳnh"]

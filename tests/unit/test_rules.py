@@ -32,12 +32,12 @@ from domain.errors import (
     NotFound,
 )
 from domain.ids import programme_id
-from domain.ledger import Ledger
 from domain.meta import Context
 from domain.money import MAX_AMOUNT_VND, check_amount, check_quantity, goods_value, specificity
 from domain.programmes import Programme
 from domain.receipts import Receipt
 from domain.text import fold, format_vnd, nfc
+from ledger.application import Ledger
 
 # ---- a small area tree: two districts, three communes ---------------------------------------
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from api import reports
-from api.spreadsheet import FORMULA_STARTS, safe_cell, safe_row
+from adapters.spreadsheet import FORMULA_STARTS, safe_cell, safe_row
+from ledger import reports
 
 PAYLOADS = ('=HYPERLINK("http://x","y")', "+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1")
 

@@ -10,8 +10,8 @@ from datetime import date
 import pytest
 from openpyxl.utils.exceptions import IllegalCharacterError
 
-from api.statements import StatementError, parse_statement, write_camt053, write_csv, write_xlsx
-from api.statements.model import DEFAULT_LIMITS, StatementLimits
+from adapters.statements import StatementError, parse_statement, write_camt053, write_csv, write_xlsx
+from adapters.statements.model import DEFAULT_LIMITS, StatementLimits
 from domain.dates import DateWindow
 from tests.unit.test_statements import CAMT_ENTRY, HEADER, camt, small_statement, zip_bomb
 

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.statements import (
+from adapters.statements import (
     ERROR_CODES,
     Statement,
     StatementError,
@@ -28,8 +28,8 @@ from api.statements import (
     write_csv,
     write_xlsx,
 )
-from api.statements.amounts import parse_amount, parse_date
-from api.statements.model import _folded
+from adapters.statements.amounts import parse_amount, parse_date
+from adapters.statements.model import _folded
 from domain.text import fold, nfc
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "statements"

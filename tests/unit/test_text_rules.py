@@ -11,11 +11,11 @@ from uuid import uuid4
 import pytest
 
 from domain.bank import LineInput
-from domain.bank_book import BankBook, StatementInput, check_statement
 from domain.dates import DEFAULT_WINDOW, DateWindow, check_date
 from domain.errors import InvalidInput
 from domain.meta import Context
 from domain.text import _FORMAT, MAX_NAME, MAX_NOTE, check_text
+from ledger.bank_book import BankBook, StatementInput, check_statement
 from tests.unit.test_rules import C1, FINANCE, Book, refused
 
 # One string of each class the rule refuses, and what the message says about it.

@@ -9,7 +9,7 @@ import segno
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.vietqr import bank_bin, banks, crc16, find_bank, parse_payload, payload, png, purpose_text
+from adapters.vietqr import bank_bin, banks, crc16, find_bank, parse_payload, payload, png, purpose_text
 
 
 def test_crc_check_value() -> None:

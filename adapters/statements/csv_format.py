@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from api.statements.model import (
+from adapters.statements.model import (
     DEFAULT_LIMITS,
     Budget,
     Statement,
@@ -14,7 +14,7 @@ from api.statements.model import (
     StatementLine,
     check_size,
 )
-from api.statements.table import (
+from adapters.statements.table import (
     EXPECTED_COLUMNS,
     LABEL_OF,
     Header,

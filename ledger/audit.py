@@ -21,15 +21,15 @@ from eventsourcing.domain import DomainEvent
 from eventsourcing.persistence import Notification
 
 import migrations
-from api.services import Services
-from api.signing import verify_head
+from adapters.signing import verify_head
 from domain import merkle
 from domain.leaf import ORIGIN_KINDS, Facts, leaf
 from domain.merkle import Frontier
+from ledger.bootstrap import Services
 from projections.db import Database
 from projections.merkle import fetcher
 from projections.queries import Queries
-from projections.registry import all_projections
+from projections.read_models import all_projections
 from projections.runner import Runner
 
 PAGE = 5000

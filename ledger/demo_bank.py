@@ -10,12 +10,12 @@ import contextlib
 import random
 from datetime import date, timedelta
 
-from api.services import Services
-from api.statement_import import import_file
-from api.statements import Statement, StatementLine, write_csv
+from adapters.statements import Statement, StatementLine, write_csv
 from domain.errors import AlreadyRecorded
 from domain.meta import Context
 from domain.text import fold
+from ledger.bootstrap import Services
+from ledger.statement_import import import_file
 
 ACCOUNTS = (  # code, bank, BIN, account number, fund
     ("VCB-VANDONG", "Vietcombank", "970436", "0351000123456", "campaign"),

@@ -10,7 +10,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from api.keys import secret_file
+from adapters.keys import secret_file
 from domain import merkle
 from projections.db import Database
 from projections.merkle import fetcher, leaf_count

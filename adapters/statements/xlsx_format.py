@@ -15,7 +15,7 @@ import openpyxl
 from defusedxml import DefusedXmlException
 from openpyxl.utils.exceptions import InvalidFileException
 
-from api.statements.model import (
+from adapters.statements.model import (
     DEFAULT_LIMITS,
     Budget,
     Statement,
@@ -24,7 +24,7 @@ from api.statements.model import (
     StatementLine,
     check_size,
 )
-from api.statements.table import (
+from adapters.statements.table import (
     EXPECTED_COLUMNS,
     LABEL_OF,
     Header,

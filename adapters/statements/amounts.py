@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-from api.statements.model import StatementError
+from adapters.statements.model import StatementError
 from domain.dates import DEFAULT_WINDOW, DateWindow
 
 _NOISE = re.compile(r"\s+|vnđ|vnd|đ|₫", re.IGNORECASE)

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 
-from api.statements.amounts import parse_amount, parse_date
-from api.statements.model import (
+from adapters.statements.amounts import parse_amount, parse_date
+from adapters.statements.model import (
     MAX_COUNTERPARTY,
     MAX_DESCRIPTION,
     MAX_ID,

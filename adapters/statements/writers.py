@@ -16,7 +16,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from api.statements.model import Statement
+from adapters.statements.model import Statement
 
 CSV_COLUMNS = ("date", "bank_txn_id", "debit", "credit", "balance", "counterparty", "counterparty_account",
                "description", "reversal")

@@ -27,7 +27,7 @@ followed by exactly ``tree_size`` lines, one per leaf of that head, in log order
   every public leaf (its public facts in clear, the rest sealed): enough to rebuild the signed
   root and to recompute every money figure of the public pages (tools/public_figures.py).
 
-The full export streams the events a page at a time (:func:`api.audit.stored_events`); the public
+The full export streams the events a page at a time (:func:`ledger.audit.stored_events`); the public
 one reads the leaf bytes the Merkle projection stored (``merkle_leaves``), a page at a time, so
 memory does not grow with the log. Trusting those stored leaves is safe because the verifier
 rebuilds the root from them and checks it against the signed head. A file is written beside
@@ -44,9 +44,9 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from api.audit import leaf_record, stored_events
-from api.services import Services
 from domain import merkle
+from ledger.audit import leaf_record, stored_events
+from ledger.bootstrap import Services
 
 FORMAT = "minhbach-log/2"
 PUBLIC_FORMAT = "minhbach-public-log/2"

@@ -41,7 +41,6 @@ from domain.errors import (
     NotFound,
     TotalLimitReached,
 )
-from domain.group_commit import GroupCommit
 from domain.idempotency import IdempotencyRecord
 from domain.ids import child_code, idempotency_id, need_id, programme_id
 from domain.leaf import ANONYMOUS
@@ -64,6 +63,7 @@ from domain.needs import Need
 from domain.programmes import Programme
 from domain.receipts import CHANNELS, Receipt
 from domain.text import MAX_CODE, MAX_NAME, MAX_NOTE, check_optional, check_text, fold
+from ledger.group_commit import GroupCommit
 
 RETRY_FOR_S = 15.0
 MAX_BACKOFF_S = 0.05

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from api.statements.camt053 import parse_camt053
-from api.statements.csv_format import parse_csv
-from api.statements.model import (
+from adapters.statements.camt053 import parse_camt053
+from adapters.statements.csv_format import parse_csv
+from adapters.statements.model import (
     DEFAULT_LIMITS,
     Format,
     Statement,
@@ -15,7 +15,7 @@ from api.statements.model import (
     check_balances,
     check_size,
 )
-from api.statements.xlsx_format import parse_xlsx
+from adapters.statements.xlsx_format import parse_xlsx
 
 PARSERS: dict[str, Callable[[bytes, StatementLimits], Statement]] = {
     "csv": parse_csv, "xlsx": parse_xlsx, "camt053": parse_camt053,

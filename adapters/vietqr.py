@@ -125,8 +125,8 @@ def _lookup_key(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def banks() -> tuple[Bank, ...]:
-    """The main Vietnamese banks with their NAPAS BINs (api/data/banks.json)."""
-    raw = json.loads(resources.files("api").joinpath("data/banks.json").read_text("utf-8"))
+    """The main Vietnamese banks with their NAPAS BINs (adapters/data/banks.json)."""
+    raw = json.loads(resources.files("adapters").joinpath("data/banks.json").read_text("utf-8"))
     return tuple(Bank(bin=b["bin"], code=b["code"], short_name=b["short_name"], name=b["name"],
                       aliases=tuple(b.get("aliases", ()))) for b in raw["banks"])
 

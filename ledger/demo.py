@@ -35,9 +35,9 @@ from uuid import UUID, uuid5
 from domain.areas import Area
 from domain.claims import Claim, claim_id
 from domain.errors import DomainError, InsufficientFunds
-from domain.ledger import Ledger
 from domain.meta import Context
 from domain.money import restriction_allows
+from ledger.application import Ledger
 
 log = logging.getLogger(__name__)
 

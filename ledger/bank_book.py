@@ -29,6 +29,7 @@ from domain.bank import (
     BankAccount,
     BankLine,
     BankStatement,
+    EntryRef,
     LineInput,
     bank_account_id,
     bank_line_id,
@@ -41,29 +42,17 @@ from domain.donors import Pledge
 from domain.errors import AlreadyRecorded, Busy, InvalidInput, NotFound
 from domain.idempotency import IdempotencyRecord
 from domain.ids import idempotency_id
-from domain.ledger import Ledger, Response, check_context, check_note
 from domain.matching import find_payment_codes, find_receipt_references
 from domain.meta import Context
 from domain.money import check_fund
 from domain.receipts import Receipt
 from domain.text import MAX_CODE, MAX_NAME, MAX_NOTE, MAX_TEXT, check_optional, check_text, fold, nfc
+from ledger.application import Ledger, Response, check_context, check_note
 
 FORMATS = ("csv", "xlsx", "camt053")
 MAX_KEY = 100  # "txn:" + a bank transaction id, or "h:" + a SHA-256 in hex
 CHUNK_LINES = 2000  # lines per transaction: big enough to be fast, small enough to retry
 RETRY_FOR_S = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class EntryRef:
-    """A ledger entry as the read model knows it, for matching."""
-
-    id: UUID
-    amount_vnd: int
-    reference: str | None
-    bank_txn_id: str | None
-    matched: bool  # matched to a line now
-    claimed_before: bool  # matched once and unmatched since: its claim exists, released
 
 
 class BankIndex(Protocol):

@@ -21,8 +21,8 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from api.statements.amounts import parse_date
-from api.statements.model import (
+from adapters.statements.amounts import parse_date
+from adapters.statements.model import (
     DEFAULT_LIMITS,
     MAX_COUNTERPARTY,
     MAX_DESCRIPTION,
@@ -36,7 +36,7 @@ from api.statements.model import (
     check_size,
     clean_text,
 )
-from api.statements.table import Header, assemble
+from adapters.statements.table import Header, assemble
 
 _DECIMAL = re.compile(r"\d{1,18}(?:\.\d{1,5})?")
 _NOT_BOOKED = frozenset({"PDNG", "INFO"})

@@ -10,19 +10,18 @@ from importlib import resources
 from uuid import UUID
 
 import migrations
-from api.keys import ChildKeyTable, DonorKeyTable, load_service_key
-from api.schemas import use_date_window
-from api.settings import Settings
-from api.signing import TreeHeads, load_signing_key
+from adapters.keys import ChildKeyTable, DonorKeyTable, load_service_key
+from adapters.signing import TreeHeads, load_signing_key
 from domain.areas import AreaTree
-from domain.bank_book import BankBook
-from domain.ledger import Ledger
 from domain.money import MAX_AMOUNT_VND
+from ledger.application import Ledger
+from ledger.bank_book import BankBook
+from ledger.settings import Settings
 from projections.bank_queries import BankQueries
 from projections.db import Database
 from projections.health import TaskHealth
 from projections.queries import Queries
-from projections.registry import all_projections
+from projections.read_models import all_projections
 from projections.runner import Runner, is_transient
 
 log = logging.getLogger(__name__)
@@ -149,7 +148,6 @@ def build(settings: Settings | None = None) -> Services:
         dates=settings.date_window,
         totals=totals,
     )
-    use_date_window(settings.date_window)  # HTTP refuses what the ledger would refuse
     migrations.apply(db.url.yoyo_uri())
     runner = Runner(db, ledger, all_projections())
     tree_heads = TreeHeads(db, load_signing_key(settings.data_dir, settings.signing_key_hex))

@@ -2,7 +2,7 @@
 
 Pure and IO-free: bytes in, a Statement or a StatementError out."""
 
-from api.statements.model import (
+from adapters.statements.model import (
     DEFAULT_LIMITS,
     ERROR_CODES,
     Statement,
@@ -11,8 +11,8 @@ from api.statements.model import (
     StatementLine,
     check_balances,
 )
-from api.statements.parse import detect_format, parse_statement
-from api.statements.writers import write_camt053, write_csv, write_xlsx
+from adapters.statements.parse import detect_format, parse_statement
+from adapters.statements.writers import write_camt053, write_csv, write_xlsx
 
 __all__ = [
     "DEFAULT_LIMITS",

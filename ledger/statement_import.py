@@ -8,13 +8,13 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from api.keys import keyed_digest, statement_key
-from api.services import Services
-from api.statements import Statement, StatementLimits, parse_statement
+from adapters.keys import keyed_digest, statement_key
+from adapters.statements import Statement, StatementLimits, parse_statement
 from domain.bank import LineInput, bank_line_id
-from domain.bank_book import StatementInput
 from domain.errors import InvalidInput
 from domain.meta import Context
+from ledger.bank_book import StatementInput
+from ledger.bootstrap import Services
 
 Progress = Callable[[int, int], None]  # (lines recorded, lines new in the file)
 
@@ -22,7 +22,7 @@ Progress = Callable[[int, int], None]  # (lines recorded, lines new in the file)
 def statement_input(account_code: str, account_number: str, statement: Statement, data: bytes,
                     key: bytes) -> StatementInput:
     """The parsed statement as the ledger takes it: every line with its running balance, the file's
-    digest and the lines' field digests keyed with `key` (api.keys.statement_key), so that nothing
+    digest and the lines' field digests keyed with `key` (adapters.keys.statement_key), so that nothing
     stored is a plain digest of bank customers' data."""
     if statement.account_number and _digits(statement.account_number) != _digits(account_number):
         raise InvalidInput(f"sao kê của tài khoản {statement.account_number}, không phải {account_number}"
@@ -50,7 +50,7 @@ def import_file(svc: Services, ctx: Context, request_hash: str, account_code: st
                 format: str | None = None, filename: str | None = None,
                 progress: Progress | None = None) -> dict[str, Any]:
     """Parse, record, wait for the read models, and count how the file's lines stand now.
-    Raises api.statements.StatementError (nothing recorded) or a DomainError."""
+    Raises adapters.statements.StatementError (nothing recorded) or a DomainError."""
     account = svc.bank.account(account_code)
     statement = parse_statement(data, format, filename,
                                 limits=StatementLimits(dates=svc.ledger.dates))

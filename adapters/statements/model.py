@@ -173,7 +173,7 @@ class LineKeys:
       that have those same four fields. The running balance is left out on purpose: camt.053 gives
       none per entry, and the same line must have the same key whichever format brought it.
       Folded text holds no U+001F (folding turns it into a space), so the joined form is unambiguous.
-      This digest never leaves the process: `api.statement_import` stores ``"h:" + HMAC-SHA256``
+      This digest never leaves the process: `ledger.statement_import` stores ``"h:" + HMAC-SHA256``
       of it under the installation's statement key instead (DESIGN §6).
 
     Folding makes the key indifferent to case, diacritics and spacing, which differ between a bank's

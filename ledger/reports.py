@@ -1,5 +1,5 @@
 """The reconciliation report as files finance staff keep: CSV (UTF-8 with BOM, so that Excel
-reads Vietnamese text right) and XLSX (openpyxl). Every cell goes through api.spreadsheet, since
+reads Vietnamese text right) and XLSX (openpyxl). Every cell goes through adapters.spreadsheet, since
 bank texts and names are written by outsiders."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from api.spreadsheet import safe_row
+from adapters.spreadsheet import safe_row
 from domain.text import format_vnd
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
