@@ -13,13 +13,13 @@ from api.limits import RequestLimits
 from api.routes import audit, bank, commands, public, public_export, queries
 from api.schemas import use_date_window
 from api.web_headers import WebHeaders
-from ledger.bootstrap import Services, build
+from ledger.bootstrap import CompositionRoot, build
 from ledger.settings import Settings
 
 PREFIX = "/api/v1"
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, services: CompositionRoot | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc = services or build(settings)

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ledger.bootstrap import Services, build
+from ledger.bootstrap import CompositionRoot, build
 from ledger.settings import Settings
 
 app = typer.Typer(help="Minh Bạch — sổ cái minh bạch / the transparent donation ledger",
@@ -32,7 +32,7 @@ def _progress() -> Progress:
                     TimeElapsedColumn(), console=console)
 
 
-def _services() -> Services:
+def _services() -> CompositionRoot:
     settings = Settings()
     settings.run_projections = False
     return build(settings)
@@ -165,7 +165,7 @@ def demo() -> None:
         svc.close()
 
 
-def _catch_up(svc: Services, what: str, *, rebuild: bool = False) -> int:
+def _catch_up(svc: CompositionRoot, what: str, *, rebuild: bool = False) -> int:
     """Bring the read models up to the log (or rebuild them); exit 1 if a projection stops."""
     from projections.runner import ProjectionFailed
 

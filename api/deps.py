@@ -17,7 +17,7 @@ from api.problems import Problem
 from api.routes import MAX_INT64
 from api.waiting import Busy, PositionWatch
 from domain.meta import Context
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 
 STAFF = ("admin", "finance", "district")
 MAX_IDEMPOTENCY_KEY = 200
@@ -26,12 +26,12 @@ MAX_REQUEST_ID = 100
 
 # Dependencies are async where they can answer without IO: FastAPI runs a sync dependency in a
 # worker thread, and each such hand-off costs more than the work itself.
-async def services(request: Request) -> Services:
-    svc: Services = request.app.state.services
+async def services(request: Request) -> CompositionRoot:
+    svc: CompositionRoot = request.app.state.services
     return svc
 
 
-Svc = Annotated[Services, Depends(services)]
+Svc = Annotated[CompositionRoot, Depends(services)]
 
 
 async def principal(request: Request, svc: Svc,
@@ -59,7 +59,7 @@ def require(who: Principal, *roles: str) -> None:
                       f"role {who.role!r} may not do this; needs one of {', '.join(roles)}")
 
 
-def require_district(svc: Services, who: Principal, commune: str) -> None:
+def require_district(svc: CompositionRoot, who: Principal, commune: str) -> None:
     """A district officer acts only on the communes of their own district."""
     if who.role == "district" and svc.areas.district_of(commune) != who.district:
         raise Problem(403, "forbidden", "Outside your district",
@@ -93,11 +93,11 @@ def request_hash(request: Request, body: BaseModel | dict[str, Any]) -> str:
     payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
     text = json.dumps([request.method, request.url.path, payload], sort_keys=True,
                       separators=(",", ":"), ensure_ascii=False)
-    svc: Services = request.app.state.services
+    svc: CompositionRoot = request.app.state.services
     return keyed_digest(request_hash_key(svc.ledger.service_key), text.encode())
 
 
-def _watch(request: Request, svc: Services) -> PositionWatch:
+def _watch(request: Request, svc: CompositionRoot) -> PositionWatch:
     watch: PositionWatch | None = getattr(request.app.state, "position_watch", None)
     if watch is None:
         watch = PositionWatch(svc.runner.position, svc.runner.wake.set,

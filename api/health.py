@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.problems import PROBLEM_CONTENT, ProblemResponse, problem_body
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 
 log = logging.getLogger(__name__)
 PING_TIMEOUT_S = 2.0  # a probe must answer quickly, even while the database doesn't
@@ -22,7 +22,7 @@ PING_TIMEOUT_S = 2.0  # a probe must answer quickly, even while the database doe
 router = APIRouter(tags=["ops"])
 
 
-def _failed(svc: Services) -> list[dict[str, Any]]:
+def _failed(svc: CompositionRoot) -> list[dict[str, Any]]:
     return [{"projection": f.name, "position": f.position, "topic": f.topic, "error": f.error,
              "stopped_at": f.stopped_at} for f in svc.runner.failures().values()]
 
@@ -30,7 +30,7 @@ def _failed(svc: Services) -> list[dict[str, Any]]:
 @router.get("/healthz")
 def healthz(request: Request) -> dict[str, Any]:
     """Liveness: 200 while the process answers; it says which projections have stopped."""
-    svc: Services = request.app.state.services
+    svc: CompositionRoot = request.app.state.services
     failed = _failed(svc)
     try:
         projected: int | None = svc.runner.position()
@@ -46,7 +46,7 @@ def healthz(request: Request) -> dict[str, Any]:
                                         "content": PROBLEM_CONTENT}})
 def readyz(request: Request) -> Any:
     """Readiness: 200 when the database answers and every projection runs within its lag."""
-    svc: Services = request.app.state.services
+    svc: CompositionRoot = request.app.state.services
     limit = svc.settings.max_lag_events
     background = svc.health.snapshot()
     try:

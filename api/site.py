@@ -24,7 +24,7 @@ from api.i18n import Lang, category_name, fund_name, t
 from api.routes import MAX_INT64
 from domain.money import MAX_AMOUNT_VND
 from domain.text import format_vnd
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from ledger.proofs import donation_with_proof
 from projections.public_pages import PublicPages
 
@@ -84,7 +84,7 @@ def _lang(lang: str | None) -> Lang:
     return "en" if lang == "en" else "vi"
 
 
-def _page(request: Request, svc: Services, template: str, lang: Lang, status: int = 200,
+def _page(request: Request, svc: CompositionRoot, template: str, lang: Lang, status: int = 200,
           **context: Any) -> HTMLResponse:
     def link(path: str, **params: Any) -> str:
         query = {k: v for k, v in params.items() if v not in (None, "")}
@@ -105,19 +105,19 @@ def _page(request: Request, svc: Services, template: str, lang: Lang, status: in
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": PAGE_CACHE})
 
 
-def _seasons(svc: Services, season: str | None) -> tuple[PublicPages, list[str], str | None]:
+def _seasons(svc: CompositionRoot, season: str | None) -> tuple[PublicPages, list[str], str | None]:
     """The seasons there are, and the one asked for if it is one of them (else all seasons)."""
     pages = PublicPages(svc.db, svc.queries)
     seasons = pages.seasons()
     return pages, seasons, season if season in seasons else None
 
 
-def _area_name(svc: Services, code: str | None) -> str:
+def _area_name(svc: CompositionRoot, code: str | None) -> str:
     area = svc.areas.by_code.get(code or "")
     return area.name if area else (code or "")
 
 
-def _cached(request: Request, svc: Services, render: Any) -> Response:
+def _cached(request: Request, svc: CompositionRoot, render: Any) -> Response:
     cache: PageCache = request.app.state.page_cache
     key, position = str(request.url), svc.runner.position()
     body = cache.get(key, position)
@@ -175,7 +175,7 @@ def _chart(key: str, title: str, lang: Lang, items: list[tuple[str, int]], *, li
     return {"key": key, "title": heading, "items": items, "svg": svg, "percent": percent}
 
 
-def _districts(svc: Services) -> list[Any]:
+def _districts(svc: CompositionRoot) -> list[Any]:
     return sorted((a for a in svc.areas.all() if a.kind == "district"), key=lambda a: a.name)
 
 
@@ -328,7 +328,7 @@ def commune(request: Request, svc: Svc, code: str, season: str | None = None,
     return _place(request, svc, code, "commune", season, _lang(lang))
 
 
-def _place(request: Request, svc: Services, code: str, kind: str, season: str | None,
+def _place(request: Request, svc: CompositionRoot, code: str, kind: str, season: str | None,
            language: Lang) -> Response:
     area = svc.areas.by_code.get(code)
     if area is None or area.kind != kind:

@@ -75,11 +75,11 @@ class BatchedLedger:
         ledger = self.ledger
         self._open_receipts = ledger.open_receipts
         ledger.save = self._collect  # type: ignore[method-assign, assignment]
-        ledger.find = self._find  # type: ignore[method-assign]
+        ledger.find_or_none = self._find  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for name in ("save", "find"):
+        for name in ("save", "find_or_none"):
             vars(self.ledger).pop(name, None)
         self.ledger.open_receipts = self._open_receipts
 

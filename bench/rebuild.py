@@ -20,7 +20,7 @@ from pathlib import Path
 from bench.cpu import CpuMeter
 from bench.figures import Figure
 from bench.generate import Generator
-from ledger.bootstrap import Services, build
+from ledger.bootstrap import CompositionRoot, build
 from ledger.settings import Settings
 
 PAGE = 1000
@@ -73,7 +73,7 @@ def measure(db_url: str, work_dir: Path, *, events: int, say: Say) -> Figure:
                   target=TARGET_RATIO * baseline)
 
 
-def read_and_decode(services: Services) -> tuple[int, float]:
+def read_and_decode(services: CompositionRoot) -> tuple[int, float]:
     """Every event of the log, read page by page and decoded; (count, seconds)."""
     recorder, mapper = services.ledger.recorder, services.ledger.mapper
     t0 = time.perf_counter()

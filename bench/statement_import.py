@@ -89,9 +89,9 @@ def measure(db_url: str, work_dir: Path, *, lines: int, say: Say) -> Figure:
 
 def make_statement(services: object, lines: int, say: Say) -> bytes:
     """The ledger's side (recorded now) and the bank's statement of it (returned as CSV)."""
-    from ledger.bootstrap import Services
+    from ledger.bootstrap import CompositionRoot
 
-    assert isinstance(services, Services)
+    assert isinstance(services, CompositionRoot)
     rng = random.Random(4_000)
     ledger, bank = services.ledger, services.bank
     ctx = Context(actor="bench", role="finance")

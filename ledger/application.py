@@ -168,7 +168,7 @@ class Ledger(Application[UUID]):
         record_id = idempotency_id(ctx.actor, ctx.idempotency_key) if ctx.idempotency_key else None
 
         def replayed() -> Response | None:
-            record = self.find(record_id, IdempotencyRecord) if record_id else None
+            record = self.find_or_none(record_id, IdempotencyRecord) if record_id else None
             if record is None or record_id is None:
                 return None
             response = dict(record.replay(request_hash))
@@ -206,7 +206,8 @@ class Ledger(Application[UUID]):
             return decorate(response, _positions(recordings)) if decorate else response
         raise Busy("the ledger is too busy with the same fund or programme; try again")
 
-    def find(self, aggregate_id: UUID, cls: type[A]) -> A | None:
+    def find_or_none(self, aggregate_id: UUID, cls: type[A]) -> A | None:
+        """The aggregate with this id if it is a `cls`, else None (never raises NotFound)."""
         if cls in self.snapshotting_intervals or cls is Aggregate:
             try:
                 aggregate: Aggregate | None = self.repository.get(aggregate_id)
@@ -220,11 +221,12 @@ class Ledger(Application[UUID]):
     def require_donor(self, donor_id: UUID) -> None:
         # A donor, once registered, is never removed: one look in the log per donor is enough.
         if donor_id not in self._known_donors:
-            self.get(donor_id, Donor, "donor")
+            self.require(donor_id, Donor, "donor")
             self._known_donors.add(donor_id)
 
-    def get(self, aggregate_id: UUID, cls: type[A], what: str) -> A:
-        aggregate = self.find(aggregate_id, cls)
+    def require(self, aggregate_id: UUID, cls: type[A], what: str) -> A:
+        """The aggregate with this id, which must be a `cls`: NotFound ("no {what} with id …") if not."""
+        aggregate = self.find_or_none(aggregate_id, cls)
         if aggregate is None:
             raise NotFound(f"no {what} with id {aggregate_id}")
         return aggregate
@@ -275,7 +277,7 @@ class Ledger(Application[UUID]):
         """Donors whose folded legal name is exactly this (erased donors are never found). A key
         whose donor's save failed is left behind: only donors the log knows count."""
         found = self.donor_keys.named(privacy.keyed_digest(self.name_index_key, folded_name.encode()))
-        return [d for d in found if self.find(d, Donor) is not None]
+        return [d for d in found if self.find_or_none(d, Donor) is not None]
 
     def donor_personal_data(self, donor: Donor) -> dict[str, Any] | None:
         """The donor's legal name and contact, or None once erased (the key deleted)."""
@@ -290,7 +292,7 @@ class Ledger(Application[UUID]):
         or unknown donor is left out."""
         names: dict[str, str] = {}
         for donor_id in set(donor_ids):
-            donor = self.find(UUID(donor_id), Donor)
+            donor = self.find_or_none(UUID(donor_id), Donor)
             personal = self.donor_personal_data(donor) if donor is not None else None
             if personal and personal["name"]:
                 names[donor_id] = personal["name"]
@@ -302,7 +304,7 @@ class Ledger(Application[UUID]):
         reason = check_text(reason, "reason", max_length=MAX_NOTE, multiline=True, required=True)
 
         def build() -> tuple[list[Aggregate], Response]:
-            donor = self.get(donor_id, Donor, "donor")
+            donor = self.require(donor_id, Donor, "donor")
             donor.erase(meta=ctx.meta(reason))
             # Deleted before the event is saved: should the save fail, the data is unreadable
             # already and the erasure can be asked again; the other order could leave an
@@ -348,7 +350,7 @@ class Ledger(Application[UUID]):
         def build() -> tuple[list[Aggregate], Response]:
             self.require_donor(donor_id)
             if pledge_id is not None:
-                pledge = self.get(pledge_id, Pledge, "pledge")
+                pledge = self.require(pledge_id, Pledge, "pledge")
                 if pledge.donor_id != donor_id:
                     raise InvalidInput("the pledge belongs to another donor")
                 if pledge.cancelled:
@@ -391,7 +393,7 @@ class Ledger(Application[UUID]):
         aggregates: list[Aggregate] = [receipt]
         if bank_txn_id:
             claimed = claim_id("bank-txn", bank_txn_id)
-            claim = self.find(claimed, Claim)
+            claim = self.find_or_none(claimed, Claim)
             if claim is None:
                 claim = Claim(id=claimed, kind="bank-txn", value=bank_txn_id, owner_id=receipt.id,
                               meta=ctx.meta())
@@ -406,7 +408,7 @@ class Ledger(Application[UUID]):
         """The donor as a receipt's public leaf names them when it is recorded: their public
         name, or "Ẩn danh" when anonymous (or when they have none). Read afresh each time, since
         a correction may change it; `donor` is one registered in the same command, not saved yet."""
-        donor = donor or self.get(donor_id, Donor, "donor")
+        donor = donor or self.require(donor_id, Donor, "donor")
         if donor.anonymous or not donor.public_name:
             return ANONYMOUS
         return str(donor.public_name)
@@ -469,7 +471,7 @@ class Ledger(Application[UUID]):
         loaded: list[Receipt] = []
         covered = 0
         for receipt_id in self.open_receipts(fund, item, district, commune, category):
-            receipt = self.find(receipt_id, Receipt)
+            receipt = self.find_or_none(receipt_id, Receipt)
             if receipt is None or receipt.reversed:
                 continue
             loaded.append(receipt)
@@ -481,7 +483,7 @@ class Ledger(Application[UUID]):
     def _programme(self, season: str, district: str, commune: str, category: str,
                    meta: Meta) -> Programme:
         pid = programme_id(season, commune, category)
-        return self.find(pid, Programme) or Programme(
+        return self.find_or_none(pid, Programme) or Programme(
             id=pid, season=season, district=district, commune=commune, category=category, meta=meta
         )
 
@@ -520,10 +522,10 @@ class Ledger(Application[UUID]):
 
         def build() -> tuple[list[Aggregate], Response]:
             pid = programme_id(season, commune, category)
-            programme = self.find(pid, Programme)
+            programme = self.find_or_none(pid, Programme)
             if programme is None:
                 raise NotFound(f"nothing was allocated to {season}/{commune}/{category} yet")
-            children = [self.get(cid, Child, "child") for cid in child_ids]
+            children = [self.require(cid, Child, "child") for cid in child_ids]
             distribution_id = uuid4()
             repeats = {child.id: child.check_support(season=season, category=category,
                                                      duplicate_reason=duplicate_reason)
@@ -569,7 +571,7 @@ class Ledger(Application[UUID]):
         reason = check_text(reason, "reason", max_length=MAX_NOTE, multiline=True, required=True)
 
         def build() -> tuple[list[Aggregate], Response]:
-            target = self.find(target_id, Aggregate)
+            target = self.find_or_none(target_id, Aggregate)
             reversal_id = uuid4()
             meta = ctx.meta(reason)
             touched: list[Aggregate]
@@ -578,7 +580,7 @@ class Ledger(Application[UUID]):
                 touched = [target]
                 if target.bank_txn_id:
                     # The bank transaction happened; its corrected receipt may record it again.
-                    claim = self.get(claim_id("bank-txn", target.bank_txn_id), Claim, "claim")
+                    claim = self.require(claim_id("bank-txn", target.bank_txn_id), Claim, "claim")
                     claim.release(meta=meta)
                     touched.append(claim)
             elif isinstance(target, Pledge):
@@ -597,11 +599,11 @@ class Ledger(Application[UUID]):
     def _reverse_allocation(self, allocation: Allocation, reversal_id: UUID, reason: str,
                             meta: Meta) -> list[Aggregate]:
         allocation.reverse(reversal_id=reversal_id, reason=reason, meta=meta)
-        programme = self.get(allocation.programme_id, Programme, "programme")
+        programme = self.require(allocation.programme_id, Programme, "programme")
         programme.return_allocation(allocation_id=allocation.id, meta=meta)
         receipts = []
         for draw in allocation.drawn_from:
-            receipt = self.get(UUID(draw["receipt_id"]), Receipt, "receipt")
+            receipt = self.require(UUID(draw["receipt_id"]), Receipt, "receipt")
             receipt.give_back(allocation_id=allocation.id, amount_vnd=draw["amount_vnd"],
                               quantity=draw["quantity"], meta=meta)
             receipts.append(receipt)
@@ -610,12 +612,12 @@ class Ledger(Application[UUID]):
     def _reverse_distribution(self, distribution: Distribution, reversal_id: UUID, reason: str,
                               meta: Meta) -> list[Aggregate]:
         distribution.reverse(reversal_id=reversal_id, reason=reason, meta=meta)
-        programme = self.get(distribution.programme_id, Programme, "programme")
+        programme = self.require(distribution.programme_id, Programme, "programme")
         programme.return_distribution(distribution_id=distribution.id, pieces=distribution.pieces,
                                       meta=meta)
         children = []
         for child_id in distribution.child_ids:
-            child = self.get(child_id, Child, "child")
+            child = self.require(child_id, Child, "child")
             child.withdraw_support(distribution_id=distribution.id, season=programme.season,
                                    category=programme.category, meta=meta)
             children.append(child)
@@ -663,7 +665,7 @@ class Ledger(Application[UUID]):
         def build() -> tuple[list[Aggregate], Response]:
             self.within_limit("estimated", estimated_vnd)
             nid = need_id(season, commune, category)
-            need = self.find(nid, Need) or Need(id=nid, season=season, district=district,
+            need = self.find_or_none(nid, Need) or Need(id=nid, season=season, district=district,
                                                commune=commune, category=category,
                                                meta=ctx.meta(note))
             need.survey(children_count=children_count, estimated_vnd=estimated_vnd, note=note,

@@ -25,7 +25,7 @@ from adapters.signing import verify_head
 from domain import merkle
 from domain.leaf import ORIGIN_KINDS, Facts, leaf
 from domain.merkle import Frontier
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from projections.db import Database
 from projections.merkle import fetcher
 from projections.queries import Queries
@@ -79,7 +79,7 @@ class LeafBuilder:
         return data
 
 
-def stored_events(services: Services, progress: Progress | None = None) -> Iterator[Notification]:
+def stored_events(services: CompositionRoot, progress: Progress | None = None) -> Iterator[Notification]:
     after = 0
     while True:
         page = services.ledger.recorder.select_notifications(start=after + 1, limit=PAGE)
@@ -91,14 +91,14 @@ def stored_events(services: Services, progress: Progress | None = None) -> Itera
             progress(len(page))
 
 
-def verify(services: Services, progress: Progress | None = None) -> Report:
+def verify(services: CompositionRoot, progress: Progress | None = None) -> Report:
     report = Report()
     _check_log(services, report, progress)
     _check_projections(services, report)
     return report
 
 
-def _check_log(services: Services, report: Report, progress: Progress | None) -> None:
+def _check_log(services: CompositionRoot, report: Report, progress: Progress | None) -> None:
     heads = {int(h["tree_size"]): h for h in services.tree_heads.all(limit=10**9)}
     for size, head in heads.items():
         if not verify_head(services.tree_heads.public_key, head):
@@ -160,7 +160,7 @@ def scratch_database(directory: Path) -> Database:
     return db
 
 
-def _check_projections(services: Services, report: Report) -> None:
+def _check_projections(services: CompositionRoot, report: Report) -> None:
     with tempfile.TemporaryDirectory(prefix="minhbach-verify-") as tmp:
         scratch = scratch_database(Path(tmp))
         try:
@@ -201,7 +201,7 @@ def _check_trial_balance(db: Database, report: Report) -> None:
                    f"distributed {parts}")
 
 
-def replay_balances(services: Services, as_of: str) -> dict[str, list[dict[str, Any]]]:
+def replay_balances(services: CompositionRoot, as_of: str) -> dict[str, list[dict[str, Any]]]:
     """Fund and programme balances as the log stood at the end of `as_of` (UTC), from the log alone."""
     cutoff = datetime.combine(datetime.fromisoformat(as_of).date(), time.min, UTC) + timedelta(days=1)
     with tempfile.TemporaryDirectory(prefix="minhbach-replay-") as tmp:

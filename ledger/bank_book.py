@@ -140,7 +140,7 @@ class BankBook:
 
         def build() -> tuple[list[Aggregate], Response]:
             account_id = bank_account_id(code)
-            if self.ledger.find(account_id, BankAccount) is not None:
+            if self.ledger.find_or_none(account_id, BankAccount) is not None:
                 raise AlreadyRecorded(f"bank account {code!r} is already registered")
             account = BankAccount(id=account_id, code=code, bank=bank, bank_bin=bank_bin,
                                   account_number=account_number, fund=fund, meta=ctx.meta())
@@ -149,7 +149,7 @@ class BankBook:
         return self.ledger.run(ctx, request_hash, build)
 
     def account(self, code: str) -> BankAccount:
-        return self.ledger.get(bank_account_id(code), BankAccount, "bank account")
+        return self.ledger.require(bank_account_id(code), BankAccount, "bank account")
 
     # ---- statements ------------------------------------------------------------------------
 
@@ -165,10 +165,10 @@ class BankBook:
         account = self.account(statement.account_code)
         with self.ledger.locks.hold((f"bank-account:{account.code}",)):
             record_id = idempotency_id(ctx.actor, ctx.idempotency_key) if ctx.idempotency_key else None
-            if record_id and (record := self.ledger.find(record_id, IdempotencyRecord)) is not None:
+            if record_id and (record := self.ledger.find_or_none(record_id, IdempotencyRecord)) is not None:
                 return dict(record.replay(request_hash), position=self.ledger.position_of(record_id))
             sid = statement_id(account.code, statement.sha256)
-            if self.ledger.find(sid, BankStatement) is not None:
+            if self.ledger.find_or_none(sid, BankStatement) is not None:
                 return {"statement_id": str(sid), "lines": len(statement.lines), "new_lines": 0,
                         "matched_now": 0, "position": self.ledger.position_of(sid)}
             return self._import(ctx, request_hash, account, sid, statement, record_id,
@@ -205,7 +205,7 @@ class BankBook:
                         "new_lines": new_lines + added, "matched_now": matched + sure}
                     # The same file, imported at the same moment elsewhere, may have been
                     # recorded first: then it is that import's statement, and ours adds lines only.
-                    if not careful or self.ledger.find(sid, BankStatement) is None:
+                    if not careful or self.ledger.find_or_none(sid, BankStatement) is None:
                         aggregates.append(BankStatement(
                             id=sid, account_code=account.code, format=statement.format,
                             sha256=statement.sha256, period_from=statement.period_from,
@@ -240,7 +240,7 @@ class BankBook:
         aggregates: list[Aggregate] = []
         added = sure = 0
         for line_id, line in chunk:
-            if careful and self.ledger.find(line_id, BankLine) is not None:
+            if careful and self.ledger.find_or_none(line_id, BankLine) is not None:
                 continue
             bank_line = BankLine(
                 id=line_id, account_code=account.code, statement_id=sid, key=line.key,
@@ -275,7 +275,7 @@ class BankBook:
     def _claim(self, ctx: Context, target_id: UUID, line_id: UUID, look: bool) -> Claim | None:
         """The claim that makes `line_id` the one line matched to `target_id`; None if taken."""
         claimed = claim_id(MATCH_CLAIM, str(target_id))
-        claim = self.ledger.find(claimed, Claim) if look else None
+        claim = self.ledger.find_or_none(claimed, Claim) if look else None
         if claim is None:
             return Claim(id=claimed, kind=MATCH_CLAIM, value=str(target_id), owner_id=line_id,
                          meta=ctx.meta())
@@ -286,7 +286,7 @@ class BankBook:
 
     def _receipt_for_pledge(self, ctx: Context, account: BankAccount, line: LineInput,
                             pledge_id: UUID) -> list[Aggregate]:
-        pledge = self.ledger.find(pledge_id, Pledge)
+        pledge = self.ledger.find_or_none(pledge_id, Pledge)
         if pledge is None or pledge.cancelled or pledge.goods is not None:
             return []
         try:
@@ -304,9 +304,9 @@ class BankBook:
         """A person confirms that a line is a ledger entry (a suggestion, or their own find)."""
 
         def build() -> tuple[list[Aggregate], Response]:
-            line = self.ledger.get(bank_line_id, BankLine, "bank line")
+            line = self.ledger.require(bank_line_id, BankLine, "bank line")
             account = self.account(line.account_code)
-            target = self.ledger.find(target_id, Aggregate)
+            target = self.ledger.find_or_none(target_id, Aggregate)
             if isinstance(target, Receipt):
                 kind, amount = "receipt", target.amount_vnd
                 if target.fund != account.fund:
@@ -340,7 +340,7 @@ class BankBook:
         note = check_note(note)
 
         def build() -> tuple[list[Aggregate], Response]:
-            line = self.ledger.get(bank_line_id, BankLine, "bank line")
+            line = self.ledger.require(bank_line_id, BankLine, "bank line")
             if line.amount_vnd <= 0:
                 raise InvalidInput("only money in can become a receipt")
             if line.match_id is not None:
@@ -387,10 +387,10 @@ class BankBook:
             raise NotFound(f"no match with id {match_id}")
 
         def build() -> tuple[list[Aggregate], Response]:
-            line = self.ledger.get(line_id, BankLine, "bank line")
+            line = self.ledger.require(line_id, BankLine, "bank line")
             target = line.target_id
             line.unmatch(match_id=match_id, reason=reason, meta=ctx.meta(reason))
-            claim = self.ledger.get(claim_id(MATCH_CLAIM, str(target)), Claim, "match claim")
+            claim = self.ledger.require(claim_id(MATCH_CLAIM, str(target)), Claim, "match claim")
             claim.release(meta=ctx.meta(reason))
             return [line, claim], {"id": str(match_id), "bank_line_id": str(line_id),
                                    "target_id": str(target)}

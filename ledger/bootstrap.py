@@ -33,7 +33,7 @@ def load_areas() -> AreaTree:
 
 
 @dataclass
-class Services:
+class CompositionRoot:
     settings: Settings
     db: Database
     ledger: Ledger
@@ -110,7 +110,7 @@ def position_of(db: Database) -> Callable[[UUID], int]:
     return lookup
 
 
-def build(settings: Settings | None = None) -> Services:
+def build(settings: Settings | None = None) -> CompositionRoot:
     """Migrate, then wire everything. Safe to call on an empty or an up-to-date database."""
     settings = settings or Settings()
     url = settings.resolved_database_url
@@ -152,6 +152,6 @@ def build(settings: Settings | None = None) -> Services:
     runner = Runner(db, ledger, all_projections())
     tree_heads = TreeHeads(db, load_signing_key(settings.data_dir, settings.signing_key_hex))
     bank_queries = BankQueries(db, catch_up, ledger)
-    return Services(settings=settings, db=db, ledger=ledger, queries=queries, runner=runner,
+    return CompositionRoot(settings=settings, db=db, ledger=ledger, queries=queries, runner=runner,
                     areas=areas, tree_heads=tree_heads, bank=BankBook(ledger, bank_queries),
                     bank_queries=bank_queries)

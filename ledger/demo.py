@@ -308,7 +308,7 @@ def load_demo(ledger: Ledger, *, progress: Callable[[int, int], None] | None = N
               seed: int = 2021) -> dict[str, int]:
     """Load the demo of the 2021 Lạng Sơn plan into `ledger`, once; return counts per kind."""
     marker = claim_id(MARKER_KIND, MARKER_VALUE)
-    if ledger.find(marker, Claim) is not None:
+    if ledger.find_or_none(marker, Claim) is not None:
         return {"skipped": 1}
     loader = _Loader(ledger, random.Random(seed), progress)
     counts = loader.run()

@@ -14,7 +14,7 @@ from adapters.statements import Statement, StatementLine, write_csv
 from domain.errors import AlreadyRecorded
 from domain.meta import Context
 from domain.text import fold
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from ledger.statement_import import import_file
 
 ACCOUNTS = (  # code, bank, BIN, account number, fund
@@ -29,7 +29,7 @@ UNKNOWN_DONORS = ("NGUYEN THI THU HANG", "CTY CP XAY DUNG DONG BAC", "HOANG VAN 
 CTX = Context(actor="demo", role="finance", request_id="demo-bank", note="[Dữ liệu mẫu]")
 
 
-def load_bank_demo(svc: Services) -> dict[str, int]:
+def load_bank_demo(svc: CompositionRoot) -> dict[str, int]:
     for code, bank, bin_, number, fund in ACCOUNTS:
         with contextlib.suppress(AlreadyRecorded):  # loaded before: the accounts are there
             svc.bank.register_account(CTX, "", code=code, bank=bank, bank_bin=bin_, account_number=number,

@@ -46,7 +46,7 @@ from typing import Any
 
 from domain import merkle
 from ledger.audit import leaf_record, stored_events
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 
 FORMAT = "minhbach-log/2"
 PUBLIC_FORMAT = "minhbach-public-log/2"
@@ -68,7 +68,7 @@ def signed_head(row: dict[str, Any]) -> dict[str, Any]:
             "timestamp": int(row["timestamp"]), "signature": str(row["signature"])}
 
 
-def latest_head(services: Services) -> dict[str, Any]:
+def latest_head(services: CompositionRoot) -> dict[str, Any]:
     """Bring the Merkle tree up to the end of the log and sign it (unless already signed)."""
     services.runner.catch_up()
     services.tree_heads.publish()
@@ -78,7 +78,7 @@ def latest_head(services: Services) -> dict[str, Any]:
     return signed_head(head)
 
 
-def header_line(services: Services, head: dict[str, Any], fmt: str) -> str:
+def header_line(services: CompositionRoot, head: dict[str, Any], fmt: str) -> str:
     return _line({"format": fmt, "public_key": services.tree_heads.public_key,
                   "algorithm": ALGORITHM, "tree_head": head})
 
@@ -98,7 +98,7 @@ def _write(out: Path, chunks: Iterable[str]) -> None:
         raise
 
 
-def _summary(out: Path, services: Services, head: dict[str, Any], **counts: int) -> dict[str, Any]:
+def _summary(out: Path, services: CompositionRoot, head: dict[str, Any], **counts: int) -> dict[str, Any]:
     return {"path": str(out), **counts, "public_key": services.tree_heads.public_key, **head,
             "bytes": out.stat().st_size}
 
@@ -106,7 +106,7 @@ def _summary(out: Path, services: Services, head: dict[str, Any], **counts: int)
 # The full export (auditors) ---------------------------------------------------------------------
 
 
-def _full_chunks(services: Services, head: dict[str, Any],
+def _full_chunks(services: CompositionRoot, head: dict[str, Any],
                  progress: ExportProgress | None) -> Iterator[str]:
     size = head["tree_size"]
     yield header_line(services, head, FORMAT)
@@ -127,7 +127,8 @@ def _full_chunks(services: Services, head: dict[str, Any],
         progress(written, size)
 
 
-def export_log(services: Services, out: Path, progress: ExportProgress | None = None) -> dict[str, Any]:
+def export_log(services: CompositionRoot, out: Path,
+               progress: ExportProgress | None = None) -> dict[str, Any]:
     """Write the log up to a freshly published signed tree head to ``out``; returns a summary.
 
     Events appended while the export runs are beyond the head and are not written.
@@ -147,7 +148,7 @@ def _public_leaf_line(index: int, position: int, leaf: bytes) -> str:
     return f'{{"leaf":"{encoded}","leaf_index":{index},"position":{position}}}\n'
 
 
-def public_chunks(services: Services, head: dict[str, Any], progress: ExportProgress | None = None,
+def public_chunks(services: CompositionRoot, head: dict[str, Any], progress: ExportProgress | None = None,
                   *, check_root: bool = False) -> Iterator[str]:
     """The public export of `head` (a :func:`signed_head`): the header line, then one chunk of
     leaf lines per page of ``merkle_leaves``. The same head always gives the same bytes.
@@ -188,7 +189,8 @@ def public_chunks(services: Services, head: dict[str, Any], progress: ExportProg
                            f"{head['root_hash']}: run `minhbach audit verify`")
 
 
-def export_public(services: Services, out: Path, progress: ExportProgress | None = None) -> dict[str, Any]:
+def export_public(services: CompositionRoot, out: Path,
+                  progress: ExportProgress | None = None) -> dict[str, Any]:
     """Write the public export (every public leaf) of a freshly published signed tree head to ``out``.
 
     The root is rebuilt from the leaves as they are written and must be the signed one, so a

@@ -12,10 +12,10 @@ from domain.errors import InvalidInput, NotFound
 from projections.merkle import fetcher, leaf_count, stored_leaf
 
 if TYPE_CHECKING:
-    from ledger.bootstrap import Services
+    from ledger.bootstrap import CompositionRoot
 
 
-def inclusion_proof(svc: Services, position: int, tree_size: int | None = None) -> dict[str, Any]:
+def inclusion_proof(svc: CompositionRoot, position: int, tree_size: int | None = None) -> dict[str, Any]:
     """The proof that the event at `position` is in the tree of `tree_size` (default: latest STH)."""
     if tree_size is None:
         head = svc.tree_heads.latest()
@@ -36,7 +36,7 @@ def inclusion_proof(svc: Services, position: int, tree_size: int | None = None) 
             "audit_path": [h.hex() for h in path]}
 
 
-def donation_with_proof(svc: Services, reference: str) -> dict[str, Any] | None:
+def donation_with_proof(svc: CompositionRoot, reference: str) -> dict[str, Any] | None:
     """A receipt as the public sees it, where its money went, its public leaf (base64 of the
     leaf bytes: the receipt's public facts and the sealed digest of the rest, never the stored
     event) and its inclusion proof against the latest signed tree head (None while no tree head
@@ -59,7 +59,7 @@ def donation_with_proof(svc: Services, reference: str) -> dict[str, Any] | None:
     return found
 
 
-def _head_position(svc: Services, tree_size: int) -> int:
+def _head_position(svc: CompositionRoot, tree_size: int) -> int:
     row = svc.db.query_one("SELECT position FROM merkle_leaves WHERE leaf_index = ?",
                            (tree_size - 1,))
     return int(row["position"]) if row else 0

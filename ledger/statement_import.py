@@ -14,7 +14,7 @@ from domain.bank import LineInput, bank_line_id
 from domain.errors import InvalidInput
 from domain.meta import Context
 from ledger.bank_book import StatementInput
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 
 Progress = Callable[[int, int], None]  # (lines recorded, lines new in the file)
 
@@ -46,7 +46,7 @@ def statement_input(account_code: str, account_number: str, statement: Statement
         closing_balance_vnd=statement.closing_balance_vnd, lines=tuple(lines))
 
 
-def import_file(svc: Services, ctx: Context, request_hash: str, account_code: str, data: bytes,
+def import_file(svc: CompositionRoot, ctx: Context, request_hash: str, account_code: str, data: bytes,
                 format: str | None = None, filename: str | None = None,
                 progress: Progress | None = None) -> dict[str, Any]:
     """Parse, record, wait for the read models, and count how the file's lines stand now.

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from adapters.tokens import create_token
 from api.app import create_app
-from ledger.bootstrap import Services, build
+from ledger.bootstrap import CompositionRoot, build
 from ledger.settings import Settings
 
 PG_URL = os.environ.get("MINHBACH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -59,14 +59,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
-def make_services(database_url: str, data_dir: Path) -> Services:
+def make_services(database_url: str, data_dir: Path) -> CompositionRoot:
     settings = Settings(data_dir=data_dir, database_url=database_url, run_projections=False,
                         service_key_hex="", wait_timeout_s=10)
     return build(settings)
 
 
 @pytest.fixture
-def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
+def services(database_url: str, tmp_path: Path) -> Iterator[CompositionRoot]:
     svc = make_services(database_url, tmp_path / "data")
     try:
         yield svc
@@ -75,7 +75,7 @@ def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
 
 
 @pytest.fixture
-def client(services: Services) -> Iterator[TestClient]:
+def client(services: CompositionRoot) -> Iterator[TestClient]:
     """The whole app, its projections following the log in a background thread."""
     services.start_projections()
     with TestClient(create_app(services=services)) as c:
@@ -83,11 +83,11 @@ def client(services: Services) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def tokens(services: Services) -> dict[str, str]:
+def tokens(services: CompositionRoot) -> dict[str, str]:
     return make_tokens(services)
 
 
-def make_tokens(services: Services) -> dict[str, str]:
+def make_tokens(services: CompositionRoot) -> dict[str, str]:
     """One token per role; `district` and `district_other` belong to two different districts."""
     districts = [a.code for a in services.areas.all() if a.kind == "district"]
     return {

@@ -13,7 +13,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 
 API = "/api/v1"
 STARTUP_TIMEOUT_S = 20
@@ -23,7 +23,7 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def communes(services: Services, district: str | None = None) -> list[str]:
+def communes(services: CompositionRoot, district: str | None = None) -> list[str]:
     return [a.code for a in services.areas.communes(district)]
 
 
@@ -55,7 +55,7 @@ def receipt(client: TestClient, token: str, donor_id: str, amount_vnd: int,
 
 
 @contextmanager
-def serving(services: Services) -> Iterator[str]:
+def serving(services: CompositionRoot) -> Iterator[str]:
     """Run the app under uvicorn on a free loopback port, in a background thread."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))

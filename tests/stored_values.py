@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 
 
-def tables(services: Services) -> list[str]:
+def tables(services: CompositionRoot) -> list[str]:
     db = services.db
     if db.dialect == "sqlite":
         rows = db.query("SELECT name FROM sqlite_master WHERE type = 'table'"
@@ -18,7 +18,7 @@ def tables(services: Services) -> list[str]:
     return [r["name"] for r in rows]
 
 
-def stored_values(services: Services) -> Iterator[tuple[str, bytes]]:
+def stored_values(services: CompositionRoot) -> Iterator[tuple[str, bytes]]:
     """(table, value as bytes) for every non-null cell of every table, events included."""
     for table in tables(services):
         for row in services.db.query(f'SELECT * FROM "{table}"'):  # names from the catalogue

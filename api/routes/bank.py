@@ -28,7 +28,7 @@ from api.schemas import (
 from domain.donors import Pledge
 from domain.matching import payment_code
 from ledger import reports
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from ledger.statement_import import import_file
 
 # Authenticate before waiting for a position (read your writes), as the other readers do.
@@ -157,7 +157,7 @@ def pledge_vietqr(
     """The VietQR a donor scans to pay a pledge: the fund's account, the amount still due, and
     the pledge's payment code as the transfer's purpose, so that the transfer matches by itself."""
     require(who, *READERS)
-    pledge = svc.ledger.get(pledge_id, Pledge, "pledge")  # a worker thread: this is a plain def
+    pledge = svc.ledger.require(pledge_id, Pledge, "pledge")  # a worker thread: this is a plain def
     if pledge.goods is not None or pledge.cancelled:
         raise Problem(422, "validation_error", "No payment for this pledge",
                       "the pledge is of goods or was cancelled")
@@ -184,14 +184,14 @@ def _period(start: dt.date | None, end: dt.date | None) -> tuple[str, str]:
     return first.isoformat(), last.isoformat()
 
 
-def _account(svc: Services, code: str) -> dict[str, Any]:
+def _account(svc: CompositionRoot, code: str) -> dict[str, Any]:
     row = svc.bank_queries.account(code)
     if row is None:
         raise Problem(404, "not_found", "Not found", f"no bank account {code!r}")
     return dict(row)
 
 
-def _only_account(svc: Services) -> dict[str, Any]:
+def _only_account(svc: CompositionRoot) -> dict[str, Any]:
     """A pledge names no fund: the one account there is, else the social campaign's one account
     (where pledges are mobilised)."""
     rows = svc.bank_queries.accounts()

@@ -29,12 +29,12 @@ from api.schemas import (
     ReversalIn,
 )
 from domain.matching import payment_code
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 
 router = APIRouter(tags=["commands"])
 
 
-async def _run(svc: Services, request: Request, who: Any, key: str | None, body: Any,
+async def _run(svc: CompositionRoot, request: Request, who: Any, key: str | None, body: Any,
                method: Any, **kwargs: Any) -> dict[str, Any]:
     ctx = context(request, who, key)
     # The ledger blocks on the database; keep the event loop free for other requests.

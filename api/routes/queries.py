@@ -46,7 +46,7 @@ def donor(donor_id: UUID, svc: Svc, who: Caller) -> dict[str, Any]:
     if found is None:
         raise Problem(404, "not_found", "Not found", f"no donor with id {donor_id}")
     # The legal name and contact are sealed in the log: decrypted here, for staff only.
-    personal = svc.ledger.donor_personal_data(svc.ledger.get(donor_id, Donor, "donor"))
+    personal = svc.ledger.donor_personal_data(svc.ledger.require(donor_id, Donor, "donor"))
     return {**found, "name": personal["name"] if personal else ERASED,
             "contact": personal["contact"] if personal else None, "erased": personal is None}
 
@@ -61,7 +61,7 @@ def child_history(child_id: UUID, svc: Svc, who: Caller) -> dict[str, Any]:
         raise Problem(403, "forbidden", "Outside your district",
                       "this child is registered in another district")
     # A plain `def`: FastAPI runs it in a worker thread, so these reads never block the loop.
-    aggregate = svc.ledger.get(child_id, Child, "child")
+    aggregate = svc.ledger.require(child_id, Child, "child")
     personal = svc.ledger.child_personal_data(aggregate)
     return {**child, "personal": personal, "erased": personal is None,
             "support": svc.queries.child_history(str(child_id))}

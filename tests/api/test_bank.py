@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from adapters.statements import Statement, StatementLine, write_camt053, write_csv, write_xlsx
 from adapters.vietqr import parse_payload
 from domain.matching import payment_code
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from tests.helpers import API, auth, donor, get, post
 
 ACCOUNT = {"code": "VCB-QUY", "bank": "Vietcombank", "account_number": "0011004123456",
@@ -59,7 +59,7 @@ def report(client: TestClient, token: str, **params: Any) -> dict[str, Any]:
                "to": "2021-03-31", **params})
 
 
-def test_a_statement_is_imported_matched_and_reconciled(client: TestClient, services: Services,
+def test_a_statement_is_imported_matched_and_reconciled(client: TestClient, services: CompositionRoot,
                                                          tokens: dict[str, str]) -> None:
     fin, auditor = tokens["finance"], tokens["auditor"]
     registered = post(client, "/bank-accounts", fin, ACCOUNT)
@@ -161,7 +161,7 @@ def test_a_statement_is_imported_matched_and_reconciled(client: TestClient, serv
     assert ("difference_vnd", -11000) in [(r[0], r[1]) for r in sheet.iter_rows(values_only=True)]
 
 
-def test_re_import_overlap_and_refusal_add_nothing_twice(client: TestClient, services: Services,
+def test_re_import_overlap_and_refusal_add_nothing_twice(client: TestClient, services: CompositionRoot,
                                                          tokens: dict[str, str]) -> None:
     fin = tokens["finance"]
     post(client, "/bank-accounts", fin, ACCOUNT)

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from fastapi.testclient import TestClient
 
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from tests.helpers import get, post, receipt
 from tests.stored_values import stored_values
 
@@ -15,7 +15,7 @@ CONTACT = "0912 345 678 bimat@example.vn"
 PUBLIC = "Một nhà hảo tâm"
 
 
-def _leaks(services: Services, *secrets: str) -> list[tuple[str, str]]:
+def _leaks(services: CompositionRoot, *secrets: str) -> list[tuple[str, str]]:
     found = []
     for table, value in stored_values(services):
         text = value.decode("utf-8", "replace")
@@ -24,7 +24,7 @@ def _leaks(services: Services, *secrets: str) -> list[tuple[str, str]]:
 
 
 def test_a_donors_legal_name_and_contact_are_sealed_and_shown_to_staff_only(
-        client: TestClient, services: Services, tokens: dict[str, str]) -> None:
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> None:
     fin, auditor = tokens["finance"], tokens["auditor"]
     made = post(client, "/donors", fin, {"name": LEGAL, "kind": "individual", "public_name": PUBLIC,
                                          "contact": CONTACT})
@@ -44,7 +44,7 @@ def test_a_donors_legal_name_and_contact_are_sealed_and_shown_to_staff_only(
 
 
 def test_erasing_a_donor_shreds_the_name_and_contact_and_keeps_money_and_public_name(
-        client: TestClient, services: Services, tokens: dict[str, str]) -> None:
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> None:
     fin, admin = tokens["finance"], tokens["admin"]
     made = post(client, "/donors", fin, {"name": LEGAL, "kind": "individual", "public_name": PUBLIC,
                                          "contact": CONTACT})
@@ -74,7 +74,7 @@ def test_erasing_a_donor_shreds_the_name_and_contact_and_keeps_money_and_public_
 
 
 def test_bank_matching_finds_a_donor_by_the_sealed_name_until_it_is_erased(
-        client: TestClient, services: Services, tokens: dict[str, str]) -> None:
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> None:
     fin, admin = tokens["finance"], tokens["admin"]
     made = post(client, "/donors", fin, {"name": LEGAL, "kind": "individual"})
     assert services.ledger.donors_named("tran bi mat") == [UUID(made["id"])]

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from adapters.spreadsheet import FORMULA_STARTS
 from adapters.statements import Statement, StatementLine, write_csv
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from tests.helpers import API, auth, donor, post, receipt
 
 # What survives the boundary's text rules; tab and carriage return are refused or folded there,
@@ -27,7 +27,7 @@ def _numeric(text: str) -> bool:
     return text.lstrip("-").isdigit()
 
 
-def test_the_public_donations_csv_holds_no_formula(client: TestClient, services: Services,
+def test_the_public_donations_csv_holds_no_formula(client: TestClient, services: CompositionRoot,
                                                    tokens: dict[str, str]) -> None:
     fin = tokens["finance"]
     last = 0

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from tests.helpers import communes, donor, get, post, receipt
 
 
-def test_money_follows_from_receipt_to_child(client: TestClient, services: Services,
+def test_money_follows_from_receipt_to_child(client: TestClient, services: CompositionRoot,
                                              tokens: dict[str, str]) -> None:
     fin = tokens["finance"]
     commune = communes(services)[0]
@@ -56,7 +56,7 @@ def test_money_follows_from_receipt_to_child(client: TestClient, services: Servi
     assert summary["received_vnd"] == in_funds + prog["remaining_vnd"] + prog["distributed_vnd"]
 
 
-def test_reversals_put_money_back_and_happen_once(client: TestClient, services: Services,
+def test_reversals_put_money_back_and_happen_once(client: TestClient, services: CompositionRoot,
                                                   tokens: dict[str, str]) -> None:
     fin = tokens["finance"]
     commune = communes(services)[0]
@@ -85,7 +85,7 @@ def test_reversals_put_money_back_and_happen_once(client: TestClient, services: 
     assert prog["remaining_vnd"] == 0 and prog["children_reached"] == 0
 
 
-def test_duplicate_support_needs_a_reason_and_is_counted(client: TestClient, services: Services,
+def test_duplicate_support_needs_a_reason_and_is_counted(client: TestClient, services: CompositionRoot,
                                                          tokens: dict[str, str]) -> None:
     fin = tokens["finance"]
     commune = communes(services)[0]
@@ -109,7 +109,7 @@ def test_duplicate_support_needs_a_reason_and_is_counted(client: TestClient, ser
 
 
 def test_idempotent_replay_returns_the_same_and_records_nothing(
-        client: TestClient, services: Services, tokens: dict[str, str]) -> None:
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> None:
     fin = tokens["finance"]
     d = donor(client, fin)
     body = {"donor_id": d, "fund": "state-budget", "received_on": "2021-04-01", "channel": "cash",
@@ -125,7 +125,7 @@ def test_idempotent_replay_returns_the_same_and_records_nothing(
     assert services.ledger.recorder.max_notification_id() == events
 
 
-def test_bad_input_is_a_problem_and_changes_nothing(client: TestClient, services: Services,
+def test_bad_input_is_a_problem_and_changes_nothing(client: TestClient, services: CompositionRoot,
                                                     tokens: dict[str, str]) -> None:
     fin = tokens["finance"]
     d = donor(client, fin)
@@ -151,7 +151,7 @@ def test_bad_input_is_a_problem_and_changes_nothing(client: TestClient, services
     assert again["code"] == "already_recorded"
 
 
-def test_restricted_money_only_goes_where_the_donor_said(client: TestClient, services: Services,
+def test_restricted_money_only_goes_where_the_donor_said(client: TestClient, services: CompositionRoot,
                                                          tokens: dict[str, str]) -> None:
     fin = tokens["finance"]
     here, there = communes(services)[:2]
@@ -175,7 +175,7 @@ def test_restricted_money_only_goes_where_the_donor_said(client: TestClient, ser
 
 
 def test_a_reversed_bank_receipt_frees_its_transaction_for_the_correction(
-        client: TestClient, services: Services, tokens: dict[str, str]) -> None:
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> None:
     fin = tokens["finance"]
     d = donor(client, fin)
     wrong = receipt(client, fin, d, 900_000, fund="state-budget", bank_txn_id="FT21777")

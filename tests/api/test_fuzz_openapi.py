@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 from api.app import create_app
 from api.site import PageCache
 from ledger.audit import verify
-from ledger.bootstrap import Services, build
+from ledger.bootstrap import CompositionRoot, build
 from ledger.settings import Settings
 from tests.conftest import IN_CI, make_tokens
 
@@ -77,7 +77,7 @@ schema.app = APP
 class Ledger:
     """One service per database, shared by every operation of this module."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: CompositionRoot) -> None:
         self.services = services
         self.tokens = make_tokens(services)
         self.app = APP

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from tests.helpers import API, auth, communes, donor, receipt
 
 # As JSON escapes, so that the request body itself is what a hostile client would send.
@@ -22,7 +22,7 @@ BAD_DATES: list[Any] = [1614556800, "2021-03-01T00:00:00", "1999-12-31", "2999-0
                         "0001-01-01", "not a date", "2021-02-30", 20210301.0]
 
 
-def head(services: Services) -> int:
+def head(services: CompositionRoot) -> int:
     return services.ledger.recorder.max_notification_id() or 0
 
 
@@ -40,7 +40,7 @@ def assert_refused(response: Any, field: str) -> None:
 
 
 def test_every_class_of_bad_text_is_refused_and_records_nothing(
-        client: TestClient, services: Services, tokens: dict[str, str]) -> None:
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> None:
     finance = tokens["finance"]
     donor_id = donor(client, finance)
     before = head(services)
@@ -58,7 +58,7 @@ def test_every_class_of_bad_text_is_refused_and_records_nothing(
     assert head(services) == before
 
 
-def test_free_text_fields_of_other_commands(client: TestClient, services: Services,
+def test_free_text_fields_of_other_commands(client: TestClient, services: CompositionRoot,
                                             tokens: dict[str, str]) -> None:
     finance = tokens["finance"]
     donor_id = donor(client, finance)
@@ -83,7 +83,7 @@ def test_free_text_fields_of_other_commands(client: TestClient, services: Servic
     assert head(services) == before
 
 
-def test_dates_are_yyyy_mm_dd_inside_the_window(client: TestClient, services: Services,
+def test_dates_are_yyyy_mm_dd_inside_the_window(client: TestClient, services: CompositionRoot,
                                                 tokens: dict[str, str]) -> None:
     finance = tokens["finance"]
     donor_id = donor(client, finance)

@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.problems import PROBLEM_JSON
-from ledger.bootstrap import Services, build
+from ledger.bootstrap import CompositionRoot, build
 from ledger.settings import Settings
 from tests.conftest import make_tokens
 from tests.helpers import API, auth, donor
@@ -38,15 +38,15 @@ def _settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
     return Settings(**{**base, **overrides})
 
 
-Make = Callable[..., tuple[TestClient, Services, dict[str, str]]]
+Make = Callable[..., tuple[TestClient, CompositionRoot, dict[str, str]]]
 
 
 @pytest.fixture
 def make(tmp_path: Path) -> Iterator[Make]:
     """An app on a fresh SQLite file with these settings: (client, services, tokens)."""
-    opened: list[tuple[TestClient, Services]] = []
+    opened: list[tuple[TestClient, CompositionRoot]] = []
 
-    def make(**overrides: Any) -> tuple[TestClient, Services, dict[str, str]]:
+    def make(**overrides: Any) -> tuple[TestClient, CompositionRoot, dict[str, str]]:
         n = len(opened)
         svc = build(_settings(f"sqlite:///{tmp_path / f'ledger{n}.db'}", tmp_path / f"data{n}",
                               **overrides))
@@ -63,11 +63,11 @@ def make(tmp_path: Path) -> Iterator[Make]:
 
 
 @pytest.fixture
-def limited(make: Make) -> tuple[TestClient, Services, dict[str, str]]:
+def limited(make: Make) -> tuple[TestClient, CompositionRoot, dict[str, str]]:
     return make()
 
 
-def _head(svc: Services) -> int:
+def _head(svc: CompositionRoot) -> int:
     return svc.ledger.recorder.max_notification_id() or 0
 
 
@@ -350,7 +350,7 @@ def test_staff_and_audit_answers_are_not_stored(limited: Any) -> None:
     assert "no-store" not in client.get(f"{API}/public/summary").headers.get("cache-control", "")
 
 
-def _request_id_of(svc: Services, position: int) -> str:
+def _request_id_of(svc: CompositionRoot, position: int) -> str:
     stored = svc.ledger.recorder.select_notifications(start=position, limit=1)[0]
     event: Any = svc.ledger.mapper.to_domain_event(stored)
     rid: str = event.meta["request_id"]

@@ -12,13 +12,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.problems import ProblemResponse
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from tests.helpers import auth
 
 API = "/api/v1"
 
 
-def break_fund_balances(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+def break_fund_balances(services: CompositionRoot, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("internal detail: table fund_balances is gone")
 
@@ -26,7 +26,7 @@ def break_fund_balances(services: Services, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_an_unexpected_error_is_logged_with_its_request_id_and_answered_as_a_problem(
-        client: TestClient, services: Services, tokens: dict[str, str],
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str],
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     break_fund_balances(services, monkeypatch)
     with caplog.at_level(logging.ERROR, logger="api.problems"):
@@ -46,7 +46,7 @@ def test_an_unexpected_error_is_logged_with_its_request_id_and_answered_as_a_pro
 
 
 def test_without_a_usable_request_id_one_is_made_and_returned(
-        client: TestClient, services: Services, tokens: dict[str, str],
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     break_fund_balances(services, monkeypatch)
     for sent in ({}, {"X-Request-ID": "x" * 500}):

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from domain.meta import Context
 from domain.small_cells import PERSON_COUNTS, SHOWN_AS, is_hidden_or_large
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from tests.helpers import API
 
 CTX = Context(actor="test", role="finance", request_id="public-counts")
@@ -26,7 +26,7 @@ def _h() -> str:
     return uuid.uuid4().hex
 
 
-def small_ledger(services: Services) -> tuple[str, str, str, str]:
+def small_ledger(services: CompositionRoot) -> tuple[str, str, str, str]:
     """(district, commune with 3 named children, commune with a group of 7, a receipt's reference)."""
     ledger = services.ledger
     [first, second] = [a for a in services.areas.communes() if a.parent][:2]
@@ -104,7 +104,7 @@ def shown_ok(text: str) -> bool:
 
 
 def test_no_count_of_persons_below_5_in_any_public_answer(client: TestClient,
-                                                          services: Services) -> None:
+                                                          services: CompositionRoot) -> None:
     district, named, grouped, reference = small_ledger(services)
     answers = [get_json(client, "/public/summary"), get_json(client, "/public/summary", season="2021"),
                get_json(client, "/public/needs"), get_json(client, f"/public/donations/{reference}")]

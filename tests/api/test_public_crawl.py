@@ -22,7 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.access import needs_token
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from tests.helpers import communes, get, post
 
 NOTE = "BI-MAT-NOTE-1"
@@ -75,7 +75,7 @@ def _decoded(text: str, where: str, depth: int) -> list[tuple[str, str]]:
     return found
 
 
-def _ledger(client: TestClient, services: Services, tokens: dict[str, str],
+def _ledger(client: TestClient, services: CompositionRoot, tokens: dict[str, str],
             odd: list[str]) -> dict[str, Any]:
     """A ledger with markers (and `odd` strings) in every private field; what the crawl looks for."""
     from adapters.tokens import create_token
@@ -113,7 +113,7 @@ def _ledger(client: TestClient, services: Services, tokens: dict[str, str],
     return {"gifts": gifts, "commune": commune, "secrets": secrets, "last": last["position"]}
 
 
-def _urls(client: TestClient, services: Services, built: dict[str, Any]) -> list[str]:
+def _urls(client: TestClient, services: CompositionRoot, built: dict[str, Any]) -> list[str]:
     commune = built["commune"]
     district = services.areas.district_of(commune)
     return public_urls(client, {"reference": [g["reference"] for g in built["gifts"]],
@@ -192,7 +192,7 @@ def _crawl(client: TestClient, urls: list[str], secrets: list[str]) -> list[str]
 
 
 @pytest.mark.parametrize("odd", [["plain"] * 6, HOSTILE[:6]], ids=["markers", "hostile"])
-def test_no_private_byte_in_any_public_answer(client: TestClient, services: Services,
+def test_no_private_byte_in_any_public_answer(client: TestClient, services: CompositionRoot,
                                               tokens: dict[str, str], odd: list[str]) -> None:
     built = _ledger(client, services, tokens, odd)
     urls = _urls(client, services, built)

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from adapters.statements import Statement, StatementLine, write_csv
 from api.app import create_app
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from tests.conftest import PG_URL, _pg_admin, make_services, make_tokens
 from tests.helpers import API, auth, communes, donor, post, receipt
 
@@ -35,7 +35,7 @@ ALLOCATED_VND = 50_000_000
 @dataclass(frozen=True)
 class World:
     client: TestClient
-    services: Services
+    services: CompositionRoot
     tokens: dict[str, str]
     commune: str  # a commune of the `district` token's district
     other_commune: str  # a commune of the `district_other` token's district

@@ -8,11 +8,11 @@ import io
 
 from fastapi.testclient import TestClient
 
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from tests.helpers import API, communes, donor, post, receipt
 
 
-def _ledger(client: TestClient, services: Services, fin: str) -> tuple[str, str, int]:
+def _ledger(client: TestClient, services: CompositionRoot, fin: str) -> tuple[str, str, int]:
     """A receipt from 'Nguyễn Thị Hoà', allocated to a commune, handed to 3 children there."""
     commune = communes(services)[0]
     d = donor(client, fin, "Nguyễn Thị Hoà")
@@ -28,7 +28,7 @@ def _ledger(client: TestClient, services: Services, fin: str) -> tuple[str, str,
     return commune, paid["reference"], int(made["position"])
 
 
-def test_public_pages_headers_cache_and_downloads(client: TestClient, services: Services,
+def test_public_pages_headers_cache_and_downloads(client: TestClient, services: CompositionRoot,
                                                   tokens: dict[str, str]) -> None:
     commune, reference, position = _ledger(client, services, tokens["finance"])
     services.runner.ensure(position)

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from adapters.tokens import create_token, list_tokens, parse_duration, revoke_token
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from tests.helpers import API, auth
 
 URL = f"{API}/balances/funds"
@@ -28,7 +28,7 @@ def _refused(client: TestClient, token: str) -> str:
     return detail
 
 
-def test_a_revoked_token_is_refused_at_once(client: TestClient, services: Services) -> None:
+def test_a_revoked_token_is_refused_at_once(client: TestClient, services: CompositionRoot) -> None:
     token = create_token(services.db, name="Anh Tuấn", role="finance")
     assert client.get(URL, headers=auth(token)).status_code == 200
     assert revoke_token(services.db, "Anh Tuấn")
@@ -44,7 +44,7 @@ def test_a_revoked_token_is_refused_at_once(client: TestClient, services: Servic
     assert _refused(client, token) == "this token is not valid"
 
 
-def test_an_expired_token_is_refused(client: TestClient, services: Services) -> None:
+def test_an_expired_token_is_refused(client: TestClient, services: CompositionRoot) -> None:
     token = create_token(services.db, name="tạm", role="auditor", expires_in=timedelta(days=30))
     assert client.get(URL, headers=auth(token)).status_code == 200
     (info,) = [i for i in list_tokens(services.db) if i.name == "tạm"]
@@ -58,7 +58,7 @@ def test_an_expired_token_is_refused(client: TestClient, services: Services) -> 
     assert _refused(client, token) == "this token has expired"
 
 
-def test_the_last_use_is_written_once_a_minute_at_most(client: TestClient, services: Services) -> None:
+def test_the_last_use_is_written_once_a_minute_at_most(client: TestClient, services: CompositionRoot) -> None:
     token = create_token(services.db, name="Chị Hoa", role="finance")
 
     def last_used() -> str | None:

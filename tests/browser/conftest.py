@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from ledger.demo import load_demo
 from tests.conftest import IN_CI, make_services
 from tests.helpers import serving
@@ -25,7 +25,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 @dataclass(frozen=True)
 class Site:
     base: str
-    services: Services
+    services: CompositionRoot
 
 
 @pytest.fixture(scope="session")

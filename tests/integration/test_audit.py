@@ -14,11 +14,11 @@ from domain import merkle
 from domain.leaf import leaf as leaf_of
 from domain.leaf import sealed_digest
 from ledger.audit import replay_balances, verify
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from tests.helpers import communes, donor, get, post, receipt
 
 
-def small_ledger(client: TestClient, services: Services, fin: str, n: int = 6) -> list[dict[str, Any]]:
+def small_ledger(client: TestClient, services: CompositionRoot, fin: str, n: int = 6) -> list[dict[str, Any]]:
     d = donor(client, fin, name="Trần Thị Hồng")
     made = [receipt(client, fin, d, 100_000 * (i + 1)) for i in range(n)]
     post(client, "/allocations", fin, {"fund": "campaign", "season": "2021",
@@ -28,7 +28,7 @@ def small_ledger(client: TestClient, services: Services, fin: str, n: int = 6) -
     return made
 
 
-def test_proofs_over_http_verify_against_signed_heads(client: TestClient, services: Services,
+def test_proofs_over_http_verify_against_signed_heads(client: TestClient, services: CompositionRoot,
                                                        tokens: dict[str, str]) -> None:
     fin = tokens["finance"]
     made = small_ledger(client, services, fin)
@@ -92,7 +92,7 @@ def test_proofs_over_http_verify_against_signed_heads(client: TestClient, servic
     get(client, "/audit/events", fin, expect=403)
 
 
-def test_verify_passes_on_an_honest_log_and_replays_as_of(client: TestClient, services: Services,
+def test_verify_passes_on_an_honest_log_and_replays_as_of(client: TestClient, services: CompositionRoot,
                                                           tokens: dict[str, str]) -> None:
     small_ledger(client, services, tokens["finance"])
     services.tree_heads.publish()
@@ -107,13 +107,13 @@ def test_verify_passes_on_an_honest_log_and_replays_as_of(client: TestClient, se
     assert over_http["funds"] == now["funds"] and over_http["programmes"] == now["programmes"]
 
 
-def _events_table(services: Services) -> tuple[str, str]:
+def _events_table(services: CompositionRoot) -> tuple[str, str]:
     if services.db.dialect == "sqlite":
         return "stored_events", "rowid"
     return "ledger_events", "notification_id"
 
 
-def _tamper(services: Services, how: str, position: int) -> None:
+def _tamper(services: CompositionRoot, how: str, position: int) -> None:
     table, pos = _events_table(services)
     with services.db.write() as cur:
         row = cur.execute(f"SELECT * FROM {table} WHERE {pos} = ?", (position,)).fetchone()
@@ -139,7 +139,7 @@ def _tamper(services: Services, how: str, position: int) -> None:
 
 @pytest.mark.parametrize("how", ["byte", "delete", "reorder", "forge"])
 def test_verify_catches_tampering_and_names_the_position(
-        client: TestClient, services: Services, tokens: dict[str, str], how: str) -> None:
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str], how: str) -> None:
     made = small_ledger(client, services, tokens["finance"])
     services.tree_heads.publish()
     services.stop_background()

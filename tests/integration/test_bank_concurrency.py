@@ -13,7 +13,7 @@ from uuid import UUID
 
 from adapters.statements import Statement, StatementLine, write_csv
 from domain.meta import Context
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from ledger.statement_import import import_file
 from tests.conftest import make_services
 
@@ -61,7 +61,7 @@ def test_two_processes_import_overlapping_statements_at_once(database_url: str, 
         answers: dict[str, Any] = {}
         barrier = threading.Barrier(4)
 
-        def run(name: str, services: Services, data: bytes) -> None:
+        def run(name: str, services: CompositionRoot, data: bytes) -> None:
             barrier.wait()
             answers[name] = import_file(services, CTX, "", "VCB", data)
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from uuid import UUID
 
 from domain.meta import Context
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from tests.helpers import communes
 
 
-def test_a_receipt_returned_then_reversed_in_one_batch_has_nothing_left(services: Services) -> None:
+def test_a_receipt_returned_then_reversed_in_one_batch_has_nothing_left(services: CompositionRoot) -> None:
     ctx = Context(actor="test", role="finance")
     ledger = services.ledger
     donor = ledger.register_donor(ctx, "", name="Nguyễn Văn An", kind="individual")["id"]

@@ -30,7 +30,7 @@ from domain.distributions import Distribution
 from domain.idempotency import IdempotencyRecord
 from domain.ids import idempotency_id
 from domain.receipts import Receipt
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from tests.helpers import API, auth, communes, serving
 
 THREADS = 16
@@ -98,7 +98,7 @@ class Books:
     allocated: dict[str, int] = field(default_factory=dict)  # allocation id → amount
 
 
-def open_books(http: httpx.Client, services: Services, fin: str) -> Books:
+def open_books(http: httpx.Client, services: CompositionRoot, fin: str) -> Books:
     district = next(a.code for a in services.areas.all() if a.kind == "district")
     commune = communes(services, district)[0]
     books = Books(donor_id="", commune=commune,
@@ -228,7 +228,7 @@ def race(base: str, tokens: dict[str, str], threads: list[list[Op]]) -> list[Ans
 
 # ---- reading the log ------------------------------------------------------------------------
 
-def creations(services: Services) -> tuple[Counter[tuple[str, UUID]], Counter[UUID]]:
+def creations(services: CompositionRoot) -> tuple[Counter[tuple[str, UUID]], Counter[UUID]]:
     """Creation events in the log: (kind, id) → how many; idempotency record id → how many."""
     recorder, mapper = services.ledger.recorder, services.ledger.mapper
     created: Counter[tuple[str, UUID]] = Counter()
@@ -250,7 +250,7 @@ def creations(services: Services) -> tuple[Counter[tuple[str, UUID]], Counter[UU
 
 # ---- the test -------------------------------------------------------------------------------
 
-def test_racing_clients_keep_the_money_rules(services: Services, tokens: dict[str, str]) -> None:
+def test_racing_clients_keep_the_money_rules(services: CompositionRoot, tokens: dict[str, str]) -> None:
     fin = tokens["finance"]
     services.start_projections()
     with serving(services) as base, httpx.Client(base_url=base, timeout=60) as http:

@@ -27,7 +27,7 @@ from domain.children import Child
 from domain.donors import Donor
 from domain.leaf import decode_state
 from ledger.audit import LeafBuilder
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from ledger.demo import load_demo
 from ledger.demo_bank import load_bank_demo
 from tests.api.test_public_crawl import Needles, _crawl, public_urls
@@ -57,7 +57,7 @@ def _worth_looking_for(text: str) -> bool:
     return len(text) >= 6 and not re.fullmatch(r"[\d\s.,:/+-]*", text)
 
 
-def private_strings(services: Services) -> tuple[list[str], dict[str, list[str]]]:
+def private_strings(services: CompositionRoot) -> tuple[list[str], dict[str, list[str]]]:
     """The demo's private strings, and what to crawl: receipts' references and bank ids."""
     public: set[str] = set()
     private: set[str] = set()
@@ -75,12 +75,12 @@ def private_strings(services: Services) -> tuple[list[str], dict[str, list[str]]
         if kind == "Receipt.Recorded":
             receipts.append((facts["reference"], attrs.get("bank_txn_id")))
         elif kind == "Donor.Registered":
-            donor = services.ledger.find(UUID(str(n.originator_id)), Donor)
+            donor = services.ledger.find_or_none(UUID(str(n.originator_id)), Donor)
             assert donor is not None
             personal = services.ledger.donor_personal_data(donor) or {}
             private |= {v for v in personal.values() if v and v != donor.public_name}
         elif kind == "Child.Registered":
-            child = services.ledger.find(UUID(str(n.originator_id)), Child)
+            child = services.ledger.find_or_none(UUID(str(n.originator_id)), Child)
             assert child is not None
             personal = services.ledger.child_personal_data(child) or {}
             private |= {v for v in personal.values() if isinstance(v, str)}

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from ledger.demo import load_demo
 from ledger.demo_bank import STATEMENT_ACCOUNT, load_bank_demo
 from projections.read_models import all_projections
 
 
-def dump(services: Services) -> dict[str, list[tuple[Any, ...]]]:
+def dump(services: CompositionRoot) -> dict[str, list[tuple[Any, ...]]]:
     tables: dict[str, list[tuple[Any, ...]]] = {}
     with services.db.read() as cur:
         for projection in all_projections():
@@ -21,7 +21,7 @@ def dump(services: Services) -> dict[str, list[tuple[Any, ...]]]:
     return tables
 
 
-def test_demo_loads_once_holds_invariants_and_rebuilds_identically(services: Services) -> None:
+def test_demo_loads_once_holds_invariants_and_rebuilds_identically(services: CompositionRoot) -> None:
     counts = load_demo(services.ledger)
     assert counts["receipts"] > 2000 and counts["distributions"] > 100
     head = services.ledger.recorder.max_notification_id()
@@ -63,7 +63,8 @@ def test_demo_loads_once_holds_invariants_and_rebuilds_identically(services: Ser
     assert_no_child_name_anywhere(services, live)
 
 
-def assert_no_child_name_anywhere(services: Services, tables: dict[str, list[tuple[Any, ...]]]) -> None:
+def assert_no_child_name_anywhere(services: CompositionRoot,
+                                  tables: dict[str, list[tuple[Any, ...]]]) -> None:
     names = []
     for row in services.queries.db.query("SELECT child_id FROM children ORDER BY code LIMIT 100"):
         child = services.ledger.repository.get(UUID(row["child_id"]))

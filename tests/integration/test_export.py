@@ -27,7 +27,7 @@ from domain import merkle
 from domain.leaf import ORIGIN_KINDS
 from domain.leaf import leaf as leaf_of
 from ledger import audit, export
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from ledger.demo import load_demo
 from ledger.export import FORMAT, PUBLIC_FORMAT, export_log, export_public, public_chunks, signed_head
 from tests.conftest import make_services
@@ -67,7 +67,7 @@ def first_failure(out: str) -> str:
 # ---- building a ledger and editing exports ------------------------------------------------------
 
 
-def build_ledger(client: TestClient, services: Services, fin: str) -> int:
+def build_ledger(client: TestClient, services: CompositionRoot, fin: str) -> int:
     """Every kind of money event, reversals included; returns the money received (đồng)."""
     commune = communes(services)[0]
     d = donor(client, fin, name="Lê Văn Thành")
@@ -144,7 +144,7 @@ def resign(header_line: str, key: Ed25519PrivateKey, **changes: Any) -> str:
 
 
 def test_export_verifies_offline_and_every_edit_is_caught(
-        client: TestClient, services: Services, tokens: dict[str, str], tmp_path: Path) -> None:
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str], tmp_path: Path) -> None:
     received = build_ledger(client, services, tokens["finance"])
     out = tmp_path / "export" / "log.jsonl"
     out.parent.mkdir()
@@ -246,7 +246,7 @@ def test_export_verifies_offline_and_every_edit_is_caught(
 
 
 def test_export_stops_at_the_head_and_pages_through_the_log(
-        client: TestClient, services: Services, tokens: dict[str, str], tmp_path: Path,
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     fin = tokens["finance"]
     d = donor(client, fin)
@@ -389,7 +389,7 @@ def personal_strings(full_export: Path) -> set[str]:
     return found
 
 
-def build_small_ledger(client: TestClient, services: Services, fin: str) -> dict[str, Any]:
+def build_small_ledger(client: TestClient, services: CompositionRoot, fin: str) -> dict[str, Any]:
     """Donors with names and contacts, notes, bank transaction ids, an imported bank statement."""
     commune = communes(services)[0]
     nhung = donor(client, fin, name="Phạm Thị Hồng Nhung", contact="nhung.pham@example.vn 0912 345 678")
@@ -409,7 +409,7 @@ def build_small_ledger(client: TestClient, services: Services, fin: str) -> dict
 
 
 def test_the_public_export_holds_only_public_leaves_and_verifies_offline(
-        client: TestClient, services: Services, tokens: dict[str, str], database_url: str,
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str], database_url: str,
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = build_small_ledger(client, services, tokens["finance"])
     services.runner.catch_up()
@@ -591,7 +591,7 @@ def test_the_public_export_holds_only_public_leaves_and_verifies_offline(
 
 
 def test_the_public_export_needs_a_tree_head_and_a_complete_merkle_projection(
-        client: TestClient, services: Services, tokens: dict[str, str], tmp_path: Path) -> None:
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str], tmp_path: Path) -> None:
     empty = make_services(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path / "empty")
     try:
         with TestClient(create_app(services=empty)) as nothing:

@@ -14,14 +14,14 @@ from eventsourcing.persistence import Recording
 from domain.errors import AlreadyRecorded
 from domain.meta import Context
 from domain.receipts import Receipt
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 
 THREADS = 12
 PER_THREAD = 15
 SHARED_EVERY = 5  # every fifth receipt names a bank transaction id that another thread names too
 
 
-def test_racing_receipts_share_transactions_and_claim_each_bank_id_once(services: Services) -> None:
+def test_racing_receipts_share_transactions_and_claim_each_bank_id_once(services: CompositionRoot) -> None:
     ledger = services.ledger
     ctx = Context(actor="test", role="finance", request_id="r")
     donor = UUID(ledger.register_donor(ctx, "h", name="Nguyễn Văn An", kind="individual")["id"])
@@ -65,7 +65,7 @@ def test_racing_receipts_share_transactions_and_claim_each_bank_id_once(services
     # What was answered is exactly what the log holds.
     for txn, receipt_id in outcomes:
         if receipt_id is not None:
-            assert ledger.get(UUID(receipt_id), Receipt, "receipt").bank_txn_id == txn
+            assert ledger.require(UUID(receipt_id), Receipt, "receipt").bank_txn_id == txn
     # Transactions were shared: fewer writes than commands.
     assert len(batches) < len(recorded), (len(batches), len(recorded))
     assert max(batches) > 2  # a receipt alone writes two events (the receipt and its claim)

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from adapters.statements import write_csv
 from domain.meta import Context
-from ledger.bootstrap import TREE_HEADS_TASK, Services
+from ledger.bootstrap import TREE_HEADS_TASK, CompositionRoot
 from projections.base import handles
 from projections.db import Cursor
 from projections.donations import Donations
@@ -61,7 +61,7 @@ def poison(runner: Runner, projection: str, topic: str, position: int | None,
     return calls
 
 
-def record(services: Services, n: int) -> list[int]:
+def record(services: CompositionRoot, n: int) -> list[int]:
     """A donor and `n` receipts; the receipts' positions."""
     donor = services.ledger.register_donor(CTX, "", name="Công ty TNHH Ánh Dương", kind="business")
     return [int(services.ledger.record_receipt(
@@ -80,7 +80,7 @@ def wait_until(check: Callable[[], bool], timeout_s: float = 30) -> None:
 
 
 @pytest.mark.parametrize("how", ["raise", "duplicate_row"])
-def test_a_poison_event_stops_only_its_projection(services: Services, how: str,
+def test_a_poison_event_stops_only_its_projection(services: CompositionRoot, how: str,
                                                   caplog: pytest.LogCaptureFixture) -> None:
     positions = record(services, 6)
     bad = positions[2]
@@ -122,7 +122,7 @@ def test_a_poison_event_stops_only_its_projection(services: Services, how: str,
     assert services.runner.wait_for(positions[1], timeout_s=10)
 
 
-def test_a_rebuild_that_fails_leaves_the_read_models_as_they_were(services: Services) -> None:
+def test_a_rebuild_that_fails_leaves_the_read_models_as_they_were(services: CompositionRoot) -> None:
     positions = record(services, 5)
     services.runner.catch_up()
     before = dump(services)
@@ -142,7 +142,7 @@ def test_a_rebuild_that_fails_leaves_the_read_models_as_they_were(services: Serv
 
 
 def test_a_stopped_projection_is_seen_in_readyz_healthz_metrics_and_answers(
-        client: TestClient, services: Services, tokens: dict[str, str]) -> None:
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> None:
     fin = auth(tokens["finance"])
     ready = client.get("/readyz")
     assert ready.status_code == 200, ready.text
@@ -209,7 +209,7 @@ def test_a_stopped_projection_is_seen_in_readyz_healthz_metrics_and_answers(
 
 
 def test_a_statement_import_that_needs_a_stopped_projection_is_a_503(
-        client: TestClient, services: Services, tokens: dict[str, str]) -> None:
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> None:
     from tests.api.test_bank import ACCOUNT, statement
     from tests.helpers import post
 
@@ -225,7 +225,7 @@ def test_a_statement_import_that_needs_a_stopped_projection_is_a_503(
 
 
 def test_after_a_position_a_stopped_projection_never_reaches_is_a_503(
-        client: TestClient, services: Services, tokens: dict[str, str]) -> None:
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> None:
     fin = auth(tokens["finance"])
     donor = client.post(f"{API}/donors", json={"name": "Trần Thị Hoa", "kind": "individual"},
                         headers=fin).json()
@@ -245,7 +245,7 @@ def test_after_a_position_a_stopped_projection_never_reaches_is_a_503(
             "projection_failed", "balances")
 
 
-def test_readyz_is_503_while_a_projection_lags_too_far(services: Services) -> None:
+def test_readyz_is_503_while_a_projection_lags_too_far(services: CompositionRoot) -> None:
     from api.app import create_app
 
     services.settings.max_lag_events = 2
@@ -261,7 +261,7 @@ def test_readyz_is_503_while_a_projection_lags_too_far(services: Services) -> No
 
 
 def test_the_database_going_away_is_retried_not_a_projection_failure(
-        services: Services, caplog: pytest.LogCaptureFixture) -> None:
+        services: CompositionRoot, caplog: pytest.LogCaptureFixture) -> None:
     head = record(services, 3)[-1]
     recorder = services.ledger.recorder
     select = recorder.select_notifications
@@ -290,7 +290,7 @@ def test_the_database_going_away_is_retried_not_a_projection_failure(
 
 
 def test_a_failing_tree_head_publisher_is_logged_counted_and_shown(
-        client: TestClient, services: Services, caplog: pytest.LogCaptureFixture) -> None:
+        client: TestClient, services: CompositionRoot, caplog: pytest.LogCaptureFixture) -> None:
     services.stop_background()
     services.settings.tree_head_interval_s = 0.01
     publish = services.tree_heads.publish

@@ -13,7 +13,7 @@ import pytest
 from eventsourcing.persistence import Notification
 
 from domain.meta import Context
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from projections.db import Cursor
 from projections.read_models import all_projections
 from projections.runner import Runner
@@ -22,7 +22,7 @@ from tests.integration.test_demo_ledger import dump
 CTX = Context(actor="test", role="finance", request_id="t")
 
 
-def record_some(services: Services, n: int) -> int:
+def record_some(services: CompositionRoot, n: int) -> int:
     donor = services.ledger.register_donor(CTX, "h", name="Công ty TNHH Ánh Dương",
                                            kind="business")
     last = 0
@@ -38,7 +38,7 @@ class Crash(Exception):
 
 
 def test_a_crash_mid_batch_applies_nothing_and_the_retry_applies_everything_once(
-        services: Services) -> None:
+        services: CompositionRoot) -> None:
     head = record_some(services, 30)
     crash_at = head - 5
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.small_cells import small
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from tests.helpers import API, communes, donor, get, post, receipt
 
 TOOL = Path(__file__).resolve().parents[2] / "tools" / "public_figures.py"
@@ -24,7 +24,7 @@ _spec.loader.exec_module(public_figures)
 MONEY = ("received_vnd", "allocated_vnd", "distributed_vnd", "by_fund", "by_month")
 
 
-def recomputed(client: TestClient, services: Services, season: str | None = None) -> dict[str, Any]:
+def recomputed(client: TestClient, services: CompositionRoot, season: str | None = None) -> dict[str, Any]:
     services.runner.catch_up()
     services.tree_heads.publish()
     export = client.get(f"{API}/public/export")
@@ -44,7 +44,7 @@ def money_of(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_the_figures_recomputed_from_the_public_export_are_the_summary(
-        client: TestClient, services: Services, tokens: dict[str, str]) -> None:
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> None:
     fin = tokens["finance"]
     commune = communes(services)[0]
     named = donor(client, fin, name="Công ty TNHH Hòa Bình", kind="business")
@@ -82,7 +82,7 @@ def test_the_figures_recomputed_from_the_public_export_are_the_summary(
                           st.integers(1, 12), st.booleans()), min_size=1, max_size=6),
        st.data())
 def test_for_random_small_ledgers_the_public_export_gives_the_summary(
-        client: TestClient, services: Services, tokens: dict[str, str],
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str],
         gifts: list[tuple[int, str, int, bool]], data: st.DataObject) -> None:
     fin = tokens["finance"]
     commune = communes(services)[0]

@@ -28,7 +28,7 @@ import migrations
 from domain.meta import Context
 from domain.small_cells import hide_small
 from domain.text import fold
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from ledger.demo import load_demo
 from projections import queries
 from projections.db import Database
@@ -42,7 +42,7 @@ CTX = Context(actor="test", role="finance", request_id="public-speed")
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def services(request: pytest.FixtureRequest,
-             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[CompositionRoot]:
     """One ledger per backend for the whole module (the demo takes a few seconds to load): the
     demo, plus receipts in 2020 and 2022, reversals and a cancelled pledge. The tests below
     leave it as they found it."""
@@ -67,7 +67,7 @@ def services(request: pytest.FixtureRequest,
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def add_other_years(services: Services) -> None:
+def add_other_years(services: CompositionRoot) -> None:
     ledger = services.ledger
     request = iter(range(1_000_000))
 
@@ -106,7 +106,7 @@ def add_other_years(services: Services) -> None:
 
 # ---- the summary ------------------------------------------------------------------------------
 
-def scanned_summary(services: Services, season: str | None) -> dict[str, Any]:
+def scanned_summary(services: CompositionRoot, season: str | None) -> dict[str, Any]:
     """The summary as it was computed before the totals: passes over every row."""
     db = services.db
     year = season[:4] if season else None
@@ -174,7 +174,7 @@ def scanned_summary(services: Services, season: str | None) -> dict[str, Any]:
     })
 
 
-def test_summary_from_totals_equals_a_pass_over_every_row(services: Services) -> None:
+def test_summary_from_totals_equals_a_pass_over_every_row(services: CompositionRoot) -> None:
     for season in (None, "2021", "2020", "2022", "2019", "2021-tet"):
         summary = services.queries.summary(season)
         expected = scanned_summary(services, season)
@@ -207,7 +207,7 @@ def dump(db: Database, tables: tuple[str, ...]) -> dict[str, list[str]]:
             for t in tables}
 
 
-def test_totals_rebuild_identically_and_migration_0007_reprojects_them(services: Services) -> None:
+def test_totals_rebuild_identically_and_migration_0007_reprojects_them(services: CompositionRoot) -> None:
     live = dump(services.db, Donations.tables)
     assert all(live[t] for t in TOTALS)
     for batch_size in (7, 1000):
@@ -261,7 +261,7 @@ def test_migrations_stop_where_asked_and_only_for_their_backend(database_url: st
 
 # ---- the search -------------------------------------------------------------------------------
 
-def every_page(services: Services, limit: int, **search: Any) -> list[dict[str, Any]]:
+def every_page(services: CompositionRoot, limit: int, **search: Any) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     cursor = None
     while True:
@@ -271,7 +271,7 @@ def every_page(services: Services, limit: int, **search: Any) -> list[dict[str, 
             return rows
 
 
-def test_search_by_name_reference_and_ranges(services: Services) -> None:
+def test_search_by_name_reference_and_ranges(services: CompositionRoot) -> None:
     search = services.queries.donations
     found, _ = search(q="dang thi hong nhung")
     assert [r["donor"] for r in found] == ["Đặng Thị Hồng Nhung"]  # the other one was reversed
@@ -296,7 +296,7 @@ def test_search_by_name_reference_and_ranges(services: Services) -> None:
 
 @pytest.mark.parametrize("few", [0, 150, 10**9], ids=["walk", "either", "by-name"])
 @pytest.mark.parametrize("q", ["nguyen", "Thị", "an", "cong ty", "zzz-nobody"])
-def test_paging_newest_first_visits_every_match_once(services: Services, q: str, few: int,
+def test_paging_newest_first_visits_every_match_once(services: CompositionRoot, q: str, few: int,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Whether the receipts are fetched by name or found by walking newest first."""
     monkeypatch.setattr(queries, "FEW_MATCHES", few)
@@ -317,7 +317,7 @@ def test_paging_newest_first_visits_every_match_once(services: Services, q: str,
                                               and r["received_on"] <= "2021-10-31"]
 
 
-def recorded(services: Services, **search: Any) -> list[tuple[str, list[Any]]]:
+def recorded(services: CompositionRoot, **search: Any) -> list[tuple[str, list[Any]]]:
     """The statements `Queries.donations(**search)` runs, with their parameters."""
     seen: list[tuple[str, list[Any]]] = []
     real_query = services.db.query
@@ -334,13 +334,13 @@ def recorded(services: Services, **search: Any) -> list[tuple[str, list[Any]]]:
     return seen
 
 
-def test_a_name_nobody_has_reads_no_receipt(services: Services) -> None:
+def test_a_name_nobody_has_reads_no_receipt(services: CompositionRoot) -> None:
     [(sql, _)] = recorded(services, q="zzz-nobody")
     assert "FROM public_names" in sql
 
 
 @pytest.mark.parametrize("services", ["postgresql"], indirect=True)  # SQLite has no trigram index
-def test_postgresql_has_an_index_for_each_step(services: Services,
+def test_postgresql_has_an_index_for_each_step(services: CompositionRoot,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """The names matching (trigram index on public_names), their few receipts (index on
     donor_folded), or a common name's newest receipts (the position index, walked backwards). The

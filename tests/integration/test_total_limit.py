@@ -11,18 +11,18 @@ import ledger.application
 from domain.errors import TotalLimitReached
 from domain.meta import Context
 from domain.money import MAX_AMOUNT_VND, MAX_TOTAL_VND, TOTALS
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from projections.queries import TOTALS_SQL
 from tests.helpers import communes
 
 CTX = Context(actor="test", role="finance")
 
 
-def donor(services: Services) -> UUID:
+def donor(services: CompositionRoot) -> UUID:
     return UUID(services.ledger.register_donor(CTX, "", name="Quỹ Lớn", kind="fund")["id"])
 
 
-def receipt(services: Services, giver: UUID, amount: int) -> dict[str, object]:
+def receipt(services: CompositionRoot, giver: UUID, amount: int) -> dict[str, object]:
     return services.ledger.record_receipt(CTX, "", donor_id=giver, fund="campaign",
                                           received_on="2021-03-01", channel="bank",
                                           amount_vnd=amount)
@@ -33,7 +33,7 @@ def test_every_total_the_ledger_limits_has_its_query() -> None:
 
 
 def test_receipts_of_the_largest_amount_stop_at_the_limit_and_totals_stay_exact(
-        services: Services) -> None:
+        services: CompositionRoot) -> None:
     """The attack of the issue: receipts of 10^15 ₫ each, each one within the rules. Before the
     limit, 9,300 of them turned a SQLite balance into a float and stopped PostgreSQL's projections
     with "bigint out of range"; now the 1,001st is refused and every total is an exact integer."""
@@ -55,7 +55,7 @@ def test_receipts_of_the_largest_amount_stop_at_the_limit_and_totals_stay_exact(
 
 
 def test_allocations_taken_back_and_made_again_count_towards_the_limit(
-        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+        services: CompositionRoot, monkeypatch: pytest.MonkeyPatch) -> None:
     """An allocation reversed and made again adds to the allocated figures each time (they count
     what was allocated and what came back): the cycle can't run a column past its range."""
     monkeypatch.setattr(ledger.application, "MAX_TOTAL_VND", 3_000_000)
@@ -78,7 +78,7 @@ def test_allocations_taken_back_and_made_again_count_towards_the_limit(
         3_000_000, 3_000_000)
 
 
-def test_pledges_and_needs_are_limited_too(services: Services,
+def test_pledges_and_needs_are_limited_too(services: CompositionRoot,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ledger.application, "MAX_TOTAL_VND", 2_000_000)
     giver = donor(services)

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from domain.meta import Context
 from domain.small_cells import small
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from projections.donations import ALL
 from projections.public_pages import PublicPages
 from projections.queries import reached
@@ -46,7 +46,7 @@ class Made:
 
 @dataclass
 class Ledger:
-    services: Services
+    services: CompositionRoot
     communes: list[tuple[str, str]]  # (district, commune)
     made: list[Made]
     years: Iterator[int]

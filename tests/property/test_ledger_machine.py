@@ -47,7 +47,7 @@ from domain.errors import (
     NotFound,
 )
 from domain.meta import Context
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from tests.conftest import PG_URL, _pg_admin, make_services
 
 # ---- the small world the machine plays in ---------------------------------------------------
@@ -235,7 +235,7 @@ class LedgerMachine(RuleBasedStateMachine):
         try:
             self.url = self.fresh_database()
             try:
-                self.services: Services = make_services(self.url, self.tmp / "data")
+                self.services: CompositionRoot = make_services(self.url, self.tmp / "data")
             except BaseException:
                 self.drop_database()
                 raise

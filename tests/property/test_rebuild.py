@@ -15,7 +15,7 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import rule, run_state_machine_as_test
 
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from projections.read_models import all_projections
 from projections.runner import Runner
 from tests.property.test_ledger_machine import (
@@ -29,7 +29,7 @@ from tests.property.test_ledger_machine import (
 Dump = dict[str, list[str]]
 
 
-def dump(services: Services) -> Dump:
+def dump(services: CompositionRoot) -> Dump:
     """Every row of every projection's tables, and the projections' positions, sorted."""
     tables = [t for p in all_projections() for t in p.tables]
     assert len(tables) == len(set(tables)), "a table belongs to one projection"

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from adapters.statements import Statement, StatementLine, write_csv
 from domain.meta import Context
 from domain.money import FUNDS
-from ledger.bootstrap import Services
+from ledger.bootstrap import CompositionRoot
 from ledger.statement_import import import_file
 from tests.conftest import make_services
 
@@ -34,7 +34,7 @@ unknown = st.lists(st.integers(1, 300).map(lambda n: n * 1_000), max_size=3)
 
 
 @pytest.fixture(scope="module")
-def ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+def ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CompositionRoot]:
     data = tmp_path_factory.mktemp("reconciliation")
     services = make_services(f"sqlite:///{data / 'ledger.db'}", data / "data")
     try:
@@ -46,7 +46,7 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(receipts=receipts, fees=fees, unknown=unknown, opening=st.integers(0, 10**9))
 def test_reconciliation_reports_exactly_the_injected_differences(
-        ledger: Services, receipts: list[tuple[int, int, str]], fees: list[int], unknown: list[int],
+        ledger: CompositionRoot, receipts: list[tuple[int, int, str]], fees: list[int], unknown: list[int],
         opening: int) -> None:
     n = next(_examples)
     # Unmatched ledger entries are the fund's in the period: a year and a fund of its own (104

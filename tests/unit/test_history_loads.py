@@ -33,10 +33,10 @@ def test_a_donor_kind_and_a_channel_dropped_by_a_later_release_still_load(
     for module in (receipts, ledger):
         monkeypatch.setattr(module, "CHANNELS", ("bank", "in_kind"))
 
-    loaded = book.ledger.get(fund_donor, Donor, "donor")
+    loaded = book.ledger.require(fund_donor, Donor, "donor")
     personal = book.ledger.donor_personal_data(loaded)
     assert (loaded.kind, personal and personal["name"]) == ("fund", "Quỹ Hy Vọng")
-    assert book.ledger.get(cash, Receipt, "receipt").amount_vnd == 500_000
+    assert book.ledger.require(cash, Receipt, "receipt").amount_vnd == 500_000
     # ... and the rule holds for new commands.
     refused(book, InvalidInput, book.ledger.register_donor, FINANCE, "h2", name="Quỹ B", kind="fund")
     refused(book, InvalidInput, book.receive, 1_000, channel="cash")
@@ -56,10 +56,10 @@ def test_stored_events_that_break_todays_rules_still_load() -> None:
                     counterparty_account=None, description="", reversal=False, meta=META)
     book.ledger.save(odd_donor, odd_receipt, account, line)
 
-    assert book.ledger.get(odd_donor.id, Donor, "donor").kind == "alien"
-    assert book.ledger.get(odd_receipt.id, Receipt, "receipt").received_on == "1999-01-01"
-    assert book.ledger.get(account.id, BankAccount, "bank account").account_number == ""
-    assert book.ledger.get(line.id, BankLine, "bank line").amount_vnd == 0
+    assert book.ledger.require(odd_donor.id, Donor, "donor").kind == "alien"
+    assert book.ledger.require(odd_receipt.id, Receipt, "receipt").received_on == "1999-01-01"
+    assert book.ledger.require(account.id, BankAccount, "bank account").account_number == ""
+    assert book.ledger.require(line.id, BankLine, "bank line").amount_vnd == 0
 
 
 # ---- upcasting: a log written by the previous shape of an event -----------------------------------

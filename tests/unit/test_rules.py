@@ -88,7 +88,7 @@ class Book:
         in FIFO order is the ledger's job (tests that check it need every candidate loaded)."""
         found = []
         for receipt_id in self.receipts:
-            receipt = self.ledger.get(receipt_id, Receipt, "receipt")
+            receipt = self.ledger.require(receipt_id, Receipt, "receipt")
             if receipt.fund == fund and receipt.item == item:
                 found.append(receipt_id)
         return found
@@ -161,11 +161,11 @@ class Book:
     # ---- state ------------------------------------------------------------------------------
 
     def receipt(self, receipt_id: str | UUID) -> Receipt:
-        return self.ledger.get(UUID(str(receipt_id)), Receipt, "receipt")
+        return self.ledger.require(UUID(str(receipt_id)), Receipt, "receipt")
 
     def programme(self, commune: str = C1, category: str = "warm-clothing",
                   season: str = "2021") -> Programme | None:
-        return self.ledger.find(programme_id(season, commune, category), Programme)
+        return self.ledger.find_or_none(programme_id(season, commune, category), Programme)
 
 
 def child_line(child_id: UUID, value_vnd: int = 200_000) -> dict[str, Any]:
@@ -586,7 +586,7 @@ def test_reversing_a_distribution_returns_the_money_and_frees_the_child(book: Bo
     assert (programme.distributed_vnd, programme.remaining_vnd) == (0, 500_000)
     again = book.distribute([child_line(child, 500_000)])
     assert again["overrides"] == 0
-    supported = book.ledger.get(child, Child, "child").supported
+    supported = book.ledger.require(child, Child, "child").supported
     assert supported == {"2021|warm-clothing": [again["id"]]}
 
 
@@ -791,7 +791,7 @@ def test_childrens_personal_fields_are_sealed_in_the_log_and_readable_with_the_k
             for form in (secret, unicodedata.normalize("NFD", secret)):
                 assert form.encode("utf-8") not in n.state, (n.topic, secret)
                 assert json.dumps(form).encode("ascii") not in n.state, (n.topic, secret)
-    child = book.ledger.get(child_id, Child, "child")
+    child = book.ledger.require(child_id, Child, "child")
     assert child.code.startswith("TE-")
     assert set(child.sealed) == {"full_name", *personal}
     assert book.ledger.child_personal_data(child) == {"full_name": "Hoàng Thị Maiqzx", **personal}
@@ -800,7 +800,7 @@ def test_childrens_personal_fields_are_sealed_in_the_log_and_readable_with_the_k
 def test_personal_data_is_unreadable_with_another_key_or_once_the_key_is_erased(book: Book) -> None:
     decomposed = unicodedata.normalize("NFD", "Nông Thị Hà")
     child_id = book.child(name=decomposed)
-    child = book.ledger.get(child_id, Child, "child")
+    child = book.ledger.require(child_id, Child, "child")
     assert book.ledger.child_personal_data(child) == {"full_name": "Nông Thị Hà"}  # NFC
     wrapped = book.keys.wrapped[child_id]
     with pytest.raises(InvalidTag):
@@ -858,7 +858,7 @@ def test_format_vnd_uses_vietnamese_grouping(amount: int, text: str) -> None:
 
 def test_names_are_stored_in_nfc(book: Book) -> None:
     donor_id = book.donor(unicodedata.normalize("NFD", "Nguyễn Văn An"))
-    donor = book.ledger.get(donor_id, Donor, "donor")
+    donor = book.ledger.require(donor_id, Donor, "donor")
     personal = book.ledger.donor_personal_data(donor)
     assert personal is not None and personal["name"] == "Nguyễn Văn An"
     assert donor.public_name == "Nguyễn Văn An"  # no other public name given: shown as named
@@ -870,6 +870,6 @@ def test_aggregate_types_are_what_the_commands_say(book: Book) -> None:
     pledge = book.ledger.make_pledge(FINANCE, "p", donor_id=donor_id, amount_vnd=1)
     book.receive(1_000)
     allocation = book.allocate(1_000)
-    assert book.ledger.find(UUID(pledge["id"]), Pledge) is not None
-    assert book.ledger.find(UUID(allocation["id"]), Allocation) is not None
-    assert book.ledger.find(UUID(allocation["id"]), Receipt) is None
+    assert book.ledger.find_or_none(UUID(pledge["id"]), Pledge) is not None
+    assert book.ledger.find_or_none(UUID(allocation["id"]), Allocation) is not None
+    assert book.ledger.find_or_none(UUID(allocation["id"]), Receipt) is None
