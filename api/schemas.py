@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import (
@@ -13,14 +13,19 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
     ValidationInfo,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
+from domain.bank import MATCH_KINDS, STATEMENT_FORMATS
+from domain.children import SEXES
 from domain.dates import DEFAULT_WINDOW, DateWindow, check_date, parse_iso_date
+from domain.donors import DONOR_KINDS
 from domain.errors import InvalidInput
-from domain.money import MAX_AMOUNT_VND, MAX_QUANTITY, SEASON_PATTERN
+from domain.money import CATEGORIES, FUNDS, MAX_AMOUNT_VND, MAX_QUANTITY, SEASON_PATTERN
+from domain.receipts import CHANNELS
 from domain.text import MAX_CODE, MAX_NAME, MAX_NOTE, MAX_TEXT, check_text
 
 # ---- text and dates: the domain's own rules (domain.text, domain.dates), refused as 422 -----------
@@ -89,8 +94,36 @@ def _query_date(value: object, info: ValidationInfo) -> dt.date:
 QueryDate = Annotated[dt.date, BeforeValidator(_query_date)]
 Amount = Annotated[int, Field(gt=0, le=MAX_AMOUNT_VND, strict=True)]
 Quantity = Annotated[int, Field(gt=0, le=MAX_QUANTITY, strict=True)]
-Category = Literal["nutrition-health", "play-recreation", "warm-clothing", "tet-gifts", "other"]
-Fund = Literal["child-protection-fund", "fund-for-the-poor", "state-budget", "campaign"]
+
+
+# ---- the domain's closed vocabularies ---------------------------------------------------------
+
+
+class OneOf:
+    """`Annotated[str, OneOf(words)]`: a string that must be one of the domain's words, validated and
+    published exactly as `Literal[...]` of those words would be (an `enum` in the OpenAPI, a
+    `literal_error` 422 for anything else). The words are read from the domain's own tuple, so a word
+    added there reaches the API with no edit here: a `Literal` built from a tuple is no type to mypy."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self.words = tuple(words)
+        if not self.words:
+            raise ValueError("a vocabulary has at least one word")
+
+    def __repr__(self) -> str:
+        return f"OneOf({self.words!r})"
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.literal_schema(list(self.words))
+
+
+Category = Annotated[str, OneOf(CATEGORIES)]
+Fund = Annotated[str, OneOf(FUNDS)]
+DonorKind = Annotated[str, OneOf(DONOR_KINDS)]
+Channel = Annotated[str, OneOf(CHANNELS)]
+Sex = Annotated[str, OneOf(SEXES)]
+MatchKind = Annotated[str, OneOf(MATCH_KINDS)]
+StatementFormat = Annotated[str, OneOf(STATEMENT_FORMATS)]
 
 
 class Model(BaseModel):
@@ -123,7 +156,7 @@ class CashOrGoods(Model):
 
 class DonorIn(Model):
     name: Name
-    kind: Literal["individual", "business", "organisation", "fund", "agency"]
+    kind: DonorKind
     public_name: Name | None = None
     anonymous: bool = False
     contact: Text | None = None
@@ -141,7 +174,7 @@ class ReceiptIn(CashOrGoods):
     donor_id: UUID
     fund: Fund
     received_on: BusinessDate
-    channel: Literal["bank", "cash", "in_kind"]
+    channel: Channel
     restriction: Restriction | None = None
     pledge_id: UUID | None = None
     bank_txn_id: Identifier | None = None
@@ -207,7 +240,7 @@ class ChildIn(Model):
     commune: Code
     full_name: Name
     birth_year: Annotated[int, Field(ge=1990, le=2100, strict=True)]
-    sex: Literal["female", "male", "other"] | None = None
+    sex: Sex | None = None
     ethnicity: Name | None = None
     guardian_name: Name | None = None
     circumstances: Note | None = None
@@ -314,5 +347,5 @@ class StatementImported(Model):
 class MatchCreated(Created):
     bank_line_id: UUID
     target_id: UUID
-    kind: Literal["receipt", "distribution"] | None = None
+    kind: MatchKind | None = None
     donor_id: UUID | None = None  # when the match made a receipt: its donor, found or new

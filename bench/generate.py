@@ -231,7 +231,7 @@ class Generator:
         self.ledger.register_child(self.ctx(), "bench", commune=self.rng.choice(self.communes).code,
                                    personal={"full_name": f"Hoàng Văn {tag[:6]}",
                                              "birth_year": self.rng.randrange(2006, 2020),
-                                             "sex": self.rng.choice(("nam", "nữ")),
+                                             "sex": self.rng.choice(("male", "female")),
                                              "ethnicity": self.rng.choice(ETHNICITIES),
                                              "guardian_name": f"Hoàng Thị {tag[6:12]}",
                                              "circumstances": "Hộ nghèo, mồ côi cha"})

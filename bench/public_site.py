@@ -65,9 +65,9 @@ from bench.cpu import CpuMeter
 from bench.figures import Figure
 from bench.http_receipts import REQUEST_TIMEOUT_S, Timed, running_server
 from domain import money
+from domain.leaf import receipt_reference
 from domain.text import fold
 from ledger import demo
-from ledger.application import receipt_reference
 from ledger.bootstrap import build, load_areas
 from ledger.settings import Settings
 from projections.db import DatabaseUrl

@@ -37,6 +37,7 @@ from bench.figures import Figure
 from domain.matching import payment_code
 from domain.meta import Context
 from domain.text import fold
+from ledger.answers import ReceiptRecorded
 from ledger.bootstrap import build
 from ledger.settings import Settings
 from ledger.statement_import import import_file
@@ -108,7 +109,7 @@ def make_statement(services: object, lines: int, say: Say) -> bytes:
     def day() -> date:
         return START + timedelta(days=rng.randrange(0, 365))
 
-    def receipt(donor: UUID, amount: int, on: date, txn: str | None) -> dict[str, object]:
+    def receipt(donor: UUID, amount: int, on: date, txn: str | None) -> ReceiptRecorded:
         return ledger.record_receipt(ctx, "", donor_id=donor, fund="campaign", received_on=on.isoformat(),
                                      channel="bank", amount_vnd=amount, bank_txn_id=txn)
 

@@ -40,6 +40,7 @@ class Allocation(Aggregate):
         note: str | None,
         meta: Meta,
     ) -> None:
+        """A fund's money or goods were allocated to a programme by a decision, drawn FIFO from receipts."""
         self.fund = fund
         self.programme_id = programme_id
         self.amount_vnd = amount_vnd
@@ -53,6 +54,7 @@ class Allocation(Aggregate):
 
     @event("Reversed")
     def _reverse(self, *, reversal_id: UUID, reason: str, meta: Meta) -> None:
+        """The allocation was undone (for the reason given): its money goes back to its receipts."""
         self.reversed = True
 
 

@@ -10,6 +10,7 @@ entry, taken in the same transaction as the match.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -21,6 +22,10 @@ _NAMESPACE = UUID("3d0b8f4e-7a43-4c59-9f0e-5c2b8a6d1e77")
 MATCH_CLAIM = "bank-match"  # Claim kind: the value is the ledger entry's id
 MATCH_KINDS = ("receipt", "distribution")
 HOW = ("bank_txn_id", "reference", "payment_code", "confirmed", "created")
+# The files a statement may come in, recorded by its import. A Literal, not only a tuple: the
+# statement parsers (adapters.statements) are typed by it.
+StatementFormat = Literal["csv", "xlsx", "camt053"]
+STATEMENT_FORMATS: tuple[str, ...] = get_args(StatementFormat)
 
 
 def bank_account_id(code: str) -> UUID:
@@ -41,6 +46,7 @@ class BankAccount(Aggregate):
     @event("Registered")
     def __init__(self, *, id: UUID, code: str, bank: str, bank_bin: str | None, account_number: str,
                  fund: str, meta: Meta) -> None:
+        """A fund's bank account was registered, so that its statements can be imported and reconciled."""
         # Its rules are BankBook.register_account's: stored history must load whatever they become.
         # The bank and its BIN are in the event, for the read model; the ledger needs only these.
         self.code = code
@@ -69,6 +75,7 @@ class BankLine(Aggregate):
                  amount_vnd: int, balance_vnd: int, bank_txn_id: str | None, counterparty: str,
                  counterparty_account: str | None, description: str, reversal: bool,
                  meta: Meta) -> None:
+        """One line of a bank statement was imported: evidence of money in or out, never imported twice."""
         # Checked by BankBook.check_line before the line is made (a constructor also replays).
         self.account_code = account_code
         self.booked_on = booked_on
@@ -90,6 +97,7 @@ class BankLine(Aggregate):
 
     @event("Matched")
     def _match(self, *, match_id: UUID, target_id: UUID, kind: str, how: str, meta: Meta) -> None:
+        """The bank line was matched to one ledger entry (money in to a receipt, out to a distribution)."""
         self.match_id = match_id
         self.target_id = target_id
 
@@ -100,6 +108,7 @@ class BankLine(Aggregate):
 
     @event("Unmatched")
     def _unmatch(self, *, match_id: UUID, target_id: UUID | None, reason: str, meta: Meta) -> None:
+        """The line's match was undone (for the reason given): line and entry may be matched anew."""
         self.match_id = None
         self.target_id = None
 
@@ -112,6 +121,7 @@ class BankStatement(Aggregate):
                  period_from: str | None, period_to: str | None, opening_balance_vnd: int,
                  closing_balance_vnd: int, lines: int, new_lines: int, matched: int,
                  meta: Meta) -> None:
+        """A statement file was imported: its period and balances, and how many of its lines were new."""
         # Only its existence matters to the ledger (the same file is the same statement); what it
         # held is in the event, for the read model and auditors.
         self.account_code = account_code

@@ -9,6 +9,10 @@ from eventsourcing.domain import Aggregate, event
 from domain.errors import DuplicateSupport
 from domain.meta import Meta
 
+SEXES = ("female", "male", "other")
+"""What a child's `sex` may be when registered (domain/inputs.py checks it). It is a personal
+field, sealed with the others (privacy.PERSONAL_FIELDS), so no read model counts by it."""
+
 
 class Child(Aggregate):
     @event("Registered")
@@ -22,6 +26,7 @@ class Child(Aggregate):
         sealed: dict[str, str],
         meta: Meta,
     ) -> None:
+        """A child was registered in a commune under a pseudonymous code; personal fields are sealed."""
         self.code = code
         self.district = district
         self.commune = commune
@@ -50,10 +55,12 @@ class Child(Aggregate):
         override_reason: str | None,
         meta: Meta,
     ) -> None:
+        """The child got support of a category in a season; a repeat carries the officer's reason."""
         self.supported.setdefault(f"{season}|{category}", []).append(str(distribution_id))
 
     @event("SupportWithdrawn")
     def withdraw_support(self, *, distribution_id: UUID, season: str, category: str, meta: Meta) -> None:
+        """A distribution that supported the child was reversed: that support no longer counts."""
         key = f"{season}|{category}"
         standing = [d for d in self.supported.get(key, []) if d != str(distribution_id)]
         if standing:

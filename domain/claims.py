@@ -22,6 +22,7 @@ def claim_id(kind: str, value: str) -> UUID:
 class Claim(Aggregate):
     @event("Claimed")
     def __init__(self, *, id: UUID, kind: str, value: str, owner_id: UUID, meta: Meta) -> None:
+        """A value that may be recorded once in the whole ledger (a bank transaction id) was taken."""
         self.kind = kind
         self.value = value
         self.owner_id: UUID | None = owner_id
@@ -39,4 +40,5 @@ class Claim(Aggregate):
 
     @event("Reclaimed")
     def _reclaim(self, *, owner_id: UUID, meta: Meta) -> None:
+        """A released value was taken again by a new owner (a corrected receipt, a new match)."""
         self.owner_id = owner_id

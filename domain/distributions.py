@@ -31,6 +31,7 @@ class Distribution(Aggregate):
         total_vnd: int,
         meta: Meta,
     ) -> None:
+        """Support went from a programme to children or a counted group, each đồng traced to receipts."""
         self.programme_id = programme_id
         self.lines = lines
         self.total_vnd = total_vnd
@@ -51,4 +52,5 @@ class Distribution(Aggregate):
 
     @event("Reversed")
     def _reverse(self, *, reversal_id: UUID, reason: str, meta: Meta) -> None:
+        """The distribution was undone (for the reason given): its money goes back to the programme."""
         self.reversed = True

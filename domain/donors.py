@@ -34,6 +34,7 @@ class Donor(Aggregate):
         sealed: dict[str, str],
         meta: Meta,
     ) -> None:
+        """A donor was registered: kind and public name (or anonymity) in clear, personal fields sealed."""
         self.kind = kind
         self.public_name = public_name
         self.anonymous = anonymous
@@ -69,6 +70,7 @@ class Pledge(Aggregate):
         note: str | None,
         meta: Meta,
     ) -> None:
+        """A donor promised money or goods, maybe earmarked; receipts naming the pledge fulfil it."""
         self.donor_id = donor_id
         self.amount_vnd = amount_vnd
         self.goods = goods
@@ -84,6 +86,7 @@ class Pledge(Aggregate):
 
     @event("Cancelled")
     def _cancel(self, *, reversal_id: UUID, reason: str, meta: Meta) -> None:
+        """The pledge was cancelled (for the reason given): it no longer counts as pledged."""
         self.cancelled = True
 
 

@@ -14,9 +14,13 @@ from domain.meta import Meta
 
 class IdempotencyRecord(Aggregate):
     @event("Applied")
-    def __init__(self, *, id: UUID, request_hash: str, response: dict[str, Any], meta: Meta) -> None:
+    def __init__(self, *, id: UUID, request_hash: str, response: dict[str, Any], meta: Meta,
+                 version: int = 0) -> None:
+        """A command was applied under this key; `response` is its answer, in the shape of
+        `version` (ledger/answers.py; 0 for records made before answers had versions)."""
         self.request_hash = request_hash
         self.response = response
+        self.version = version
 
     def replay(self, request_hash: str) -> dict[str, Any]:
         if request_hash != self.request_hash:

@@ -13,11 +13,13 @@ class Need(Aggregate):
     @event("Opened")
     def __init__(self, *, id: UUID, season: str, district: str, commune: str, category: str,
                  meta: Meta) -> None:
+        """A need of a season, commune and category was surveyed for the first time."""
         self.season = season
         self.commune = commune
         self.category = category
 
     @event("Surveyed")
     def survey(self, *, children_count: int, estimated_vnd: int, note: str | None, meta: Meta) -> None:
+        """A survey counted the children in need and the estimated cost; the latest survey stands."""
         self.children_count = children_count
         self.estimated_vnd = estimated_vnd

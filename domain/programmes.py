@@ -38,6 +38,7 @@ class Programme(Aggregate):
     @event("Opened")
     def __init__(self, *, id: UUID, season: str, district: str, commune: str, category: str,
                  meta: Meta) -> None:
+        """A programme (season × commune × category) was opened by the first allocation to it."""
         self.season = season
         self.district = district
         self.commune = commune
@@ -58,6 +59,7 @@ class Programme(Aggregate):
 
     @event("FundsAllocated")
     def receive(self, *, allocation_id: UUID, pieces: list[dict[str, Any]], meta: Meta) -> None:
+        """An allocation's money or goods came into the programme, one tranche per receipt drawn on."""
         total = 0
         for p in pieces:
             quantity = int(p["quantity"])
@@ -93,6 +95,7 @@ class Programme(Aggregate):
 
     @event("SupportDistributed")
     def _distribute(self, *, distribution_id: UUID, pieces: list[Piece], meta: Meta) -> None:
+        """A distribution took its pieces from the programme's tranches, oldest first."""
         for piece in pieces:
             self._tranche(piece)["remaining_vnd"] -= piece["amount_vnd"]
             self._tranche(piece)["remaining_quantity"] -= piece["quantity"]
@@ -111,6 +114,7 @@ class Programme(Aggregate):
 
     @event("AllocationReturned")
     def _return_allocation(self, *, allocation_id: UUID, amount_vnd: int, meta: Meta) -> None:
+        """A reversed allocation's money left the programme, back to the receipts it came from."""
         key = str(allocation_id)
         self.allocations.pop(key)
         self.returned_vnd += amount_vnd
@@ -118,6 +122,7 @@ class Programme(Aggregate):
 
     @event("DistributionReturned")
     def return_distribution(self, *, distribution_id: UUID, pieces: list[Piece], meta: Meta) -> None:
+        """A reversed distribution's money and goods came back into the programme's tranches."""
         for piece in pieces:
             self._tranche(piece)["remaining_vnd"] += piece["amount_vnd"]
             self._tranche(piece)["remaining_quantity"] += piece["quantity"]

@@ -42,6 +42,7 @@ class Receipt(Aggregate):
         meta: Meta,
         donor_name: str | None = None,
     ) -> None:
+        """Money or goods from a donor arrived in a fund: a receipt voucher, where all tracing starts."""
         # donor_name is the donor's name as the public sees it when the gift is recorded (the
         # public name, or "Ẩn danh"): the receipt's public leaf shows it (domain/leaf.py), so it
         # must be in the event itself. Events recorded before it existed have none.
@@ -70,6 +71,7 @@ class Receipt(Aggregate):
 
     @event("Drawn")
     def _draw(self, *, allocation_id: UUID, amount_vnd: int, quantity: int, meta: Meta) -> None:
+        """An allocation drew money or goods from this receipt (FIFO), lowering what it has left."""
         self.remaining_vnd -= amount_vnd
         self.remaining_quantity -= quantity
 
@@ -81,6 +83,7 @@ class Receipt(Aggregate):
 
     @event("Returned")
     def _give_back(self, *, allocation_id: UUID, amount_vnd: int, quantity: int, meta: Meta) -> None:
+        """A reversed allocation gave back what it had drawn from this receipt."""
         self.remaining_vnd += amount_vnd
         self.remaining_quantity += quantity
 
@@ -96,6 +99,7 @@ class Receipt(Aggregate):
 
     @event("Reversed")
     def _reverse(self, *, reversal_id: UUID, reason: str, meta: Meta) -> None:
+        """The receipt was undone (for the reason given), once none of its money was allocated."""
         self.reversed = True
         self.remaining_vnd = 0
         self.remaining_quantity = 0

@@ -1,29 +1,20 @@
 """The ledger application: one method per command (DESIGN §7), each one atomic.
 
-Every command loads the aggregates it touches, lets them check the money rules, and saves all
-their new events in one transaction. Optimistic concurrency does the rest: if another command
-changed one of those aggregates meanwhile, the store refuses the whole save and the command runs
-again on fresh state. The store itself is the eventsourcing library's (SQLite or PostgreSQL).
+Every command checks its input, then gives the command runner (ledger/command_runner.py) a
+`build` that loads the aggregates it touches, lets them check the money rules, and returns them
+with the answer; the runner saves all their new events in one transaction, at most once per
+Idempotency-Key, and builds again on fresh state when another command changed one of those
+aggregates meanwhile. The store itself is the eventsourcing library's (SQLite or PostgreSQL).
 """
 
 from __future__ import annotations
 
-import random
-import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Iterable
 from typing import Any, Protocol, TypeVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import (
-    AggregateNotFoundError,
-    Application,
-    ProcessingEvent,
-    project_aggregate,
-)
+from eventsourcing.application import AggregateNotFoundError, project_aggregate
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, Recording
 
 from domain import privacy
 from domain.allocations import Allocation, plan_draws
@@ -33,18 +24,10 @@ from domain.claims import Claim, claim_id
 from domain.dates import DEFAULT_WINDOW, DateWindow, check_date, check_optional_date
 from domain.distributions import Distribution
 from domain.donors import DONOR_KINDS, Donor, DonorKeys, MemoryDonorKeys, Pledge
-from domain.errors import (
-    AlreadyRecorded,
-    Busy,
-    DomainError,
-    InvalidInput,
-    NotFound,
-    TotalLimitReached,
-)
-from domain.idempotency import IdempotencyRecord
-from domain.ids import child_code, idempotency_id, need_id, programme_id
-from domain.leaf import ANONYMOUS
-from domain.leaf import receipt_reference as receipt_reference
+from domain.errors import AlreadyRecorded, InvalidInput, NotFound, TotalLimitReached
+from domain.ids import child_code, need_id, programme_id
+from domain.inputs import as_uuid, check_channel, check_note, check_personal
+from domain.leaf import ANONYMOUS, receipt_reference
 from domain.meta import Context, Meta
 from domain.money import (
     MAX_TOTAL_VND,
@@ -61,17 +44,15 @@ from domain.money import (
 )
 from domain.needs import Need
 from domain.programmes import Programme
-from domain.receipts import CHANNELS, Receipt
+from domain.receipts import Receipt
 from domain.text import MAX_CODE, MAX_NAME, MAX_NOTE, check_optional, check_text, fold
-from ledger.group_commit import GroupCommit
+from ledger.answers import Allocated, ChildRegistered, Created, Distributed, ReceiptRecorded, Reversed
+from ledger.command_runner import CommandRunner, PositionOf
+from ledger.group_commit import GroupCommitApplication
 
-RETRY_FOR_S = 15.0
-MAX_BACKOFF_S = 0.05
 MAX_LINES = 1000
 
 A = TypeVar("A", bound=Aggregate)
-Response = dict[str, Any]
-PositionOf = Callable[[UUID], int]
 
 
 class OpenReceipts(Protocol):
@@ -101,7 +82,7 @@ class ChildKeys(Protocol):
     def load(self, child_id: UUID) -> str | None: ...
 
 
-class Ledger(Application[UUID]):
+class Ledger(GroupCommitApplication):
     name = "Ledger"
     snapshotting_intervals = {Programme: 50, Child: 50}  # noqa: RUF012 - library's class var
 
@@ -129,82 +110,7 @@ class Ledger(Application[UUID]):
         self.name_index_key = privacy.derive_key(service_key, "donor-name-index")
         self.position_of = position_of
         self._known_donors: set[UUID] = set()
-        self.locks = KeyedLocks()
-        self._group_commit = GroupCommit(super()._record)
-
-    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
-        return self._group_commit.record(processing_event)
-
-    @property
-    def group_commit_splits(self) -> int:
-        return self._group_commit.split_batches
-
-    # ---- the command runner ------------------------------------------------------------
-
-    def run(
-        self,
-        ctx: Context,
-        request_hash: str,
-        build: Callable[[], tuple[list[Aggregate], Response]],
-        decorate: Callable[[Response, PositionOf], Response] | None = None,
-        serialise_on: tuple[str, ...] = (),
-    ) -> Response:
-        """Apply a command at most once per Idempotency-Key, retrying on write conflicts.
-
-        Commands naming the same `serialise_on` keys (a fund, a programme) take turns inside
-        this process, so racing requests queue instead of conflicting and retrying; optimistic
-        concurrency still guards against other processes."""
-        check_context(ctx)
-        with self.locks.hold(serialise_on):
-            return self._run(ctx, request_hash, build, decorate)
-
-    def _run(
-        self,
-        ctx: Context,
-        request_hash: str,
-        build: Callable[[], tuple[list[Aggregate], Response]],
-        decorate: Callable[[Response, PositionOf], Response] | None,
-    ) -> Response:
-        record_id = idempotency_id(ctx.actor, ctx.idempotency_key) if ctx.idempotency_key else None
-
-        def replayed() -> Response | None:
-            record = self.find_or_none(record_id, IdempotencyRecord) if record_id else None
-            if record is None or record_id is None:
-                return None
-            response = dict(record.replay(request_hash))
-            response["position"] = self.position_of(record_id)
-            return decorate(response, self.position_of) if decorate else response
-
-        deadline = time.monotonic() + RETRY_FOR_S
-        attempt = 0
-        while time.monotonic() < deadline:
-            attempt += 1
-            # A key's first use needs no look-up: if it was used before, saving its record
-            # conflicts and the next attempt finds and replays it.
-            if attempt > 1 and (earlier := replayed()) is not None:
-                return earlier
-            try:
-                aggregates, response = build()
-            except DomainError:
-                # A twin with the same key may have been applied while we built: its effect
-                # (money spent, say) is what refused us, so answer with its response instead.
-                if (earlier := replayed()) is not None:
-                    return earlier
-                raise
-            if record_id is not None:
-                aggregates.append(
-                    IdempotencyRecord(id=record_id, request_hash=request_hash, response=response,
-                                      meta=ctx.meta())
-                )
-            try:
-                recordings = self.save(*aggregates)
-            except IntegrityError:
-                # Someone changed what we read. Back off (growing, with jitter) and redo.
-                time.sleep(random.uniform(0, min(MAX_BACKOFF_S, 0.001 * 2**min(attempt, 10))))
-                continue
-            response = dict(response, position=recordings[-1].notification.id)
-            return decorate(response, _positions(recordings)) if decorate else response
-        raise Busy("the ledger is too busy with the same fund or programme; try again")
+        self.commands = CommandRunner(self, position_of)
 
     def find_or_none(self, aggregate_id: UUID, cls: type[A]) -> A | None:
         """The aggregate with this id if it is a `cls`, else None (never raises NotFound)."""
@@ -235,7 +141,7 @@ class Ledger(Application[UUID]):
 
     def register_donor(self, ctx: Context, request_hash: str, *, name: str, kind: str,
                        public_name: str | None = None, anonymous: bool = False,
-                       contact: str | None = None) -> Response:
+                       contact: str | None = None) -> Created:
         if kind not in DONOR_KINDS:
             raise InvalidInput(f"unknown donor kind {kind!r}; expected one of {list(DONOR_KINDS)}")
         name = check_text(name, "name", max_length=MAX_NAME, required=True)
@@ -244,12 +150,12 @@ class Ledger(Application[UUID]):
         if not isinstance(anonymous, bool):
             raise InvalidInput("anonymous must be true or false")
 
-        def build() -> tuple[list[Aggregate], Response]:
+        def build() -> tuple[list[Aggregate], Created]:
             donor = self.new_donor(ctx, name=name, kind=kind, public_name=public_name,
                                    anonymous=anonymous, contact=contact)
             return [donor], {"id": str(donor.id)}
 
-        return self.run(ctx, request_hash, build)
+        return self.commands.run(ctx, request_hash, build)
 
     def new_donor(self, ctx: Context, *, name: str, kind: str, public_name: str | None,
                   anonymous: bool, contact: str | None) -> Donor:
@@ -299,11 +205,11 @@ class Ledger(Application[UUID]):
         return names
 
     def erase_donor(self, ctx: Context, request_hash: str, *, donor_id: UUID,
-                    reason: str) -> Response:
+                    reason: str) -> Created:
         """Crypto-shred the donor's sealed fields: amounts, proofs and public name stay."""
         reason = check_text(reason, "reason", max_length=MAX_NOTE, multiline=True, required=True)
 
-        def build() -> tuple[list[Aggregate], Response]:
+        def build() -> tuple[list[Aggregate], Created]:
             donor = self.require(donor_id, Donor, "donor")
             donor.erase(meta=ctx.meta(reason))
             # Deleted before the event is saved: should the save fail, the data is unreadable
@@ -312,19 +218,19 @@ class Ledger(Application[UUID]):
             self.donor_keys.delete(donor_id)
             return [donor], {"id": str(donor_id)}
 
-        return self.run(ctx, request_hash, build)
+        return self.commands.run(ctx, request_hash, build)
 
     def make_pledge(self, ctx: Context, request_hash: str, *, donor_id: UUID,
                     amount_vnd: int | None = None, in_kind: Goods | None = None,
                     restriction: dict[str, Any] | None = None, due_on: str | None = None,
-                    mobilised_by: str | None = None, note: str | None = None) -> Response:
+                    mobilised_by: str | None = None, note: str | None = None) -> Created:
         value, goods = self._value(amount_vnd, in_kind)
         checked = self.check_restriction(restriction)
         due_on = check_optional_date(due_on, "due_on", self.dates)
         mobilised_by = check_optional(mobilised_by, "mobilised_by", max_length=MAX_NAME)
         note = check_note(note)
 
-        def build() -> tuple[list[Aggregate], Response]:
+        def build() -> tuple[list[Aggregate], Created]:
             self.require_donor(donor_id)
             self.within_limit("pledged", value)
             pledge = Pledge(id=uuid4(), donor_id=donor_id, amount_vnd=value, goods=goods,
@@ -332,7 +238,7 @@ class Ledger(Application[UUID]):
                             note=note, meta=ctx.meta(note))
             return [pledge], {"id": str(pledge.id)}
 
-        return self.run(ctx, request_hash, build)
+        return self.commands.run(ctx, request_hash, build)
 
     # ---- receipts -------------------------------------------------------------------------
 
@@ -340,14 +246,14 @@ class Ledger(Application[UUID]):
                        received_on: str, channel: str, amount_vnd: int | None = None,
                        in_kind: Goods | None = None, restriction: dict[str, Any] | None = None,
                        pledge_id: UUID | None = None, bank_txn_id: str | None = None,
-                       mobilised_by: str | None = None, note: str | None = None) -> Response:
+                       mobilised_by: str | None = None, note: str | None = None) -> ReceiptRecorded:
         check_fund(fund)
         value, goods = self._value(amount_vnd, in_kind)
         checked = self.check_restriction(restriction)
         received_on = check_date(received_on, "received_on", self.dates)
         check_channel(channel, goods)
 
-        def build() -> tuple[list[Aggregate], Response]:
+        def build() -> tuple[list[Aggregate], ReceiptRecorded]:
             self.require_donor(donor_id)
             if pledge_id is not None:
                 pledge = self.require(pledge_id, Pledge, "pledge")
@@ -362,12 +268,11 @@ class Ledger(Application[UUID]):
             receipt = aggregates[0]
             return aggregates, {"id": str(receipt.id), "received_on": received_on}
 
-        def decorate(response: Response, position_of: PositionOf) -> Response:
-            received = response.pop("received_on")
-            position = position_of(UUID(response["id"]))
-            return dict(response, reference=receipt_reference(received, position))
+        def decorate(response: ReceiptRecorded, position_of: PositionOf) -> ReceiptRecorded:
+            received = response.pop("received_on", "")
+            return {**response, "reference": receipt_reference(received, position_of(UUID(response["id"])))}
 
-        return self.run(ctx, request_hash, build, decorate)
+        return self.commands.run(ctx, request_hash, build, decorate)
 
     def new_receipt(self, ctx: Context, *, donor_id: UUID, fund: str, received_on: str,
                     channel: str, amount_vnd: int, goods: Goods | None, restriction: Restriction,
@@ -417,7 +322,7 @@ class Ledger(Application[UUID]):
 
     def allocate(self, ctx: Context, request_hash: str, *, fund: str, season: str, commune: str,
                  category: str, decision_ref: str, amount_vnd: int | None = None,
-                 in_kind: dict[str, Any] | None = None, note: str | None = None) -> Response:
+                 in_kind: dict[str, Any] | None = None, note: str | None = None) -> Allocated:
         check_fund(fund)
         check_category(category)
         check_season(season)
@@ -436,7 +341,7 @@ class Ledger(Application[UUID]):
         decision_ref = check_text(decision_ref, "decision_ref", max_length=MAX_NAME)
         note = check_note(note)
 
-        def build() -> tuple[list[Aggregate], Response]:
+        def build() -> tuple[list[Aggregate], Allocated]:
             programme = self._programme(season, district, commune, category, ctx.meta())
             receipts = self._candidates(fund, item, district, commune, category,
                                         quantity if item else amount_vnd or 0)
@@ -459,10 +364,11 @@ class Ledger(Application[UUID]):
             programme.receive(allocation_id=allocation_id, pieces=[dict(d) for d in draws],
                               meta=ctx.meta(note))
             touched = [by_id[d["receipt_id"]] for d in draws]
-            response = {"id": str(allocation_id), "amount_vnd": total, "drawn_from": draws}
-            return [allocation, programme, *touched], response
+            answer: Allocated = {"id": str(allocation_id), "amount_vnd": total,
+                                 "drawn_from": [dict(d) for d in draws]}
+            return [allocation, programme, *touched], answer
 
-        return self.run(ctx, request_hash, build, serialise_on=(
+        return self.commands.run(ctx, request_hash, build, serialise_on=(
             f"fund:{fund}", f"programme:{programme_id(season, commune, category)}"))
 
     def _candidates(self, fund: str, item: str | None, district: str, commune: str,
@@ -492,7 +398,7 @@ class Ledger(Application[UUID]):
     def distribute(self, ctx: Context, request_hash: str, *, season: str, commune: str,
                    category: str, distributed_on: str, lines: list[dict[str, Any]],
                    beneficiaries_count: int | None = None,
-                   duplicate_reason: str | None = None) -> Response:
+                   duplicate_reason: str | None = None) -> Distributed:
         check_category(category)
         check_season(season)
         district = self.areas.district_of(commune)
@@ -513,14 +419,14 @@ class Ledger(Application[UUID]):
             quantity = check_quantity(1 if line.get("quantity") is None else line["quantity"])
             value = 0 if item else check_amount(line.get("value_vnd") or 0, "value_vnd")
             wanted.append((value, item, quantity))
-        child_ids = [_uuid(line["child_id"], f"lines[{n}].child_id")
+        child_ids = [as_uuid(line["child_id"], f"lines[{n}].child_id")
                      for n, line in enumerate(lines) if line.get("child_id")]
         if len(set(child_ids)) != len(child_ids):
             raise InvalidInput("a child appears on more than one line of this distribution")
         counted = check_count(0 if beneficiaries_count is None else beneficiaries_count,
                               "beneficiaries_count")
 
-        def build() -> tuple[list[Aggregate], Response]:
+        def build() -> tuple[list[Aggregate], Distributed]:
             pid = programme_id(season, commune, category)
             programme = self.find_or_none(pid, Programme)
             if programme is None:
@@ -536,7 +442,7 @@ class Ledger(Application[UUID]):
             for line, description, (_, item, quantity), pieces in zip(
                     lines, descriptions, wanted, planned, strict=True):
                 recorded_lines.append({
-                    "child_id": str(_uuid(line["child_id"], "child_id")) if line.get("child_id") else None,
+                    "child_id": str(as_uuid(line["child_id"], "child_id")) if line.get("child_id") else None,
                     "description": description,
                     "item": item,
                     "quantity": quantity,
@@ -559,18 +465,19 @@ class Ledger(Application[UUID]):
                                       category=category, value_vnd=values[str(child.id)],
                                       override_reason=duplicate_reason if repeats[child.id] else None,
                                       meta=meta)
-            response = {"id": str(distribution_id), "total_vnd": total, "overrides": overrides}
-            return [distribution, programme, *children], response
+            answer: Distributed = {"id": str(distribution_id), "total_vnd": total,
+                                   "overrides": overrides}
+            return [distribution, programme, *children], answer
 
-        return self.run(ctx, request_hash, build,
+        return self.commands.run(ctx, request_hash, build,
                         serialise_on=(f"programme:{programme_id(season, commune, category)}",))
 
     # ---- reversals ------------------------------------------------------------------------
 
-    def reverse(self, ctx: Context, request_hash: str, *, target_id: UUID, reason: str) -> Response:
+    def reverse(self, ctx: Context, request_hash: str, *, target_id: UUID, reason: str) -> Reversed:
         reason = check_text(reason, "reason", max_length=MAX_NOTE, multiline=True, required=True)
 
-        def build() -> tuple[list[Aggregate], Response]:
+        def build() -> tuple[list[Aggregate], Reversed]:
             target = self.find_or_none(target_id, Aggregate)
             reversal_id = uuid4()
             meta = ctx.meta(reason)
@@ -594,7 +501,7 @@ class Ledger(Application[UUID]):
                 raise NotFound(f"nothing reversible has id {target_id}")
             return touched, {"id": str(reversal_id), "target_id": str(target_id)}
 
-        return self.run(ctx, request_hash, build)
+        return self.commands.run(ctx, request_hash, build)
 
     def _reverse_allocation(self, allocation: Allocation, reversal_id: UUID, reason: str,
                             meta: Meta) -> list[Aggregate]:
@@ -626,11 +533,11 @@ class Ledger(Application[UUID]):
     # ---- children and needs ---------------------------------------------------------------
 
     def register_child(self, ctx: Context, request_hash: str, *, commune: str,
-                       personal: dict[str, Any]) -> Response:
+                       personal: dict[str, Any]) -> ChildRegistered:
         district = self.areas.district_of(commune)
         fields = check_personal(personal)
 
-        def build() -> tuple[list[Aggregate], Response]:
+        def build() -> tuple[list[Aggregate], ChildRegistered]:
             child_id = uuid4()
             key = privacy.new_key()
             # The key is stored before the event: if the save fails, an unused key is left
@@ -641,7 +548,7 @@ class Ledger(Application[UUID]):
                           commune=commune, sealed=sealed, meta=ctx.meta())
             return [child], {"id": str(child_id), "code": child.code}
 
-        return self.run(ctx, request_hash, build)
+        return self.commands.run(ctx, request_hash, build)
 
     def child_personal_data(self, child: Child) -> dict[str, Any] | None:
         """The child's personal fields, or None once the key is erased."""
@@ -653,7 +560,7 @@ class Ledger(Application[UUID]):
 
     def record_need(self, ctx: Context, request_hash: str, *, season: str, commune: str,
                     category: str, children_count: int, estimated_vnd: int,
-                    note: str | None = None) -> Response:
+                    note: str | None = None) -> Created:
         check_category(category)
         check_season(season)
         district = self.areas.district_of(commune)
@@ -662,7 +569,7 @@ class Ledger(Application[UUID]):
         if estimated_vnd != 0:
             check_amount(estimated_vnd, "estimated_vnd")
 
-        def build() -> tuple[list[Aggregate], Response]:
+        def build() -> tuple[list[Aggregate], Created]:
             self.within_limit("estimated", estimated_vnd)
             nid = need_id(season, commune, category)
             need = self.find_or_none(nid, Need) or Need(id=nid, season=season, district=district,
@@ -672,7 +579,7 @@ class Ledger(Application[UUID]):
                         meta=ctx.meta(note))
             return [need], {"id": str(nid)}
 
-        return self.run(ctx, request_hash, build)
+        return self.commands.run(ctx, request_hash, build)
 
     # ---- shared checks --------------------------------------------------------------------
 
@@ -712,78 +619,3 @@ class Ledger(Application[UUID]):
         elif "district" in checked:
             self.areas.district(checked["district"])
         return checked
-
-
-def check_note(note: object, field: str = "note") -> str | None:
-    return check_optional(note, field, max_length=MAX_NOTE, multiline=True)
-
-
-def check_channel(channel: object, goods: Goods | None) -> str:
-    if channel not in CHANNELS:
-        raise InvalidInput(f"unknown channel {channel!r}; expected one of {list(CHANNELS)}")
-    if (goods is not None) != (channel == "in_kind"):
-        raise InvalidInput("goods come through the in_kind channel, and only goods do")
-    return str(channel)
-
-
-# How each personal field of a child is checked: (longest, multi-line).
-_PERSONAL_TEXT = {"full_name": (MAX_NAME, False), "guardian_name": (MAX_NAME, False),
-                  "ethnicity": (MAX_NAME, False), "sex": (MAX_NAME, False),
-                  "circumstances": (MAX_NOTE, True)}
-
-
-def check_personal(personal: dict[str, Any]) -> dict[str, Any]:
-    """A child's personal fields as they will be sealed. Messages name the field, never its value."""
-    fields: dict[str, Any] = {}
-    for key, value in personal.items():
-        if key not in privacy.PERSONAL_FIELDS or value is None:
-            continue
-        if key == "birth_year":
-            if isinstance(value, bool) or not isinstance(value, int) or not 1900 <= value <= 2100:
-                raise InvalidInput("birth_year must be a year")
-            fields[key] = value
-        else:
-            longest, multiline = _PERSONAL_TEXT[key]
-            fields[key] = check_text(value, key, max_length=longest, multiline=multiline)
-    if not fields.get("full_name"):
-        raise InvalidInput("a child needs a full_name")
-    return fields
-
-
-def check_context(ctx: Context) -> None:
-    """What the caller's context puts in every event's metadata must be storable text too."""
-    check_text(ctx.actor, "actor", max_length=MAX_NAME, required=True)
-    check_text(ctx.role, "role", max_length=MAX_NAME, required=True)
-    check_text(ctx.request_id, "request id", max_length=MAX_NAME)
-    check_optional(ctx.idempotency_key, "Idempotency-Key", max_length=MAX_NAME)
-    check_note(ctx.note)
-
-
-def _uuid(value: object, field: str) -> UUID:
-    try:
-        return value if isinstance(value, UUID) else UUID(str(value))
-    except ValueError:
-        raise InvalidInput(f"{field} must be a UUID") from None
-
-
-class KeyedLocks:
-    """One lock per key, taken in a fixed order so that two commands never wait on each other."""
-
-    def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
-
-    @contextmanager
-    def hold(self, keys: tuple[str, ...]) -> Iterator[None]:
-        with self._guard:
-            locks = [self._locks.setdefault(k, threading.Lock()) for k in sorted(set(keys))]
-        with ExitStack() as stack:
-            for lock in locks:
-                stack.enter_context(lock)
-            yield
-
-
-def _positions(recordings: list[Recording[UUID]]) -> PositionOf:
-    first = {r.domain_event.originator_id: r.notification.id for r in recordings
-             if r.domain_event.originator_version == 1}
-    return first.__getitem__

@@ -15,17 +15,16 @@ Read models find candidates fast; the log decides. A stale candidate costs a ret
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
 
 from domain.bank import (
     MATCH_CLAIM,
+    STATEMENT_FORMATS,
     BankAccount,
     BankLine,
     BankStatement,
@@ -39,20 +38,20 @@ from domain.claims import Claim, claim_id
 from domain.dates import DateWindow, check_optional_date, parse_iso_date
 from domain.distributions import Distribution
 from domain.donors import Pledge
-from domain.errors import AlreadyRecorded, Busy, InvalidInput, NotFound
-from domain.idempotency import IdempotencyRecord
-from domain.ids import idempotency_id
+from domain.errors import AlreadyRecorded, InvalidInput, NotFound
+from domain.inputs import check_note
 from domain.matching import find_payment_codes, find_receipt_references
 from domain.meta import Context
 from domain.money import check_fund
 from domain.receipts import Receipt
 from domain.text import MAX_CODE, MAX_NAME, MAX_NOTE, MAX_TEXT, check_optional, check_text, fold, nfc
-from ledger.application import Ledger, Response, check_context, check_note
+from ledger.answers import AccountRegistered, Matched, StatementRecorded
+from ledger.application import Ledger
+from ledger.command_runner import Step
 
-FORMATS = ("csv", "xlsx", "camt053")
 MAX_KEY = 100  # "txn:" + a bank transaction id, or "h:" + a SHA-256 in hex
 CHUNK_LINES = 2000  # lines per transaction: big enough to be fast, small enough to retry
-RETRY_FOR_S = 30.0
+RETRY_FOR_S = 30.0  # a chunk of 2,000 lines takes long to redo: give it longer than a command
 
 
 class BankIndex(Protocol):
@@ -128,7 +127,7 @@ class BankBook:
     # ---- accounts --------------------------------------------------------------------------
 
     def register_account(self, ctx: Context, request_hash: str, *, code: str, bank: str,
-                         bank_bin: str | None, account_number: str, fund: str) -> Response:
+                         bank_bin: str | None, account_number: str, fund: str) -> AccountRegistered:
         check_fund(fund)
         code = check_text(code, "code", max_length=40, required=True)
         account_number = "".join(check_text(account_number, "account_number", max_length=34).split())
@@ -138,7 +137,7 @@ class BankBook:
             raise InvalidInput("a bank account needs a code (1-40 characters) and an account number"
                                " of letters and digits")
 
-        def build() -> tuple[list[Aggregate], Response]:
+        def build() -> tuple[list[Aggregate], AccountRegistered]:
             account_id = bank_account_id(code)
             if self.ledger.find_or_none(account_id, BankAccount) is not None:
                 raise AlreadyRecorded(f"bank account {code!r} is already registered")
@@ -146,7 +145,7 @@ class BankBook:
                                   account_number=account_number, fund=fund, meta=ctx.meta())
             return [account], {"id": str(account_id), "code": code}
 
-        return self.ledger.run(ctx, request_hash, build)
+        return self.ledger.commands.run(ctx, request_hash, build)
 
     def account(self, code: str) -> BankAccount:
         return self.ledger.require(bank_account_id(code), BankAccount, "bank account")
@@ -154,32 +153,35 @@ class BankBook:
     # ---- statements ------------------------------------------------------------------------
 
     def import_statement(self, ctx: Context, request_hash: str, statement: StatementInput,
-                         progress: Callable[[int], None] | None = None) -> Response:
+                         progress: Callable[[int], None] | None = None) -> StatementRecorded:
         """Record the statement's new lines and the matches that are sure, in chunks of lines.
 
-        Each chunk is one transaction; the statement itself is recorded with the last one. If
-        the import is interrupted, importing the same file again records the rest, as every
-        line already recorded is known by its id."""
-        check_context(ctx)
+        Each chunk is one transaction (a step of the command runner); the statement itself is
+        recorded with the last one. If the import is interrupted, importing the same file again
+        records the rest, as every line already recorded is known by its id."""
         statement = check_statement(statement, self.ledger.dates)
         account = self.account(statement.account_code)
-        with self.ledger.locks.hold((f"bank-account:{account.code}",)):
-            record_id = idempotency_id(ctx.actor, ctx.idempotency_key) if ctx.idempotency_key else None
-            if record_id and (record := self.ledger.find_or_none(record_id, IdempotencyRecord)) is not None:
-                return dict(record.replay(request_hash), position=self.ledger.position_of(record_id))
-            sid = statement_id(account.code, statement.sha256)
-            if self.ledger.find_or_none(sid, BankStatement) is not None:
-                return {"statement_id": str(sid), "lines": len(statement.lines), "new_lines": 0,
-                        "matched_now": 0, "position": self.ledger.position_of(sid)}
-            return self._import(ctx, request_hash, account, sid, statement, record_id,
-                                progress or (lambda _: None))
-
-    def _import(self, ctx: Context, request_hash: str, account: BankAccount, sid: UUID,
-                statement: StatementInput, record_id: UUID | None,
-                progress: Callable[[int], None]) -> Response:
+        sid = statement_id(account.code, statement.sha256)
         ids = [bank_line_id(account.code, line.key) for line in statement.lines]
         if len(set(ids)) != len(ids):
             raise InvalidInput("two lines of the statement have the same key")
+
+        def imported_before() -> StatementRecorded | None:
+            if self.ledger.find_or_none(sid, BankStatement) is None:
+                return None
+            return {"statement_id": str(sid), "lines": len(statement.lines), "new_lines": 0,
+                    "matched_now": 0, "position": self.ledger.position_of(sid)}
+
+        return self.ledger.commands.run_steps(
+            ctx, request_hash, self._steps(ctx, account, sid, statement, ids, progress),
+            serialise_on=(f"bank-account:{account.code}",), done_before=imported_before,
+            retry_for_s=RETRY_FOR_S, busy="the bank account is too busy; import the statement again")
+
+    def _steps(self, ctx: Context, account: BankAccount, sid: UUID, statement: StatementInput,
+               ids: list[UUID],
+               progress: Callable[[int], None] | None) -> Iterator[Step[StatementRecorded]]:
+        """The import's transactions, made one by one as the runner asks for them (so the read
+        models are asked only once the account's lock is held)."""
         known = self.index.known_lines(ids)
         fresh = [(i, line) for i, line in zip(ids, statement.lines, strict=True) if i not in known]
         credits = [line for _, line in fresh if line.amount_vnd > 0]
@@ -189,50 +191,44 @@ class BankBook:
                 references={r for c in credits for r in find_receipt_references(c.description)}),
             self.index.pledges_by_code({p for c in credits for p in find_payment_codes(c.description)}))
         new_lines = matched = 0
-        position = 0
         chunks = [fresh[i:i + CHUNK_LINES] for i in range(0, len(fresh), CHUNK_LINES)] or [[]]
         for n, chunk in enumerate(chunks):
             last = n == len(chunks) - 1
-            deadline = time.monotonic() + RETRY_FOR_S
-            careful = False
             taken = set(plan.taken)
-            while True:
+            counted = [0, 0]
+
+            def step(retrying: bool, chunk: list[tuple[UUID, LineInput]] = chunk, last: bool = last,
+                     taken: set[UUID] = taken, counted: list[int] = counted,
+                     so_far: tuple[int, int] = (new_lines, matched),
+                     ) -> tuple[list[Aggregate], StatementRecorded | None]:
                 plan.taken = set(taken)  # a retried chunk starts from what was taken before it
-                aggregates, added, sure = self._chunk(ctx, account, sid, chunk, plan, careful)
-                if last:
-                    response: Response = {
-                        "statement_id": str(sid), "lines": len(statement.lines),
-                        "new_lines": new_lines + added, "matched_now": matched + sure}
-                    # The same file, imported at the same moment elsewhere, may have been
-                    # recorded first: then it is that import's statement, and ours adds lines only.
-                    if not careful or self.ledger.find_or_none(sid, BankStatement) is None:
-                        aggregates.append(BankStatement(
-                            id=sid, account_code=account.code, format=statement.format,
-                            sha256=statement.sha256, period_from=statement.period_from,
-                            period_to=statement.period_to,
-                            opening_balance_vnd=statement.opening_balance_vnd,
-                            closing_balance_vnd=statement.closing_balance_vnd,
-                            lines=len(statement.lines), new_lines=response["new_lines"],
-                            matched=response["matched_now"], meta=ctx.meta()))
-                    if record_id is not None:
-                        aggregates.append(IdempotencyRecord(id=record_id, request_hash=request_hash,
-                                                            response=response, meta=ctx.meta()))
-                try:
-                    recordings = self.ledger.save(*aggregates)
-                except IntegrityError:
-                    # Someone recorded one of these lines, or matched one of these entries, since
-                    # the read models said otherwise: ask the log about each, and redo the chunk.
-                    if time.monotonic() > deadline:
-                        raise Busy("the bank account is too busy; import the statement again") from None
-                    careful = True
-                    continue
-                break
-            new_lines += added
-            matched += sure
-            progress(len(chunk))
-            if recordings:
-                position = recordings[-1].notification.id
-        return dict(response, position=position)
+                # After a conflict, someone recorded one of these lines or matched one of these
+                # entries since the read models said otherwise: the chunk asks the log about each.
+                aggregates, added, sure = self._chunk(ctx, account, sid, chunk, plan, retrying)
+                counted[:] = [added, sure]
+                if not last:
+                    return aggregates, None
+                answer: StatementRecorded = {
+                    "statement_id": str(sid), "lines": len(statement.lines),
+                    "new_lines": so_far[0] + added, "matched_now": so_far[1] + sure}
+                # The same file, imported at the same moment elsewhere, may have been recorded
+                # first: then it is that import's statement, and ours adds lines only.
+                if not retrying or self.ledger.find_or_none(sid, BankStatement) is None:
+                    aggregates.append(BankStatement(
+                        id=sid, account_code=account.code, format=statement.format,
+                        sha256=statement.sha256, period_from=statement.period_from,
+                        period_to=statement.period_to,
+                        opening_balance_vnd=statement.opening_balance_vnd,
+                        closing_balance_vnd=statement.closing_balance_vnd,
+                        lines=len(statement.lines), new_lines=answer["new_lines"],
+                        matched=answer["matched_now"], meta=ctx.meta()))
+                return aggregates, answer
+
+            yield step
+            new_lines += counted[0]
+            matched += counted[1]
+            if progress:
+                progress(len(chunk))
 
     def _chunk(self, ctx: Context, account: BankAccount, sid: UUID,
                chunk: Sequence[tuple[UUID, LineInput]], plan: ImportPlan,
@@ -300,10 +296,10 @@ class BankBook:
 
     # ---- matches ---------------------------------------------------------------------------
 
-    def match(self, ctx: Context, request_hash: str, *, bank_line_id: UUID, target_id: UUID) -> Response:
+    def match(self, ctx: Context, request_hash: str, *, bank_line_id: UUID, target_id: UUID) -> Matched:
         """A person confirms that a line is a ledger entry (a suggestion, or their own find)."""
 
-        def build() -> tuple[list[Aggregate], Response]:
+        def build() -> tuple[list[Aggregate], Matched]:
             line = self.ledger.require(bank_line_id, BankLine, "bank line")
             account = self.account(line.account_code)
             target = self.ledger.find_or_none(target_id, Aggregate)
@@ -329,17 +325,17 @@ class BankBook:
             return [line, claim], {"id": str(match_id), "bank_line_id": str(bank_line_id),
                                    "target_id": str(target_id), "kind": kind}
 
-        return self.ledger.run(ctx, request_hash, build, serialise_on=(f"bank-line:{bank_line_id}",))
+        return self.ledger.commands.run(ctx, request_hash, build, serialise_on=(f"bank-line:{bank_line_id}",))
 
     def receipt_from_line(self, ctx: Context, request_hash: str, *, bank_line_id: UUID,
                           donor_id: UUID | None = None, restriction: dict[str, Any] | None = None,
-                          note: str | None = None) -> Response:
+                          note: str | None = None) -> Matched:
         """Turn an unmatched credit into a receipt, matched to it. The donor is the one given,
         else the one registered under the counterparty's name, else a new donor of that name."""
         checked = self.ledger.check_restriction(restriction)
         note = check_note(note)
 
-        def build() -> tuple[list[Aggregate], Response]:
+        def build() -> tuple[list[Aggregate], Matched]:
             line = self.ledger.require(bank_line_id, BankLine, "bank line")
             if line.amount_vnd <= 0:
                 raise InvalidInput("only money in can become a receipt")
@@ -378,15 +374,15 @@ class BankBook:
                 "id": str(match_id), "bank_line_id": str(bank_line_id), "target_id": str(receipt.id),
                 "kind": "receipt", "donor_id": str(donor)}
 
-        return self.ledger.run(ctx, request_hash, build, serialise_on=(f"bank-line:{bank_line_id}",))
+        return self.ledger.commands.run(ctx, request_hash, build, serialise_on=(f"bank-line:{bank_line_id}",))
 
-    def undo(self, ctx: Context, request_hash: str, *, match_id: UUID, reason: str) -> Response:
+    def undo(self, ctx: Context, request_hash: str, *, match_id: UUID, reason: str) -> Matched:
         reason = check_text(reason, "reason", max_length=MAX_NOTE, multiline=True, required=True)
         line_id = self.index.line_of_match(match_id)
         if line_id is None:
             raise NotFound(f"no match with id {match_id}")
 
-        def build() -> tuple[list[Aggregate], Response]:
+        def build() -> tuple[list[Aggregate], Matched]:
             line = self.ledger.require(line_id, BankLine, "bank line")
             target = line.target_id
             line.unmatch(match_id=match_id, reason=reason, meta=ctx.meta(reason))
@@ -395,7 +391,7 @@ class BankBook:
             return [line, claim], {"id": str(match_id), "bank_line_id": str(line_id),
                                    "target_id": str(target)}
 
-        return self.ledger.run(ctx, request_hash, build, serialise_on=(f"bank-line:{line_id}",))
+        return self.ledger.commands.run(ctx, request_hash, build, serialise_on=(f"bank-line:{line_id}",))
 
 
 def check_line(line: LineInput, where: str, dates: DateWindow) -> LineInput:
@@ -428,8 +424,8 @@ def _check_line(line: LineInput, where: str, first: str, last: str) -> LineInput
 def check_statement(statement: StatementInput, dates: DateWindow) -> StatementInput:
     """Every field of a statement as it may be recorded: the import command's own check, whatever
     parser (or caller) made the statement."""
-    if statement.format not in FORMATS:
-        raise InvalidInput(f"unknown statement format; expected one of {list(FORMATS)}")
+    if statement.format not in STATEMENT_FORMATS:
+        raise InvalidInput(f"unknown statement format; expected one of {list(STATEMENT_FORMATS)}")
     if not isinstance(statement.sha256, str) or len(statement.sha256) != 64 or not all(
             c in "0123456789abcdef" for c in statement.sha256):
         raise InvalidInput("sha256 must be the file's SHA-256 in lower-case hex")

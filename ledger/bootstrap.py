@@ -150,6 +150,7 @@ def build(settings: Settings | None = None) -> CompositionRoot:
     )
     migrations.apply(db.url.yoyo_uri())
     runner = Runner(db, ledger, all_projections())
+    ledger.commands.on_recorded = runner.wake.set  # new events: the read models follow at once
     tree_heads = TreeHeads(db, load_signing_key(settings.data_dir, settings.signing_key_hex))
     bank_queries = BankQueries(db, catch_up, ledger)
     return CompositionRoot(settings=settings, db=db, ledger=ledger, queries=queries, runner=runner,

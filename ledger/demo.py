@@ -37,6 +37,7 @@ from domain.claims import Claim, claim_id
 from domain.errors import DomainError, InsufficientFunds
 from domain.meta import Context
 from domain.money import restriction_allows
+from ledger.answers import Allocated, Distributed, Reversed
 from ledger.application import Ledger
 
 log = logging.getLogger(__name__)
@@ -735,7 +736,7 @@ class _Loader:
         self.reverse(rid, reason)
         self.held[rid].left = 0
 
-    def reverse(self, target: UUID, reason: str) -> dict[str, Any]:
+    def reverse(self, target: UUID, reason: str) -> Reversed:
         r = self.ledger.reverse(self.ctx(reason), REQUEST_HASH, target_id=target, reason=reason)
         self.counts["reversals"] += 1
         self.tick()
@@ -812,7 +813,7 @@ class _Loader:
                 circumstances = rng.choice(CIRCUMSTANCES)
                 personal = {
                     "full_name": name, "birth_year": rng.randint(2008, 2019),
-                    "sex": "Nam" if boy else "Nữ", "ethnicity": ethnicity,
+                    "sex": "male" if boy else "female", "ethnicity": ethnicity,
                     "guardian_name": guardian, "circumstances": circumstances,
                 }
                 ctx = self.ctx(f"{DEMO} Trẻ em mẫu, họ tên và hoàn cảnh hư cấu")
@@ -839,7 +840,7 @@ class _Loader:
 
     def allocate(self, round_no: int, fund: str, commune: Area, category: str, *,
                  amount_vnd: int | None = None, item: str | None = None, quantity: int = 0,
-                 note: str | None = None) -> dict[str, Any] | None:
+                 note: str | None = None) -> Allocated | None:
         """Allocate what fits; shrink when the fund (or the read model) has less; else skip."""
         decision = DECISIONS[(round_no, fund)]
         note = note or f"{DEMO} Phân bổ đợt {round_no} năm 2021 theo {decision}"
@@ -961,7 +962,7 @@ class _Loader:
 
     def distribute(self, prog: _Programme, on: date, lines: list[dict[str, Any]], *,
                    beneficiaries: int | None = None, duplicate_reason: str | None = None,
-                   note: str) -> dict[str, Any] | None:
+                   note: str) -> Distributed | None:
         try:
             r = self.ledger.distribute(
                 self.ctx(note), REQUEST_HASH, season=SEASON, commune=prog.commune.code,

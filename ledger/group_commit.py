@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from uuid import UUID
 
-from eventsourcing.application import ProcessingEvent
+from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import Recording
 
 Record = Callable[[ProcessingEvent[UUID]], list[Recording[UUID]]]
@@ -87,3 +87,19 @@ class GroupCommit:
                 ticket.error = error
             ticket.done = True
 
+
+class GroupCommitApplication(Application[UUID]):
+    """An eventsourcing application whose saves go through group commit. The library records a
+    save in `_record`, which is not public API: this is the one place that hooks it, and
+    tests/integration/test_group_commit.py fails if a release of the library changes it."""
+
+    def __init__(self, env: dict[str, str] | None) -> None:
+        super().__init__(env)
+        self._group_commit = GroupCommit(super()._record)
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        return self._group_commit.record(processing_event)
+
+    @property
+    def group_commit_splits(self) -> int:
+        return self._group_commit.split_batches

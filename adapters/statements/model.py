@@ -7,13 +7,11 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
 
+from domain.bank import StatementFormat
 from domain.dates import DEFAULT_WINDOW, DateWindow
 from domain.errors import InvalidInput
 from domain.text import MAX_CODE, MAX_NOTE, MAX_TEXT, check_text, fold, nfc
-
-Format = Literal["csv", "xlsx", "camt053"]
 
 ERROR_CODES = frozenset({
     "statement_format_unknown",   # not CSV, XLSX or camt.053 (or an old binary .xls)
@@ -120,7 +118,7 @@ class StatementLine:
 
 @dataclass(frozen=True, slots=True)
 class Statement:
-    format: Format
+    format: StatementFormat
     account_number: str | None
     period_from: date | None
     period_to: date | None

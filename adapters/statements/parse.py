@@ -8,7 +8,6 @@ from adapters.statements.camt053 import parse_camt053
 from adapters.statements.csv_format import parse_csv
 from adapters.statements.model import (
     DEFAULT_LIMITS,
-    Format,
     Statement,
     StatementError,
     StatementLimits,
@@ -16,6 +15,7 @@ from adapters.statements.model import (
     check_size,
 )
 from adapters.statements.xlsx_format import parse_xlsx
+from domain.bank import StatementFormat
 
 PARSERS: dict[str, Callable[[bytes, StatementLimits], Statement]] = {
     "csv": parse_csv, "xlsx": parse_xlsx, "camt053": parse_camt053,
@@ -25,7 +25,7 @@ _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary .xls (and .doc) con
 _PDF = b"%PDF"
 
 
-def detect_format(data: bytes, filename: str | None = None) -> Format:
+def detect_format(data: bytes, filename: str | None = None) -> StatementFormat:
     """By content, not by name: XLSX is a zip, camt.053 is XML naming its namespace or BkToCstmrStmt,
     anything else that is text is CSV. The filename only makes the refusal of other files clearer."""
     if data.startswith(_ZIP):

@@ -14,13 +14,13 @@ from adapters.statements.model import (
     MAX_COUNTERPARTY,
     MAX_DESCRIPTION,
     MAX_ID,
-    Format,
     LineKeys,
     Statement,
     StatementError,
     StatementLine,
     clean_text,
 )
+from domain.bank import StatementFormat
 from domain.dates import DEFAULT_WINDOW, DateWindow
 from domain.text import MAX_TEXT, fold
 
@@ -193,7 +193,7 @@ class RowReader:
             row=row)
 
 
-def assemble(format: Format, header: Header, lines: list[StatementLine]) -> Statement:
+def assemble(format: StatementFormat, header: Header, lines: list[StatementLine]) -> Statement:
     """The statement, its opening and closing balances taken from the file or, failing that, from the
     running balances: opening = first balance given − the amounts up to and including its line,
     closing = last balance given + the amounts after its line."""

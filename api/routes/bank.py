@@ -4,6 +4,7 @@ reconciliation report, and the VietQR of a pledge."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -22,6 +23,7 @@ from api.schemas import (
     MatchIn,
     Page,
     QueryDate,
+    StatementFormat,
     StatementImported,
     UndoIn,
 )
@@ -38,15 +40,14 @@ READERS = ("finance", "auditor")
 
 @router.post("/bank-accounts", status_code=201, response_model=Created)
 async def register_account(body: BankAccountIn, request: Request, svc: Svc, who: Caller,
-                           idempotency_key: IdemKey = None) -> dict[str, Any]:
+                           idempotency_key: IdemKey = None) -> Mapping[str, Any]:
     require(who, "finance")
     found = vietqr.find_bank(body.bank)
     ctx = context(request, who, idempotency_key)
-    result: dict[str, Any] = await run_in_threadpool(
+    result: Mapping[str, Any] = await run_in_threadpool(
         svc.bank.register_account, ctx, request_hash(request, body), code=body.code,
         bank=found.short_name if found else body.bank, bank_bin=found.bin if found else None,
         account_number=body.account_number, fund=body.fund)
-    svc.runner.wake.set()
     return result
 
 
@@ -60,7 +61,7 @@ def accounts(svc: Svc, who: Caller) -> dict[str, Any]:
 async def import_statement(
     code: Code, request: Request, svc: Svc, who: Caller,
     file: Annotated[UploadFile, File(description="the statement: CSV, XLSX or camt.053 XML")],
-    format: Annotated[Literal["csv", "xlsx", "camt053"] | None, Form()] = None,
+    format: Annotated[StatementFormat | None, Form()] = None,
     idempotency_key: IdemKey = None,
 ) -> dict[str, Any]:
     require(who, "finance")
@@ -91,13 +92,13 @@ def lines(code: Code, svc: Svc, who: Caller,
 
 @router.post("/matches", status_code=201, response_model=MatchCreated)
 async def match(body: MatchIn, request: Request, svc: Svc, who: Caller,
-                idempotency_key: IdemKey = None) -> dict[str, Any]:
+                idempotency_key: IdemKey = None) -> Mapping[str, Any]:
     require(who, "finance")
     ctx = context(request, who, idempotency_key)
     digest = request_hash(request, body)
     if body.create_receipt is not None:
         wanted = body.create_receipt
-        result: dict[str, Any] = await run_in_threadpool(
+        result: Mapping[str, Any] = await run_in_threadpool(
             svc.bank.receipt_from_line, ctx, digest, bank_line_id=body.bank_line_id,
             donor_id=wanted.donor_id, note=wanted.note,
             restriction=wanted.restriction.model_dump(exclude_none=True) if wanted.restriction else None)
@@ -105,18 +106,16 @@ async def match(body: MatchIn, request: Request, svc: Svc, who: Caller,
         assert body.target_id is not None
         result = await run_in_threadpool(svc.bank.match, ctx, digest, bank_line_id=body.bank_line_id,
                                          target_id=body.target_id)
-    svc.runner.wake.set()
     return result
 
 
 @router.post("/matches/{match_id}/undo", status_code=201, response_model=MatchCreated)
 async def undo(match_id: UUID, body: UndoIn, request: Request, svc: Svc, who: Caller,
-               idempotency_key: IdemKey = None) -> dict[str, Any]:
+               idempotency_key: IdemKey = None) -> Mapping[str, Any]:
     require(who, "finance")
     ctx = context(request, who, idempotency_key)
-    result: dict[str, Any] = await run_in_threadpool(
+    result: Mapping[str, Any] = await run_in_threadpool(
         svc.bank.undo, ctx, request_hash(request, body), match_id=match_id, reason=body.reason)
-    svc.runner.wake.set()
     return result
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -29,27 +30,25 @@ from api.schemas import (
     ReversalIn,
 )
 from domain.matching import payment_code
-from ledger.bootstrap import CompositionRoot
 
 router = APIRouter(tags=["commands"])
 
 
-async def _run(svc: CompositionRoot, request: Request, who: Any, key: str | None, body: Any,
-               method: Any, **kwargs: Any) -> dict[str, Any]:
+async def _run(request: Request, who: Any, key: str | None, body: Any,
+               method: Any, **kwargs: Any) -> Mapping[str, Any]:
     ctx = context(request, who, key)
     # The ledger blocks on the database; keep the event loop free for other requests.
-    result: dict[str, Any] = await run_in_threadpool(
+    result: Mapping[str, Any] = await run_in_threadpool(
         method, ctx, request_hash(request, body), **kwargs)
-    svc.runner.wake.set()
     return result
 
 
 
 @router.post("/donors", status_code=201, response_model=Created)
 async def create_donor(body: DonorIn, request: Request, svc: Svc, who: Caller,
-                       idempotency_key: IdemKey = None) -> dict[str, Any]:
+                       idempotency_key: IdemKey = None) -> Mapping[str, Any]:
     require(who, "finance")
-    return await _run(svc, request, who, idempotency_key, body, svc.ledger.register_donor,
+    return await _run(request, who, idempotency_key, body, svc.ledger.register_donor,
                       **body.model_dump())
 
 
@@ -59,72 +58,72 @@ class ErasureIn(Model):
 
 @router.post("/donors/{donor_id}/erase", status_code=201, response_model=Created)
 async def erase_donor(donor_id: UUID, body: ErasureIn, request: Request, svc: Svc, who: Caller,
-                      idempotency_key: IdemKey = None) -> dict[str, Any]:
+                      idempotency_key: IdemKey = None) -> Mapping[str, Any]:
     """Crypto-shred the donor's legal name and contact (their key is deleted); amounts, proofs
     and the public name stay. The reason is recorded; nothing personal is."""
     require(who, "admin")
-    return await _run(svc, request, who, idempotency_key, body, svc.ledger.erase_donor,
+    return await _run(request, who, idempotency_key, body, svc.ledger.erase_donor,
                       donor_id=donor_id, reason=body.reason)
 
 
 @router.post("/pledges", status_code=201, response_model=PledgeCreated)
 async def create_pledge(body: PledgeIn, request: Request, svc: Svc, who: Caller,
-                        idempotency_key: IdemKey = None) -> dict[str, Any]:
+                        idempotency_key: IdemKey = None) -> Mapping[str, Any]:
     require(who, "finance")
     data = body.model_dump(mode="json")
-    made = await _run(svc, request, who, idempotency_key, body, svc.ledger.make_pledge,
+    made = await _run(request, who, idempotency_key, body, svc.ledger.make_pledge,
                       **{**data, "donor_id": body.donor_id})
     return dict(made, payment_code=payment_code(UUID(made["id"])))
 
 
 @router.post("/receipts", status_code=201, response_model=ReceiptCreated)
 async def create_receipt(body: ReceiptIn, request: Request, svc: Svc, who: Caller,
-                         idempotency_key: IdemKey = None) -> dict[str, Any]:
+                         idempotency_key: IdemKey = None) -> Mapping[str, Any]:
     require(who, "finance")
     data = body.model_dump(mode="json")
-    return await _run(svc, request, who, idempotency_key, body, svc.ledger.record_receipt,
+    return await _run(request, who, idempotency_key, body, svc.ledger.record_receipt,
                       **{**data, "donor_id": body.donor_id, "pledge_id": body.pledge_id})
 
 
 @router.post("/allocations", status_code=201, response_model=AllocationCreated)
 async def create_allocation(body: AllocationIn, request: Request, svc: Svc, who: Caller,
-                            idempotency_key: IdemKey = None) -> dict[str, Any]:
+                            idempotency_key: IdemKey = None) -> Mapping[str, Any]:
     require(who, "finance")
-    return await _run(svc, request, who, idempotency_key, body, svc.ledger.allocate,
+    return await _run(request, who, idempotency_key, body, svc.ledger.allocate,
                       **body.model_dump(mode="json"))
 
 
 @router.post("/distributions", status_code=201, response_model=DistributionCreated)
 async def create_distribution(body: DistributionIn, request: Request, svc: Svc, who: Caller,
-                              idempotency_key: IdemKey = None) -> dict[str, Any]:
+                              idempotency_key: IdemKey = None) -> Mapping[str, Any]:
     require(who, "finance", "district")
     require_district(svc, who, body.commune)
-    return await _run(svc, request, who, idempotency_key, body, svc.ledger.distribute,
+    return await _run(request, who, idempotency_key, body, svc.ledger.distribute,
                       **body.model_dump(mode="json"))
 
 
 @router.post("/reversals", status_code=201, response_model=ReversalCreated)
 async def create_reversal(body: ReversalIn, request: Request, svc: Svc, who: Caller,
-                          idempotency_key: IdemKey = None) -> dict[str, Any]:
+                          idempotency_key: IdemKey = None) -> Mapping[str, Any]:
     require(who, "finance")
-    return await _run(svc, request, who, idempotency_key, body, svc.ledger.reverse,
+    return await _run(request, who, idempotency_key, body, svc.ledger.reverse,
                       target_id=body.target_id, reason=body.reason)
 
 
 @router.post("/children", status_code=201, response_model=ChildCreated)
 async def create_child(body: ChildIn, request: Request, svc: Svc, who: Caller,
-                       idempotency_key: IdemKey = None) -> dict[str, Any]:
+                       idempotency_key: IdemKey = None) -> Mapping[str, Any]:
     require(who, "finance", "district")
     require_district(svc, who, body.commune)
     personal = body.model_dump(exclude={"commune"})
-    return await _run(svc, request, who, idempotency_key, body, svc.ledger.register_child,
+    return await _run(request, who, idempotency_key, body, svc.ledger.register_child,
                       commune=body.commune, personal=personal)
 
 
 @router.post("/needs", status_code=201, response_model=Created)
 async def create_need(body: NeedIn, request: Request, svc: Svc, who: Caller,
-                      idempotency_key: IdemKey = None) -> dict[str, Any]:
+                      idempotency_key: IdemKey = None) -> Mapping[str, Any]:
     require(who, "finance", "district")
     require_district(svc, who, body.commune)
-    return await _run(svc, request, who, idempotency_key, body, svc.ledger.record_need,
+    return await _run(request, who, idempotency_key, body, svc.ledger.record_need,
                       **body.model_dump(mode="json"))

@@ -22,11 +22,12 @@ from adapters.statements import (
     write_csv,
     write_xlsx,
 )
+from domain.bank import STATEMENT_FORMATS
 from domain.text import MAX_NOTE, check_text
 from tests.unit.test_statements import small_statement
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-FORMATS = (None, "csv", "xlsx", "camt053")
+FORMATS = (None, *STATEMENT_FORMATS)
 WRITERS: dict[str, Callable[[Statement], bytes]] = {
     "csv": write_csv, "xlsx": write_xlsx, "camt053": write_camt053}
 

@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.domain import Aggregate, event
 
-from domain import donors, receipts
+from domain import donors, inputs, receipts
 from domain.bank import BankAccount, BankLine
 from domain.donors import Donor
 from domain.errors import InvalidInput
@@ -30,7 +30,7 @@ def test_a_donor_kind_and_a_channel_dropped_by_a_later_release_still_load(
     # The next release knows no "fund" donors and no cash.
     for module in (donors, ledger):
         monkeypatch.setattr(module, "DONOR_KINDS", ("individual", "business", "organisation", "agency"))
-    for module in (receipts, ledger):
+    for module in (receipts, inputs):
         monkeypatch.setattr(module, "CHANNELS", ("bank", "in_kind"))
 
     loaded = book.ledger.require(fund_donor, Donor, "donor")

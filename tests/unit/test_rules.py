@@ -775,7 +775,7 @@ def test_a_reason_is_kept_in_the_events_meta(book: Book) -> None:
 
 
 def test_childrens_personal_fields_are_sealed_in_the_log_and_readable_with_the_key(book: Book) -> None:
-    personal: dict[str, Any] = {"birth_year": 2015, "sex": "F", "ethnicity": "Tày",
+    personal: dict[str, Any] = {"birth_year": 2015, "sex": "female", "ethnicity": "Tày",
                                 "guardian_name": "Hoàng Văn Quyzz",
                                 "circumstances": "Mồ côi cha, hoàn cảnh Xkcdqwv"}
     child_id = book.child(name="Hoàng Thị Maiqzx", **personal)

@@ -1,0 +1,70 @@
+"""The checks a command's input passes before any aggregate is touched: pure, no IO.
+
+Messages name the field, never its value (the value may be a child's personal data)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from domain import privacy
+from domain.children import SEXES
+from domain.errors import InvalidInput
+from domain.meta import Context
+from domain.money import Goods
+from domain.receipts import CHANNELS
+from domain.text import MAX_NAME, MAX_NOTE, check_optional, check_text
+
+
+def check_note(note: object, field: str = "note") -> str | None:
+    return check_optional(note, field, max_length=MAX_NOTE, multiline=True)
+
+
+def check_channel(channel: object, goods: Goods | None) -> str:
+    if channel not in CHANNELS:
+        raise InvalidInput(f"unknown channel {channel!r}; expected one of {list(CHANNELS)}")
+    if (goods is not None) != (channel == "in_kind"):
+        raise InvalidInput("goods come through the in_kind channel, and only goods do")
+    return str(channel)
+
+
+# How each personal field of a child is checked: (longest, multi-line).
+_PERSONAL_TEXT = {"full_name": (MAX_NAME, False), "guardian_name": (MAX_NAME, False),
+                  "ethnicity": (MAX_NAME, False), "sex": (MAX_NAME, False),
+                  "circumstances": (MAX_NOTE, True)}
+
+
+def check_personal(personal: dict[str, Any]) -> dict[str, Any]:
+    """A child's personal fields as they will be sealed. Messages name the field, never its value."""
+    fields: dict[str, Any] = {}
+    for key, value in personal.items():
+        if key not in privacy.PERSONAL_FIELDS or value is None:
+            continue
+        if key == "sex" and value not in SEXES:
+            raise InvalidInput(f"sex must be one of {list(SEXES)}")
+        if key == "birth_year":
+            if isinstance(value, bool) or not isinstance(value, int) or not 1900 <= value <= 2100:
+                raise InvalidInput("birth_year must be a year")
+            fields[key] = value
+        else:
+            longest, multiline = _PERSONAL_TEXT[key]
+            fields[key] = check_text(value, key, max_length=longest, multiline=multiline)
+    if not fields.get("full_name"):
+        raise InvalidInput("a child needs a full_name")
+    return fields
+
+
+def check_context(ctx: Context) -> None:
+    """What the caller's context puts in every event's metadata must be storable text too."""
+    check_text(ctx.actor, "actor", max_length=MAX_NAME, required=True)
+    check_text(ctx.role, "role", max_length=MAX_NAME, required=True)
+    check_text(ctx.request_id, "request id", max_length=MAX_NAME)
+    check_optional(ctx.idempotency_key, "Idempotency-Key", max_length=MAX_NAME)
+    check_note(ctx.note)
+
+
+def as_uuid(value: object, field: str) -> UUID:
+    try:
+        return value if isinstance(value, UUID) else UUID(str(value))
+    except ValueError:
+        raise InvalidInput(f"{field} must be a UUID") from None

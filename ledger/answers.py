@@ -1,0 +1,69 @@
+"""What each command answers: one typed shape per command, the same whether it ran or was
+replayed from its Idempotency-Key's record.
+
+The runner adds `position` (the log position of the command's last event, or of the record on
+a replay). A record stores the answer with `ANSWER_VERSION`, so that a later release that changes
+a shape can still read, and convert, what an earlier one stored (records older than versions
+are version 0, the same shapes as version 1).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NotRequired, TypedDict
+
+ANSWER_VERSION = 1
+
+# The loose form the runner passes around; each command's own TypedDict below is what its
+# method returns.
+Answer = dict[str, Any]
+
+
+class Created(TypedDict):
+    """A donor, pledge, need, erasure: the id of what was made."""
+
+    id: str
+    position: NotRequired[int]
+
+
+class AccountRegistered(Created):
+    code: str
+
+
+class ReceiptRecorded(Created):
+    # `received_on` is kept in the record; the answer names the voucher instead, made from the
+    # receipt's position once it is known.
+    received_on: NotRequired[str]
+    reference: NotRequired[str]
+
+
+class Allocated(Created):
+    amount_vnd: int
+    drawn_from: list[dict[str, Any]]
+
+
+class Distributed(Created):
+    total_vnd: int
+    overrides: int
+
+
+class Reversed(Created):
+    target_id: str
+
+
+class ChildRegistered(Created):
+    code: str
+
+
+class Matched(Created):
+    bank_line_id: str
+    target_id: str
+    kind: NotRequired[str]
+    donor_id: NotRequired[str]
+
+
+class StatementRecorded(TypedDict):
+    statement_id: str
+    lines: int
+    new_lines: int
+    matched_now: int
+    position: NotRequired[int]
