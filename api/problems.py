@@ -40,17 +40,29 @@ _PROBLEM_SCHEMA = {
     },
 }
 PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}}
+def _domain_codes(status: int) -> list[str]:
+    """The stable codes of the domain's errors answered with `status` (domain/errors.py)."""
+    found, todo = set(), list(DomainError.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo += cls.__subclasses__()
+        if cls.status == status:
+            found.add(cls.code)
+    return sorted(found)
+
+
 OPENAPI_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"description": text, "content": PROBLEM_CONTENT}
-    for status, text in (
-        (400, "bad_request (a body that is not JSON)"),
-        (401, "unauthorized"), (403, "forbidden"), (404, "not_found"),
-        (409, "insufficient_funds, already_reversed, duplicate_support, already_recorded"),
-        (413, "payload_too_large"),
-        (422, "validation_error, idempotency_key_reused"),
-        (429, "rate_limited (with Retry-After)"),
-        (500, "internal_error (the body names the request id)"),
-        (503, "busy, not_yet_projected, projection_failed, database_unavailable"),
+    status: {"description": ", ".join(codes), "content": PROBLEM_CONTENT}
+    for status, codes in (
+        (400, ["bad_request (a body that is not JSON)"]),
+        (401, ["unauthorized"]), (403, ["forbidden"]), (404, _domain_codes(404)),
+        (409, [*_domain_codes(409), "conflict"]),
+        (413, ["payload_too_large"]),
+        (422, _domain_codes(422)),
+        (429, ["rate_limited (with Retry-After)"]),
+        (500, ["internal_error (the body names the request id)"]),
+        (503, [*_domain_codes(503), "not_yet_projected", "projection_failed",
+               "database_unavailable"]),
     )
 }
 

@@ -293,6 +293,48 @@ class ReversalCreated(Created):
 
 class ChildCreated(Created):
     code: str
+    # Likely second registrations of this child (same folded name, birth year and commune): the
+    # registration stands; merge the records if they are one child. Empty on a replay of an
+    # answer stored before the warning existed.
+    possible_duplicates: list[UUID] = Field(default_factory=list)
+
+
+class ChildMergeIn(Model):
+    into: UUID  # the record kept
+    reason: Reason
+
+
+class ChildFound(BaseModel):
+    """A child found by code or name: ids, codes and places only (personal data is read through
+    the child's history)."""
+
+    id: UUID
+    code: str
+    district: str
+    commune: str
+    registered_position: int | None = None
+    merged_into: UUID | None = None
+
+
+class ChildrenFound(BaseModel):
+    items: list[ChildFound]
+    next_cursor: None = None
+
+
+class DuplicateChild(BaseModel):
+    id: UUID
+    code: str
+    commune: str
+
+
+class DuplicateGroup(BaseModel):
+    match: UUID  # an opaque id of the group, stable while it lasts
+    children: list[DuplicateChild]
+
+
+class DuplicateGroups(BaseModel):
+    items: list[DuplicateGroup]
+    next_cursor: None = None
 
 
 class Page(BaseModel):

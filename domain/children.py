@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Protocol, runtime_checkable
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import DuplicateSupport
+from domain.errors import AlreadyRecorded, DuplicateSupport, InvalidInput
 from domain.meta import Meta
 
 SEXES = ("female", "male", "other")
@@ -15,6 +16,17 @@ field, sealed with the others (privacy.PERSONAL_FIELDS), so no read model counts
 
 
 class Child(Aggregate):
+    """A registered child: a pseudonymous code and a place in clear, the personal fields sealed
+    with the child's own key (privacy.PERSONAL_FIELDS), the support received in its events."""
+
+    # A class default, not only set at registration: snapshots taken before erasure existed
+    # restore a state without it.
+    erased = False
+    # Likewise for merges (issue 12): the kept record's id on a merged duplicate; on the kept
+    # record, the ids of the duplicates it absorbed (their support counts as its own).
+    merged_into: str | None = None
+    absorbed: tuple[str, ...] = ()
+
     @event("Registered")
     def __init__(
         self,
@@ -67,3 +79,92 @@ class Child(Aggregate):
             self.supported[key] = standing
         else:
             self.supported.pop(key, None)
+
+    def check_mergeable(self) -> None:
+        """Only a live record may be merged, or be merged into."""
+        if self.erased:
+            raise InvalidInput(f"child {self.code} was erased: it can't be merged")
+        if self.merged_into is not None:
+            raise AlreadyRecorded(f"child {self.code} was merged into another record already")
+
+    @event("MergedInto")
+    def merge_into(self, *, into: UUID, meta: Meta) -> None:
+        """A second registration of the child `into`, merged into it; the reason is in the meta's note."""
+        self.merged_into = str(into)
+
+    @event("Absorbed")
+    def absorb(self, *, duplicate_id: UUID, supported: dict[str, list[str]], meta: Meta) -> None:
+        """The duplicate's standing support ("season|category" → distributions) now counts as this child's."""
+        self.absorbed = (*self.absorbed, str(duplicate_id))
+        for key, distributions in supported.items():
+            mine = self.supported.setdefault(key, [])
+            mine.extend(d for d in distributions if d not in mine)
+
+    def erase(self, *, meta: Meta) -> None:
+        if self.erased:
+            raise AlreadyRecorded(f"child {self.code} is already erased")
+        self._erase(meta=meta)
+
+    @event("Erased")
+    def _erase(self, *, meta: Meta) -> None:
+        """The child's key was deleted, its sealed fields shredded; the reason is in the meta's note."""
+        self.erased = True
+
+
+@runtime_checkable
+class ChildKeys(Protocol):
+    """Each child's wrapped key and two keyed blind indexes of its personal fields, kept outside
+    the log in one row: deleting a child's row shreds all three (an index could confirm a guess).
+    `name_index` is of (folded full name, commune), `match_index` of (folded full name, birth
+    year, commune)."""
+
+    def store(self, child_id: UUID, wrapped_key: str, name_index: str, match_index: str) -> None: ...
+    def load(self, child_id: UUID) -> str | None: ...
+    def delete(self, child_id: UUID) -> bool: ...
+    def named(self, name_index: str) -> list[UUID]: ...
+    def matching(self, match_index: str) -> list[UUID]: ...
+    def match_groups(self) -> dict[str, list[UUID]]: ...
+
+
+class KeyStore(Protocol):
+    """Where wrapped keys alone are kept (a test double without the indexes)."""
+
+    def store(self, child_id: UUID, wrapped_key: str) -> None: ...
+    def load(self, child_id: UUID) -> str | None: ...
+
+
+class MemoryChildKeys:
+    """ChildKeys for a ledger without a database (unit tests). Given a bare key store, it keeps
+    the keys there and the indexes here."""
+
+    def __init__(self, keys: KeyStore | None = None) -> None:
+        self.keys = keys
+        self.rows: dict[UUID, tuple[str, str, str]] = {}
+
+    def store(self, child_id: UUID, wrapped_key: str, name_index: str, match_index: str) -> None:
+        if self.keys is not None:
+            self.keys.store(child_id, wrapped_key)
+        self.rows[child_id] = (wrapped_key, name_index, match_index)
+
+    def load(self, child_id: UUID) -> str | None:
+        if self.keys is not None:
+            return self.keys.load(child_id)
+        row = self.rows.get(child_id)
+        return row[0] if row else None
+
+    def delete(self, child_id: UUID) -> bool:
+        delete = getattr(self.keys, "delete", None)
+        found = bool(delete(child_id)) if delete is not None else False
+        return self.rows.pop(child_id, None) is not None or found
+
+    def named(self, name_index: str) -> list[UUID]:
+        return sorted((c for c, (_, index, _) in self.rows.items() if index == name_index), key=str)
+
+    def matching(self, match_index: str) -> list[UUID]:
+        return sorted((c for c, (_, _, index) in self.rows.items() if index == match_index), key=str)
+
+    def match_groups(self) -> dict[str, list[UUID]]:
+        groups: dict[str, list[UUID]] = {}
+        for child_id, (_, _, index) in self.rows.items():
+            groups.setdefault(index, []).append(child_id)
+        return {m: sorted(ids, key=str) for m, ids in groups.items() if len(ids) > 1}

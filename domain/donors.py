@@ -7,9 +7,9 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import AlreadyRecorded, AlreadyReversed
+from domain.errors import AlreadyRecorded, AlreadyReversed, RestrictionMismatch
 from domain.meta import Meta
-from domain.money import Goods, Restriction
+from domain.money import Goods, Restriction, describe_restriction, same_restriction
 
 DONOR_KINDS = ("individual", "business", "organisation", "fund", "agency")
 
@@ -54,7 +54,8 @@ class Donor(Aggregate):
 
 
 class Pledge(Aggregate):
-    """A promise to give; money arrives later as receipts naming the pledge."""
+    """A promise to give; money arrives later as receipts naming the pledge, each earmarked as
+    the pledge is (`receipt_restriction`)."""
 
     @event("Made")
     def __init__(
@@ -84,10 +85,46 @@ class Pledge(Aggregate):
             raise AlreadyReversed(f"pledge {self.id} is already cancelled")
         self._cancel(reversal_id=reversal_id, reason=reason, meta=meta)
 
+    def receipt_restriction(self, given: Restriction) -> Restriction:
+        """The restriction of a receipt for this pledge, given `given` (checked, maybe empty).
+
+        The earmark is the donor's, made with the pledge: a receipt that names none takes the
+        pledge's whole; one that names the same is accepted; any other (wider, narrower or
+        elsewhere) is refused, since recording it would let the money be allocated where the
+        donor did not ask. Narrowing is an allocation's decision, not a receipt's. An
+        unrestricted pledge leaves the receipt's own restriction standing."""
+        pledged: Restriction = {}
+        if district := self.restriction.get("district"):
+            pledged["district"] = district
+        if commune := self.restriction.get("commune"):
+            pledged["commune"] = commune
+        if category := self.restriction.get("category"):
+            pledged["category"] = category
+        if not given:
+            return pledged
+        if not pledged or same_restriction(given, pledged):
+            return given
+        raise RestrictionMismatch(
+            f"pledge {self.id} is restricted to {describe_restriction(pledged)}; a receipt for it "
+            f"carries that restriction: give the same one or none, not {describe_restriction(given)}")
+
     @event("Cancelled")
     def _cancel(self, *, reversal_id: UUID, reason: str, meta: Meta) -> None:
-        """The pledge was cancelled (for the reason given): it no longer counts as pledged."""
+        """The pledge was cancelled (for the reason given): nothing more is due, and only the
+        part its receipts had paid still counts as pledged."""
         self.cancelled = True
+
+
+def counted_as_pledged(amount_vnd: int, received_vnd: int, cancelled: bool) -> int:
+    """What a pledge adds to the pledged total: its whole amount while it stands; once cancelled,
+    the part its receipts (not reversed) paid, up to that amount. A donor who paid 4 of 10
+    million and then withdrew did pledge, and give, those 4 million."""
+    return min(max(received_vnd, 0), amount_vnd) if cancelled else amount_vnd
+
+
+def outstanding_vnd(amount_vnd: int, received_vnd: int, cancelled: bool) -> int:
+    """What a pledge still expects: nothing once cancelled or paid in full."""
+    return 0 if cancelled else max(amount_vnd - received_vnd, 0)
 
 
 

@@ -61,7 +61,21 @@ class TotalLimitReached(DomainError):
     title = "The ledger's total would pass its limit"
 
 
+class RestrictionMismatch(DomainError):
+    """A receipt for a pledge names a restriction other than the pledge's own."""
+
+    code = "restriction_mismatch"
+    status = 422
+    title = "The restriction differs from the pledge's"
+
+
 class Busy(DomainError):
     code = "busy"
     status = 503
     title = "Too much contention, try again"
+
+
+class ChildElsewhere(DomainError):
+    code = "child_in_another_commune"
+    status = 422
+    title = "The child is registered in another commune"

@@ -107,6 +107,23 @@ def restriction_key(restriction: Mapping[str, Any]) -> str:
     return "|".join(f"{k}={restriction[k]}" for k in keys if restriction.get(k))
 
 
+def same_restriction(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Whether two checked restrictions earmark the same money: a commune implies its district
+    (Ledger.check_restriction fills it in and refuses a contradicting one), so beside a commune
+    the district is not compared, and an earmark stored without it still matches."""
+    def key(r: Mapping[str, Any]) -> tuple[Any, ...]:
+        return (None if r.get("commune") else r.get("district") or None, r.get("commune") or None,
+                r.get("category") or None)
+
+    return key(a) == key(b)
+
+
+def describe_restriction(restriction: Mapping[str, Any]) -> str:
+    """A restriction as a message shows it: 'district=180, commune=06043, category=tet-gifts',
+    or 'no restriction'."""
+    return ", ".join(restriction_key(restriction).split("|")) or "no restriction"
+
+
 def restriction_allows(restriction: Mapping[str, Any], district: str, commune: str, category: str) -> bool:
     return (
         restriction.get("district") in (None, district)

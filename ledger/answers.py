@@ -52,6 +52,9 @@ class Reversed(Created):
 
 class ChildRegistered(Created):
     code: str
+    # Live records of the same folded name, birth year and commune: a warning, not a refusal.
+    # Records stored before the warning existed have none.
+    possible_duplicates: NotRequired[list[str]]
 
 
 class Matched(Created):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any, Protocol, TypeVar
-from uuid import UUID, uuid4
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, project_aggregate
 from eventsourcing.domain import Aggregate
@@ -19,12 +19,12 @@ from eventsourcing.domain import Aggregate
 from domain import privacy
 from domain.allocations import Allocation, plan_draws
 from domain.areas import AreaTree
-from domain.children import Child
+from domain.children import Child, ChildKeys, KeyStore, MemoryChildKeys
 from domain.claims import Claim, claim_id
 from domain.dates import DEFAULT_WINDOW, DateWindow, check_date, check_optional_date
 from domain.distributions import Distribution
 from domain.donors import DONOR_KINDS, Donor, DonorKeys, MemoryDonorKeys, Pledge
-from domain.errors import AlreadyRecorded, InvalidInput, NotFound, TotalLimitReached
+from domain.errors import AlreadyRecorded, ChildElsewhere, InvalidInput, NotFound, TotalLimitReached
 from domain.ids import child_code, need_id, programme_id
 from domain.inputs import as_uuid, check_channel, check_note, check_personal
 from domain.leaf import ANONYMOUS, receipt_reference
@@ -77,9 +77,8 @@ def no_totals(figure: str, *, exact: bool) -> int:
     return 0
 
 
-class ChildKeys(Protocol):
-    def store(self, child_id: UUID, wrapped_key: str) -> None: ...
-    def load(self, child_id: UUID) -> str | None: ...
+# Opaque ids of groups of likely duplicates: a group is named without handing out its digest.
+DUPLICATES_NAMESPACE = uuid5(NAMESPACE_URL, "https://minhbach.invalid/child-duplicates")
 
 
 class Ledger(GroupCommitApplication):
@@ -92,7 +91,7 @@ class Ledger(GroupCommitApplication):
         *,
         areas: AreaTree,
         open_receipts: OpenReceipts,
-        child_keys: ChildKeys,
+        child_keys: ChildKeys | KeyStore,
         service_key: bytes,
         position_of: PositionOf,
         dates: DateWindow = DEFAULT_WINDOW,
@@ -104,7 +103,10 @@ class Ledger(GroupCommitApplication):
         self.totals = totals
         self.areas = areas
         self.open_receipts = open_receipts
-        self.child_keys = child_keys
+        # A bare key store (a test double) gets the blind indexes kept in memory beside it.
+        self.child_keys: ChildKeys = (child_keys if isinstance(child_keys, ChildKeys)
+                                      else MemoryChildKeys(child_keys))
+        self.child_index_key = privacy.derive_key(service_key, "child-index")
         self.service_key = service_key
         self.donor_keys: DonorKeys = donor_keys if donor_keys is not None else MemoryDonorKeys()
         self.name_index_key = privacy.derive_key(service_key, "donor-name-index")
@@ -255,15 +257,18 @@ class Ledger(GroupCommitApplication):
 
         def build() -> tuple[list[Aggregate], ReceiptRecorded]:
             self.require_donor(donor_id)
+            earmark = checked
             if pledge_id is not None:
                 pledge = self.require(pledge_id, Pledge, "pledge")
                 if pledge.donor_id != donor_id:
                     raise InvalidInput("the pledge belongs to another donor")
                 if pledge.cancelled:
                     raise InvalidInput("the pledge was cancelled")
+                # The pledge's earmark binds its receipts (the bank path copies it too).
+                earmark = pledge.receipt_restriction(checked)
             aggregates = self.new_receipt(
                 ctx, donor_id=donor_id, fund=fund, received_on=received_on, channel=channel,
-                amount_vnd=value, goods=goods, restriction=checked, pledge_id=pledge_id,
+                amount_vnd=value, goods=goods, restriction=earmark, pledge_id=pledge_id,
                 bank_txn_id=bank_txn_id, mobilised_by=mobilised_by, note=note)
             receipt = aggregates[0]
             return aggregates, {"id": str(receipt.id), "received_on": received_on}
@@ -431,7 +436,7 @@ class Ledger(GroupCommitApplication):
             programme = self.find_or_none(pid, Programme)
             if programme is None:
                 raise NotFound(f"nothing was allocated to {season}/{commune}/{category} yet")
-            children = [self.require(cid, Child, "child") for cid in child_ids]
+            children = [self._child_in(cid, district, commune) for cid in child_ids]
             distribution_id = uuid4()
             repeats = {child.id: child.check_support(season=season, category=category,
                                                      duplicate_reason=duplicate_reason)
@@ -471,6 +476,24 @@ class Ledger(GroupCommitApplication):
 
         return self.commands.run(ctx, request_hash, build,
                         serialise_on=(f"programme:{programme_id(season, commune, category)}",))
+
+    def _child_in(self, child_id: UUID, district: str, commune: str) -> Child:
+        """A named child of a distribution, who must be registered in its commune: support is
+        given where the child lives (DESIGN §3, no overlap between communes). A child of another
+        district is answered as unknown there, so that an officer learns nothing of it."""
+        child = self.find_or_none(child_id, Child)
+        if child is None or child.district != district:
+            raise NotFound(f"no child with id {child_id} is registered in district {district}")
+        if child.erased:
+            raise InvalidInput(f"child {child.code} was erased: no support can name them again")
+        if child.merged_into is not None:
+            kept = self.find_or_none(UUID(child.merged_into), Child)
+            raise InvalidInput(f"child {child.code} was merged into "
+                               f"{kept.code if kept else child.merged_into}: name that record")
+        if child.commune != commune:
+            raise ChildElsewhere(f"child {child.code} is registered in commune {child.commune}, not"
+                                 f" {commune}: record the distribution in the child's commune")
+        return child
 
     # ---- reversals ------------------------------------------------------------------------
 
@@ -522,33 +545,113 @@ class Ledger(GroupCommitApplication):
         programme = self.require(distribution.programme_id, Programme, "programme")
         programme.return_distribution(distribution_id=distribution.id, pieces=distribution.pieces,
                                       meta=meta)
-        children = []
-        for child_id in distribution.child_ids:
-            child = self.require(child_id, Child, "child")
-            child.withdraw_support(distribution_id=distribution.id, season=programme.season,
-                                   category=programme.category, meta=meta)
-            children.append(child)
-        return [distribution, programme, *children]
+        # The distribution names the records it supported; a record merged since passed that
+        # support on to the one it was merged into (and so on up the chain): withdrawn there too.
+        # Each record is loaded once: the one distribution may name a duplicate and its kept one.
+        children: dict[UUID, Child] = {}
+        for named in distribution.child_ids:
+            child_id: UUID | None = named
+            while child_id is not None:
+                child = children.get(child_id) or self.require(child_id, Child, "child")
+                children[child_id] = child
+                child.withdraw_support(distribution_id=distribution.id, season=programme.season,
+                                       category=programme.category, meta=meta)
+                child_id = UUID(child.merged_into) if child.merged_into else None
+        return [distribution, programme, *children.values()]
 
     # ---- children and needs ---------------------------------------------------------------
 
     def register_child(self, ctx: Context, request_hash: str, *, commune: str,
                        personal: dict[str, Any]) -> ChildRegistered:
+        """Register a child. A live record of the same folded name, birth year and commune is
+        answered as a likely duplicate: a warning (two children may share all three), never a
+        refusal; staff merge the records if they are one child (`merge_children`)."""
         district = self.areas.district_of(commune)
         fields = check_personal(personal)
+        name_index = self.child_name_index(fields["full_name"], commune)
+        match_index = self.child_match_index(fields["full_name"], fields.get("birth_year"), commune)
 
         def build() -> tuple[list[Aggregate], ChildRegistered]:
             child_id = uuid4()
+            likely = [str(c.id) for c in self._live_children(self.child_keys.matching(match_index))]
             key = privacy.new_key()
             # The key is stored before the event: if the save fails, an unused key is left
             # behind, which is harmless; the other way round could leave sealed data unreadable.
-            self.child_keys.store(child_id, privacy.wrap_key(self.service_key, key, str(child_id)))
+            # The indexes go in the same row, so that erasing the child shreds them with the key.
+            self.child_keys.store(child_id, privacy.wrap_key(self.service_key, key, str(child_id)),
+                                  name_index, match_index)
             sealed = privacy.seal_fields(key, str(child_id), fields)
             child = Child(id=child_id, code=child_code(child_id), district=district,
                           commune=commune, sealed=sealed, meta=ctx.meta())
-            return [child], {"id": str(child_id), "code": child.code}
+            return [child], {"id": str(child_id), "code": child.code, "possible_duplicates": likely}
 
         return self.commands.run(ctx, request_hash, build)
+
+    def child_name_index(self, full_name: str, commune: str) -> str:
+        """A keyed blind index of a child's folded full name in a commune: finds the child by
+        name without decrypting every record, and is shredded with the child's key."""
+        return privacy.keyed_digest(self.child_index_key, f"name|{commune}|{fold(full_name)}".encode())
+
+    def child_match_index(self, full_name: str, birth_year: int | None, commune: str) -> str:
+        """The same with the birth year: two live records sharing it are likely one child."""
+        return privacy.keyed_digest(
+            self.child_index_key, f"match|{commune}|{birth_year or ''}|{fold(full_name)}".encode())
+
+    def _live_children(self, child_ids: Iterable[UUID]) -> list[Child]:
+        """Those of these children the log knows that are neither erased nor merged (a key whose
+        child's save failed is left behind: only children the log knows count)."""
+        found = (self.find_or_none(c, Child) for c in child_ids)
+        return [c for c in found if c is not None and not c.erased and c.merged_into is None]
+
+    def children_named(self, full_name: str, commune: str) -> list[UUID]:
+        """Children registered in the commune under exactly this name, once folded (any case,
+        any diacritics); an erased child is never found (its index went with its key)."""
+        found = self.child_keys.named(self.child_name_index(full_name, commune))
+        return [c for c in found if self.find_or_none(c, Child) is not None]
+
+    def child_duplicates(self, district: str | None = None,
+                         commune: str | None = None) -> list[dict[str, Any]]:
+        """Groups of two or more live records sharing a folded name, birth year and commune (in
+        a district or a commune if given), each named by an opaque id, not its digest."""
+        groups = []
+        for match_index, child_ids in self.child_keys.match_groups().items():
+            children = [c for c in self._live_children(child_ids)
+                        if (district is None or c.district == district)
+                        and (commune is None or c.commune == commune)]
+            if len(children) > 1:
+                groups.append({"match": str(uuid5(DUPLICATES_NAMESPACE, match_index)),
+                               "children": [{"id": str(c.id), "code": c.code, "commune": c.commune}
+                                            for c in children]})
+        return sorted(groups, key=lambda g: (g["children"][0]["commune"], g["children"][0]["code"]))
+
+    def merge_children(self, ctx: Context, request_hash: str, *, child_id: UUID, into: UUID,
+                       reason: str, district: str | None = None) -> Created:
+        """Record that `child_id` is a second registration of the child `into`: the duplicate
+        can no longer be supported, and its standing support counts as the kept child's, so the
+        duplicate-support rule sees both records' support. `district` limits both children to
+        one district (a district officer's); either child outside it is answered as unknown."""
+        reason = check_text(reason, "reason", max_length=MAX_NOTE, multiline=True, required=True)
+        if child_id == into:
+            raise InvalidInput("a child can't be merged into itself")
+
+        def build() -> tuple[list[Aggregate], Created]:
+            duplicate = self._child_of(child_id, district)
+            kept = self._child_of(into, district if district is not None else duplicate.district)
+            duplicate.check_mergeable()
+            kept.check_mergeable()
+            meta = ctx.meta(reason)
+            duplicate.merge_into(into=kept.id, meta=meta)
+            kept.absorb(duplicate_id=duplicate.id,
+                        supported={k: list(v) for k, v in duplicate.supported.items()}, meta=meta)
+            return [duplicate, kept], {"id": str(child_id)}
+
+        return self.commands.run(ctx, request_hash, build)
+
+    def _child_of(self, child_id: UUID, district: str | None) -> Child:
+        child = self.find_or_none(child_id, Child)
+        if child is None or (district is not None and child.district != district):
+            raise NotFound(f"no child with id {child_id}" + (f" in district {district}" if district else ""))
+        return child
 
     def child_personal_data(self, child: Child) -> dict[str, Any] | None:
         """The child's personal fields, or None once the key is erased."""
@@ -557,6 +660,22 @@ class Ledger(GroupCommitApplication):
             return None
         key = privacy.unwrap_key(self.service_key, wrapped, str(child.id))
         return privacy.open_fields(key, str(child.id), child.sealed)
+
+    def erase_child(self, ctx: Context, request_hash: str, *, child_id: UUID,
+                    reason: str) -> Created:
+        """Crypto-shred the child's sealed fields: its code, place, support and proofs stay."""
+        reason = check_text(reason, "reason", max_length=MAX_NOTE, multiline=True, required=True)
+
+        def build() -> tuple[list[Aggregate], Created]:
+            child = self.require(child_id, Child, "child")
+            child.erase(meta=ctx.meta(reason))
+            # Deleted before the event is saved, as a donor's key: should the save fail, the
+            # data is unreadable already and the erasure can be asked again; the other order
+            # could leave an "erased" child readable.
+            self.child_keys.delete(child_id)
+            return [child], {"id": str(child_id)}
+
+        return self.commands.run(ctx, request_hash, build)
 
     def record_need(self, ctx: Context, request_hash: str, *, season: str, commune: str,
                     category: str, children_count: int, estimated_vnd: int,

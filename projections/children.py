@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from projections.base import Projection, handles
-from projections.db import Cursor
+from projections.db import Cursor, Database, Row
 
 
 class Children(Projection):
@@ -21,3 +21,15 @@ class Children(Projection):
             "INSERT INTO children (child_id, position, code, district, commune) VALUES (?,?,?,?,?)",
             (str(e.originator_id), position, e.code, e.district, e.commune),
         )
+
+
+def children_in(db: Database, commune: str, *, code: str | None = None,
+                child_ids: list[str] | None = None) -> list[Row]:
+    """The children of a commune with this code, or with these ids (found by name through the
+    blind index, which only the ledger can key): ids, codes and places, oldest first."""
+    where, params = ("code = ?", [code]) if code is not None else (
+        f"child_id IN ({', '.join('?' * len(child_ids or []))})", list(child_ids or []))
+    if code is None and not child_ids:
+        return []
+    return db.query(f"SELECT child_id, code, district, commune, position FROM children"
+                    f" WHERE commune = ? AND {where} ORDER BY position", [commune, *params])

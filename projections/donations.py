@@ -9,8 +9,9 @@ it reads a few hundred rows however many receipts and distributions there are (m
   that a name search finds the few names that match before it touches any receipt;
 - `public_donor_years`: receipts per public donor (a public name, or one anonymous gift: see
   `public_donor`) and year, and over all years (year '*');
-- `public_counters`: `donors:YYYY` / `donors:*`, the donors with a receipt that year / ever, and
-  `pledged_vnd` / `pledges` for pledges not cancelled;
+- `public_counters`: `donors:YYYY` / `donors:*`, the donors with a receipt that year / ever,
+  `pledged_vnd`, what pledges promise (a cancelled one only the part it was paid:
+  donors.counted_as_pledged), and `pledges`, the pledges not cancelled;
 - `public_reach`: per grain (a season or all seasons; everywhere, a district or a commune; a
   category or all categories) the children reached, as distinct children (docs/public-figures.md),
   the children counted in groups, and the duplicate-support overrides;
@@ -19,12 +20,13 @@ it reads a few hundred rows however many receipts and distributions there are (m
   its reversal can take it out again.
 
 Reversed receipts and distributions and cancelled pledges are taken out again, so the totals equal
-the sums over the rows not reversed. A batch gathers its changes per key in memory and writes each
-key once, at the end of the batch; every key a batch touches gets its row, even when its change
-nets to zero, so the rows never depend on where the batches were cut (a rebuild equals the live
-projection). A distinct count (donors of a year, children of a grain) changes when a member's
-own count crosses zero: on PostgreSQL the batch's one upsert per table returns the new counts, on
-SQLite one read before it gives the old ones.
+the sums over the rows not reversed (a cancelled pledge's row counting for what it was paid). A
+batch gathers its changes per key in memory and writes each key once, at the end of the batch;
+every key a batch touches gets its row, even when its change nets to zero, so the rows never depend
+on where the batches were cut (a rebuild equals the live projection). A distinct count (donors of a
+year, children of a grain) changes when a member's own count crosses zero: on PostgreSQL the
+batch's one upsert per table returns the new counts, on SQLite one read before it gives the old
+ones.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from domain.donors import counted_as_pledged
 from domain.leaf import receipt_reference
 from domain.money import restriction_key
 from domain.text import fold
@@ -67,6 +70,19 @@ def public_donor(display: str, reference: str) -> str:
     return f"gift:{reference}" if display == ANONYMOUS else f"name:{display}"
 
 
+@dataclass(slots=True)
+class _Pledge:
+    """A pledge as this batch has it: its row as the batch began, plus the batch's changes."""
+
+    amount_vnd: int
+    received_vnd: int
+    cancelled: bool
+
+    @property
+    def pledged_vnd(self) -> int:
+        return counted_as_pledged(self.amount_vnd, self.received_vnd, self.cancelled)
+
+
 @dataclass(frozen=True, slots=True)
 class _Distribution:
     """What a distribution's reversal needs to know about it."""
@@ -88,7 +104,7 @@ class Donations(Projection):
         super().__init__()
         self.donors: dict[str, tuple[str, str]] = {}  # never changes once registered
         self.batch_receipts: dict[str, _Receipt] = {}  # not yet written
-        self.batch_pledges: dict[str, int] = {}  # pledge id → amount, not yet written
+        self.batch_pledges: dict[str, _Pledge] = {}  # the pledges this batch touched
         self.batch_distributions: dict[str, _Distribution] = {}  # not yet written
         self._reset_totals()
 
@@ -137,24 +153,34 @@ class Donations(Projection):
             " VALUES (?,?,?,?,?)",
             (str(e.originator_id), position, str(e.donor_id), e.amount_vnd, e.due_on),
         )
-        self.batch_pledges[str(e.originator_id)] = e.amount_vnd
-        self._pledged(e.amount_vnd, 1)
+        self.batch_pledges[str(e.originator_id)] = _Pledge(e.amount_vnd, 0, False)
+        self.counters["pledged_vnd"] += e.amount_vnd
+        self.counters["pledges"] += 1
 
     @handles("Pledge.Cancelled")
     def pledge_cancelled(self, cur: Cursor, e: Any, position: int) -> None:
         # The ledger cancels a pledge at most once (a second cancellation is refused).
         pledge_id = str(e.originator_id)
-        if pledge_id not in self.batch_pledges:
-            row = cur.execute("SELECT amount_vnd FROM pledges WHERE pledge_id = ?",
-                              (pledge_id,)).fetchone()
-            assert row is not None, f"pledge {pledge_id} unknown at position {position}"
-            self.batch_pledges[pledge_id] = int(row["amount_vnd"])
         self.update("UPDATE pledges SET cancelled = 1 WHERE pledge_id = ?", (pledge_id,))
-        self._pledged(-self.batch_pledges[pledge_id], -1)
+        self._change_pledge(cur, pledge_id, position, cancelled=True)
+        self.counters["pledges"] -= 1
 
-    def _pledged(self, amount_vnd: int, count: int) -> None:
-        self.counters["pledged_vnd"] += amount_vnd
-        self.counters["pledges"] += count
+    def _change_pledge(self, cur: Cursor, pledge_id: str, position: int, *, received_vnd: int = 0,
+                       cancelled: bool = False) -> None:
+        """Count a pledge's new payment (or a reversed one) or its cancellation in `pledged_vnd`.
+        The row is read once a batch: the batch's writes wait for its end, so the row is the
+        state as the batch began, and the batch's own changes are in `batch_pledges`."""
+        pledge = self.batch_pledges.get(pledge_id)
+        if pledge is None:
+            row = cur.execute("SELECT amount_vnd, received_vnd, cancelled FROM pledges"
+                              " WHERE pledge_id = ?", (pledge_id,)).fetchone()
+            assert row is not None, f"pledge {pledge_id} unknown at position {position}"
+            pledge = self.batch_pledges[pledge_id] = _Pledge(
+                int(row["amount_vnd"]), int(row["received_vnd"]), bool(row["cancelled"]))
+        before = pledge.pledged_vnd
+        pledge.received_vnd += received_vnd
+        pledge.cancelled = pledge.cancelled or cancelled
+        self.counters["pledged_vnd"] += pledge.pledged_vnd - before
 
     # ---- receipts -----------------------------------------------------------------------------
 
@@ -183,7 +209,7 @@ class Donations(Projection):
                            public_donor(display, reference), folded)
         self.batch_receipts[str(e.originator_id)] = receipt
         if pledge_id:
-            self._pledge_received(pledge_id, e.amount_vnd)
+            self._pledge_received(cur, pledge_id, e.amount_vnd, position)
         self._received(receipt, 1)
 
     @handles("Receipt.Reversed")
@@ -201,12 +227,16 @@ class Donations(Projection):
         receipt = self.batch_receipts[receipt_id]
         self.update("UPDATE public_donations SET reversed = 1 WHERE receipt_id = ?", (receipt_id,))
         if receipt.pledge_id:
-            self._pledge_received(receipt.pledge_id, -receipt.amount_vnd)
+            self._pledge_received(cur, receipt.pledge_id, -receipt.amount_vnd, position)
         self._received(receipt, -1)
 
-    def _pledge_received(self, pledge_id: str, amount_vnd: int) -> None:
+    def _pledge_received(self, cur: Cursor, pledge_id: str, amount_vnd: int, position: int) -> None:
+        # A receipt reversed after its pledge was cancelled lowers what the pledge counts for;
+        # one recorded while its pledge was being cancelled raises it (the ledger refuses a
+        # receipt for a cancelled pledge, but does not lock the pledge to record one).
         self.update("UPDATE pledges SET received_vnd = received_vnd + ? WHERE pledge_id = ?",
                     (amount_vnd, pledge_id))
+        self._change_pledge(cur, pledge_id, position, received_vnd=amount_vnd)
 
     def _received(self, r: _Receipt, sign: int) -> None:
         """A receipt counted in (sign 1) or, once reversed, out again (sign -1)."""

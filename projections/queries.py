@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
+from domain.donors import counted_as_pledged, outstanding_vnd
 from domain.matching import payment_code
 from domain.small_cells import hide_small, small
 from domain.text import fold
@@ -101,13 +102,18 @@ class Queries:
         assert totals is not None
         donor["received_vnd"] = int(totals["received_vnd"])
         donor["receipts_count"] = int(totals["receipts"])
-        donor["pledged_vnd"] = sum(p["amount_vnd"] for p in pledges if not p["cancelled"])
+        # The same rule as the public summary's total (projections/donations.py): a cancelled
+        # pledge counts for what it was paid, and nothing of it is outstanding any more.
+        for p in pledges:
+            p["outstanding_vnd"] = outstanding_vnd(p["amount_vnd"], p["received_vnd"],
+                                                   bool(p["cancelled"]))
+        donor["pledged_vnd"] = sum(counted_as_pledged(p["amount_vnd"], p["received_vnd"],
+                                                      bool(p["cancelled"])) for p in pledges)
         donor["outstanding_pledges"] = [
             {"pledge_id": p["pledge_id"], "payment_code": payment_code(UUID(p["pledge_id"])),
-             "amount_vnd": p["amount_vnd"],
-             "received_vnd": p["received_vnd"], "outstanding_vnd": p["amount_vnd"] - p["received_vnd"],
-             "due_on": p["due_on"]}
-            for p in pledges if not p["cancelled"] and p["received_vnd"] < p["amount_vnd"]
+             "amount_vnd": p["amount_vnd"], "received_vnd": p["received_vnd"],
+             "outstanding_vnd": p["outstanding_vnd"], "due_on": p["due_on"]}
+            for p in pledges if p["outstanding_vnd"] > 0
         ]
         return donor
 
@@ -281,7 +287,8 @@ class Queries:
     def summary(self, season: str | None = None) -> Row:
         """The public overview, from small tables only (no pass over receipts or distributions):
         money received and donors for the season's year (`season[:4]`), or for all years;
-        pledges not cancelled, in any season; programmes of the season, or of all seasons.
+        pledged (a cancelled pledge for the part it was paid), in any season; programmes of the
+        season, or of all seasons.
         `by_month` is the money received per month, ascending, from the first month with
         receipts to the last, months without any included as 0."""
         year = season[:4] if season else None

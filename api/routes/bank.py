@@ -164,9 +164,14 @@ def pledge_vietqr(
     if not row["bank_bin"]:
         raise Problem(422, "validation_error", "Unknown bank",
                       f"the bank of account {row['code']} has no NAPAS BIN, so it has no VietQR")
+    # The amount due must count every payment recorded so far, not what a lagging read model says.
+    svc.runner.ensure(svc.ledger.recorder.max_notification_id() or 0)
     donor = svc.queries.donor(str(pledge.donor_id))
     outstanding = next((p["outstanding_vnd"] for p in (donor or {}).get("outstanding_pledges", [])
-                        if p["pledge_id"] == str(pledge_id)), pledge.amount_vnd)
+                        if p["pledge_id"] == str(pledge_id)), 0)
+    if not outstanding:
+        # Paid in full: a QR for the whole amount again would ask the donor to pay twice.
+        raise Problem(409, "conflict", "Nothing left to pay", "the pledge is paid in full")
     code = payment_code(pledge_id)
     text = vietqr.payload(row["bank_bin"], row["account_number"], outstanding or None, code)
     if format == "png":

@@ -15,6 +15,7 @@ from api.schemas import (
     AllocationIn,
     ChildCreated,
     ChildIn,
+    ChildMergeIn,
     Created,
     DistributionCreated,
     DistributionIn,
@@ -118,6 +119,28 @@ async def create_child(body: ChildIn, request: Request, svc: Svc, who: Caller,
     personal = body.model_dump(exclude={"commune"})
     return await _run(request, who, idempotency_key, body, svc.ledger.register_child,
                       commune=body.commune, personal=personal)
+
+
+@router.post("/children/{child_id}/erase", status_code=201, response_model=Created)
+async def erase_child(child_id: UUID, body: ErasureIn, request: Request, svc: Svc, who: Caller,
+                      idempotency_key: IdemKey = None) -> Mapping[str, Any]:
+    """Crypto-shred the child's personal fields (their key is deleted); the code, the place, the
+    support received, its amounts and proofs stay. The reason is recorded; nothing personal is."""
+    require(who, "admin")
+    return await _run(request, who, idempotency_key, body, svc.ledger.erase_child,
+                      child_id=child_id, reason=body.reason)
+
+
+@router.post("/children/{child_id}/merge", status_code=201, response_model=Created)
+async def merge_child(child_id: UUID, body: ChildMergeIn, request: Request, svc: Svc, who: Caller,
+                      idempotency_key: IdemKey = None) -> Mapping[str, Any]:
+    """Record that this child is a second registration of the child `into`: it can no longer be
+    supported, and its standing support counts as the kept child's. A district officer merges
+    only children of their own district (another district's child is answered as unknown)."""
+    require(who, "finance", "district")
+    return await _run(request, who, idempotency_key, body, svc.ledger.merge_children,
+                      child_id=child_id, into=body.into, reason=body.reason,
+                      district=who.district if who.role == "district" else None)
 
 
 @router.post("/needs", status_code=201, response_model=Created)

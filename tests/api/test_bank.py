@@ -217,6 +217,11 @@ def test_vietqr_of_a_pledge_and_who_may_do_what(client: TestClient, tokens: dict
     assert (fields["54"], fields["62"]["08"]) == ("1250000", qr["payment_code"])
     image = client.get(f"{API}/pledges/{pledge}/vietqr", params={"format": "png"}, headers=auth(fin))
     assert image.headers["content-type"] == "image/png" and image.content.startswith(b"\x89PNG")
+    # Partly paid: the QR asks for the rest; paid in full: no QR at all (never the whole again).
+    receipt(client, fin, d, 1_000_000, "2021-03-01", pledge_id=pledge)
+    assert get(client, f"/pledges/{pledge}/vietqr", fin)["amount_vnd"] == 250_000
+    receipt(client, fin, d, 250_000, "2021-03-02", pledge_id=pledge)
+    assert get(client, f"/pledges/{pledge}/vietqr", fin, 409)["code"] == "conflict"
 
     assert post(client, "/bank-accounts", fin, ACCOUNT, 409)["code"] == "already_recorded"
     assert post(client, "/bank-accounts", tokens["auditor"], {**ACCOUNT, "code": "X"}, 403)

@@ -47,7 +47,7 @@ class World:
 
     def ids(self) -> dict[str, str]:
         return {"donor_id": self.donor_id, "reference": self.reference, "child_id": self.child_id,
-                "pledge_id": self.pledge_id, "bank": BANK["code"]}
+                "pledge_id": self.pledge_id, "bank": BANK["code"], "commune": self.commune}
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -156,6 +156,13 @@ def _fresh_match_id(w: World) -> str:
     return str(made["id"])
 
 
+def _fresh_duplicate(w: World) -> dict[str, str]:
+    """A second record of the set-up's child, to merge into it (a merge succeeds once)."""
+    made = post(w.client, "/children", w.tokens["finance"], {"commune": w.commune,
+                                                             "full_name": "Vi Thị Lan", "birth_year": 2013})
+    return {"duplicate_id": made["id"]}
+
+
 def _statuses(default: int, anonymous: int = 401, **by_role: int) -> dict[str, int]:
     staff = {r: default for r in ("admin", "finance", "district", "district_other", "auditor")}
     return {"anonymous": anonymous, "unknown": 401, **staff, **by_role}
@@ -202,9 +209,17 @@ ENDPOINTS = [
         for row in d["items"])),
     Endpoint("GET", "/donors/{donor_id}", READERS,
              check=lambda w, d: d["donor_id"] == w.donor_id and d["received_vnd"] > 0),
-    Endpoint("GET", "/children/{child_id}/history", _statuses(200, district_other=403),
+    Endpoint("GET", "/children/{child_id}/history", _statuses(200, district_other=404),
              check=lambda w, d: d["child_id"] == w.child_id
              and d["personal"]["full_name"] == "Vi Thị Lan"),
+    Endpoint("GET", "/children?commune={commune}&q=VI THI LAN", _statuses(200, district_other=403),
+             check=lambda w, d: w.child_id in {c["id"] for c in d["items"]}),
+    Endpoint("GET", "/children/duplicates", READERS,
+             check=lambda w, d: isinstance(d["items"], list)),
+    Endpoint("POST", "/children/{duplicate_id}/merge",
+             _statuses(403, admin=201, finance=201, district=201, district_other=404),
+             lambda w: {"into": w.child_id, "reason": "một em đăng ký hai lần"},
+             prepare=_fresh_duplicate),
     Endpoint("GET", "/areas", PUBLIC, check=lambda w, d: w.commune in {a["code"] for a in d["items"]}),
     Endpoint("GET", "/funds", PUBLIC, check=lambda w, d: "campaign" in {f["code"] for f in d["items"]}),
     Endpoint("GET", "/categories", PUBLIC, check=_items),
@@ -281,7 +296,7 @@ def test_role_matrix(world: World, endpoint: Endpoint, caller: str) -> None:
     else:
         assert response.headers["content-type"] == PROBLEM_JSON
         assert data["status"] == expected
-        assert data["code"] == {401: "unauthorized", 403: "forbidden"}[expected]
+        assert data["code"] == {401: "unauthorized", 403: "forbidden", 404: "not_found"}[expected]
         if expected == 401:
             assert response.headers["www-authenticate"] == "Bearer"
         if endpoint.method == "POST":
@@ -324,9 +339,14 @@ def test_a_child_history_is_visible_to_its_own_district_only(world: World) -> No
     mine = world.client.get(url, params=params, headers=auth(other))
     assert mine.status_code == 200, mine.text
     assert mine.json()["personal"]["full_name"] == "Hoàng Thị Nga"
+    # Another district's officer is told what an unknown id would tell them, and no more.
     theirs = world.client.get(url, params=params, headers=auth(world.tokens["district"]))
-    assert theirs.status_code == 403, theirs.text
-    assert theirs.json()["code"] == "forbidden"
+    unknown = "00000000-0000-4000-8000-000000000000"
+    nobody = world.client.get(f"{API}/children/{unknown}/history", params=params,
+                              headers=auth(world.tokens["district"]))
+    assert (theirs.status_code, nobody.status_code) == (404, 404), theirs.text
+    assert theirs.json()["code"] == nobody.json()["code"] == "not_found"
+    assert theirs.json()["detail"].replace(child["id"], unknown) == nobody.json()["detail"]
     assert "Hoàng" not in theirs.text
 
 

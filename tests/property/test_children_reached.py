@@ -113,7 +113,9 @@ def test_children_reached_are_distinct_children_at_every_grain(ledger: Ledger,
             children.append((commune, child["id"]))
         elif kind == "give":
             season, (district, commune), category = seasons[a], ledger.communes[b], CATEGORIES[c]
-            named = sorted({children[p % len(children)][1] for p in picks} if children else set())
+            # Support is given in the child's own commune: name children registered there.
+            here = [child for place, child in children if place == commune]
+            named = sorted({here[p % len(here)] for p in picks} if here else set())
             if not named and not count:
                 continue
             if (season, commune, category) not in programmes:

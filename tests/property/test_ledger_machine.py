@@ -39,6 +39,7 @@ from hypothesis.stateful import (
 from domain.errors import (
     AlreadyRecorded,
     AlreadyReversed,
+    ChildElsewhere,
     DomainError,
     DuplicateSupport,
     IdempotencyKeyReused,
@@ -252,6 +253,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.distributions: list[MDistribution] = []
         self.programmes: dict[tuple[str, str, str], MProgramme] = {}
         self.children: list[str] = []
+        self.child_commune: dict[str, str] = {}
         self.funds: dict[tuple[str, str], list[int]] = {}  # received, allocated, returned
         self.done: list[Done] = []
 
@@ -388,6 +390,7 @@ class LedgerMachine(RuleBasedStateMachine):
                                 personal={"full_name": name, "birth_year": 2015})
         assert response is not None
         self.children.append(response["id"])
+        self.child_commune[response["id"]] = commune
 
     @rule(season=st.sampled_from(SEASONS), commune=st.sampled_from(sorted(COMMUNES)),
           category=st.sampled_from(CATEGORIES), count=st.integers(0, 60),
@@ -557,8 +560,12 @@ class LedgerMachine(RuleBasedStateMachine):
                 line["child_id"] = children[-1]  # refused: one child, two lines
                 children.append(children[-1])
             elif kind.startswith("child") and len(self.children) > len(children):
-                child = next(c for k in range(len(self.children))
-                             if (c := self.children[(pick + k) % len(self.children)]) not in children)
+                # Mostly a child of the distribution's commune; now and then anyone, whom the
+                # ledger refuses unless they live there.
+                here = [c for c in self.children if self.child_commune[c] == commune]
+                pool = here if pick % 4 and len(here) > len(children) else self.children
+                child = next(c for k in range(len(pool))
+                             if (c := pool[(pick + k) % len(pool)]) not in children)
                 line["child_id"] = child
                 children.append(child)
             else:
@@ -579,10 +586,13 @@ class LedgerMachine(RuleBasedStateMachine):
         expected: Error | None = None
         planned: list[list[tuple[MTranche, int, int]]] = []
         overrides = sum(self.supported(c, season, category) for c in children)
+        away = [self.child_commune[c] for c in children if self.child_commune[c] != commune]
         if len(set(children)) != len(children):
             expected = InvalidInput
         elif programme is None:
             expected = NotFound
+        elif away:
+            expected = (NotFound if COMMUNES[away[0]] != COMMUNES[commune] else ChildElsewhere)
         elif overrides and not reason:
             expected = DuplicateSupport
         else:

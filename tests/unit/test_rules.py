@@ -24,6 +24,7 @@ from domain.donors import Donor, Pledge
 from domain.errors import (
     AlreadyRecorded,
     AlreadyReversed,
+    ChildElsewhere,
     DomainError,
     DuplicateSupport,
     IdempotencyKeyReused,
@@ -602,8 +603,9 @@ def test_duplicate_support_is_refused_without_a_reason_and_counted_with_one(book
     assert first["overrides"] == 0
     refused(book, DuplicateSupport, book.distribute, [child_line(mai)])
     refused(book, DuplicateSupport, book.distribute, [child_line(lan), child_line(mai)])
-    # any programme: the same season and category in another commune is the same support
-    refused(book, DuplicateSupport, book.distribute, [child_line(mai)], commune=C2)
+    # Support is given only in the child's own commune (issue 12): not in another one, where
+    # the same season and category would otherwise have been a second support.
+    refused(book, ChildElsewhere, book.distribute, [child_line(mai)], commune=C2)
     second = book.distribute([child_line(lan), child_line(mai)], duplicate_reason="áo bị cháy")
     assert second["overrides"] == 1
     made = book.events(kind="Distribution.Made")
