@@ -82,6 +82,13 @@ class ChildKeyTable:
         return [UUID(r["child_id"]) for r in self.db.query(
             "SELECT child_id FROM child_keys WHERE match_index = ? ORDER BY child_id", (match_index,))]
 
+    def reindex(self, child_id: UUID, name_index: str, match_index: str) -> bool:
+        """Replace the child's indexes (a corrected name or birth year); True if it has a row."""
+        with self.db.write() as cur:
+            cur.execute("UPDATE child_keys SET name_index = ?, match_index = ? WHERE child_id = ?",
+                        (name_index, match_index, str(child_id)))
+            return bool(cur.raw.rowcount)
+
     def match_groups(self) -> dict[str, list[UUID]]:
         """Every match index two rows or more share, with their children."""
         groups: dict[str, list[UUID]] = {}
@@ -146,3 +153,10 @@ class DonorKeyTable:
     def named(self, name_index: str) -> list[UUID]:
         return [UUID(r["donor_id"]) for r in self.db.query(
             "SELECT donor_id FROM donor_keys WHERE name_index = ? ORDER BY donor_id", (name_index,))]
+
+    def reindex(self, donor_id: UUID, name_index: str) -> bool:
+        """Replace the donor's name index (a corrected legal name); True if it has a row."""
+        with self.db.write() as cur:
+            cur.execute("UPDATE donor_keys SET name_index = ? WHERE donor_id = ?",
+                        (name_index, str(donor_id)))
+            return bool(cur.raw.rowcount)

@@ -199,6 +199,9 @@ class AllocationIn(Model):
         "Public: shown on the donation pages and in the allocation's leaf; a person's name "
         "does not belong here (use `note`, which stays sealed)."))]
     note: Note | None = None
+    override_reason: Annotated[Note | None, Field(description=(
+        "An admin's reason to act for a commune not flagged extremely difficult (else refused "
+        "with commune_not_eligible); recorded, and overrides are counted on the public pages."))] = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> AllocationIn:
@@ -253,6 +256,9 @@ class NeedIn(Model):
     children_count: Annotated[int, Field(ge=0, le=1_000_000, strict=True)]
     estimated_vnd: Annotated[int, Field(ge=0, le=MAX_AMOUNT_VND, strict=True)]
     note: Note | None = None
+    override_reason: Annotated[Note | None, Field(description=(
+        "An admin's reason to act for a commune not flagged extremely difficult (else refused "
+        "with commune_not_eligible); recorded, and overrides are counted on the public pages."))] = None
 
 
 # ---- responses ------------------------------------------------------------------------------
@@ -301,6 +307,33 @@ class ChildCreated(Created):
 
 class ChildMergeIn(Model):
     into: UUID  # the record kept
+    reason: Reason
+
+
+# ---- corrections (issue 12): each field left out stays as recorded; the reason is required ----
+
+class DonorCorrectionIn(Model):
+    name: Name | None = None
+    public_name: Name | None = None
+    anonymous: bool | None = None
+    kind: DonorKind | None = None
+    contact: Text | None = None
+    reason: Reason
+
+
+class ChildCorrectionIn(Model):
+    full_name: Name | None = None
+    birth_year: Annotated[int, Field(ge=1990, le=2100, strict=True)] | None = None
+    sex: Sex | None = None
+    ethnicity: Name | None = None
+    guardian_name: Name | None = None
+    circumstances: Note | None = None
+    reason: Reason
+
+
+class NeedCorrectionIn(Model):
+    children_count: Annotated[int, Field(ge=0, le=1_000_000, strict=True)]
+    estimated_vnd: Annotated[int, Field(ge=0, le=MAX_AMOUNT_VND, strict=True)]
     reason: Reason
 
 

@@ -230,7 +230,7 @@ class Generator:
         tag = uuid.uuid4().hex
         self.ledger.register_child(self.ctx(), "bench", commune=self.rng.choice(self.communes).code,
                                    personal={"full_name": f"Hoàng Văn {tag[:6]}",
-                                             "birth_year": self.rng.randrange(2006, 2020),
+                                             "birth_year": date.today().year - self.rng.randrange(4, 16),
                                              "sex": self.rng.choice(("male", "female")),
                                              "ethnicity": self.rng.choice(ETHNICITIES),
                                              "guardian_name": f"Hoàng Thị {tag[6:12]}",

@@ -39,9 +39,12 @@ class Allocation(Aggregate):
         drawn_from: list[Draw],
         note: str | None,
         meta: Meta,
+        override_reason: str | None = None,
     ) -> None:
-        """A fund's money or goods were allocated to a programme by a decision, drawn FIFO from receipts."""
+        """A fund's money or goods were allocated to a programme by a decision, drawn FIFO from
+        receipts; `override_reason` is an admin's, when the commune is not extremely difficult."""
         self.fund = fund
+        self.override_reason = override_reason
         self.programme_id = programme_id
         self.amount_vnd = amount_vnd
         self.drawn_from = drawn_from

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from domain.errors import InvalidInput
+from domain.errors import CommuneNotEligible, InvalidInput
 from domain.text import nfc
 
 
@@ -58,6 +58,23 @@ class AreaTree:
         parent = self.commune(commune_code).parent
         assert parent is not None, "a commune always has a district"
         return parent
+
+    def check_eligible(self, commune_code: str, *, override_reason: str | None,
+                       admin: bool) -> str | None:
+        """The override reason to record, or None: the plan supports only the communes flagged
+        extremely difficult; an admin may allocate to, or survey, another commune with a reason
+        (recorded, and counted publicly). A reason from anyone else is refused rather than
+        ignored, since the caller asked for an override; for an eligible commune none is needed,
+        and none is recorded, so that the public count holds only true overrides."""
+        if override_reason is not None and not admin:
+            raise CommuneNotEligible("only an admin may override the extremely-difficult rule")
+        if self.commune(commune_code).extremely_difficult:
+            return None
+        if override_reason:
+            return override_reason
+        raise CommuneNotEligible(
+            f"commune {commune_code} is not flagged extremely difficult: the plan does not support it"
+            " (an admin may override this with override_reason)")
 
     def communes(self, district: str | None = None) -> list[Area]:
         return [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -100,6 +100,23 @@ class Child(Aggregate):
             mine = self.supported.setdefault(key, [])
             mine.extend(d for d in distributions if d not in mine)
 
+    def correct(self, *, sealed: dict[str, str], meta: Meta) -> None:
+        """Correct personal fields (checked and sealed by the ledger; the reason in the meta's
+        note). Neither an erased record (its key is gone) nor a merged duplicate is corrected:
+        the kept record is."""
+        if self.erased:
+            raise InvalidInput(f"child {self.code} was erased: nothing of them can be corrected")
+        if self.merged_into is not None:
+            raise InvalidInput(f"child {self.code} was merged into another record: correct that one")
+        if not sealed:
+            raise InvalidInput("nothing to correct: every field given is as recorded")
+        self._correct(sealed=sealed, meta=meta)
+
+    @event("Corrected")
+    def _correct(self, *, sealed: dict[str, str], meta: Meta) -> None:
+        """Some personal fields of the child were corrected: the new values, sealed with the child's key."""
+        self.sealed = {**self.sealed, **sealed}
+
     def erase(self, *, meta: Meta) -> None:
         if self.erased:
             raise AlreadyRecorded(f"child {self.code} is already erased")
@@ -111,7 +128,6 @@ class Child(Aggregate):
         self.erased = True
 
 
-@runtime_checkable
 class ChildKeys(Protocol):
     """Each child's wrapped key and two keyed blind indexes of its personal fields, kept outside
     the log in one row: deleting a child's row shreds all three (an index could confirm a guess).
@@ -124,38 +140,24 @@ class ChildKeys(Protocol):
     def named(self, name_index: str) -> list[UUID]: ...
     def matching(self, match_index: str) -> list[UUID]: ...
     def match_groups(self) -> dict[str, list[UUID]]: ...
-
-
-class KeyStore(Protocol):
-    """Where wrapped keys alone are kept (a test double without the indexes)."""
-
-    def store(self, child_id: UUID, wrapped_key: str) -> None: ...
-    def load(self, child_id: UUID) -> str | None: ...
+    def reindex(self, child_id: UUID, name_index: str, match_index: str) -> bool: ...
 
 
 class MemoryChildKeys:
-    """ChildKeys for a ledger without a database (unit tests). Given a bare key store, it keeps
-    the keys there and the indexes here."""
+    """ChildKeys for a ledger without a database (unit tests): one row per child, in memory."""
 
-    def __init__(self, keys: KeyStore | None = None) -> None:
-        self.keys = keys
+    def __init__(self) -> None:
         self.rows: dict[UUID, tuple[str, str, str]] = {}
 
     def store(self, child_id: UUID, wrapped_key: str, name_index: str, match_index: str) -> None:
-        if self.keys is not None:
-            self.keys.store(child_id, wrapped_key)
         self.rows[child_id] = (wrapped_key, name_index, match_index)
 
     def load(self, child_id: UUID) -> str | None:
-        if self.keys is not None:
-            return self.keys.load(child_id)
         row = self.rows.get(child_id)
         return row[0] if row else None
 
     def delete(self, child_id: UUID) -> bool:
-        delete = getattr(self.keys, "delete", None)
-        found = bool(delete(child_id)) if delete is not None else False
-        return self.rows.pop(child_id, None) is not None or found
+        return self.rows.pop(child_id, None) is not None
 
     def named(self, name_index: str) -> list[UUID]:
         return sorted((c for c, (_, index, _) in self.rows.items() if index == name_index), key=str)
@@ -168,3 +170,10 @@ class MemoryChildKeys:
         for child_id, (_, _, index) in self.rows.items():
             groups.setdefault(index, []).append(child_id)
         return {m: sorted(ids, key=str) for m, ids in groups.items() if len(ids) > 1}
+
+    def reindex(self, child_id: UUID, name_index: str, match_index: str) -> bool:
+        row = self.rows.get(child_id)
+        if row is None:
+            return False
+        self.rows[child_id] = (row[0], name_index, match_index)
+        return True

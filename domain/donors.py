@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import AlreadyRecorded, AlreadyReversed, RestrictionMismatch
+from domain.errors import AlreadyRecorded, AlreadyReversed, InvalidInput, RestrictionMismatch
 from domain.meta import Meta
 from domain.money import Goods, Restriction, describe_restriction, same_restriction
 
 DONOR_KINDS = ("individual", "business", "organisation", "fund", "agency")
+# What a correction (Donor.Corrected) may change: in clear, and sealed (privacy.DONOR_FIELDS).
+CORRECTABLE_IN_CLEAR = ("kind", "public_name", "anonymous")
+DONOR_SEALED_FIELDS = ("name", "contact")
 
 
 class Donor(Aggregate):
@@ -40,6 +43,25 @@ class Donor(Aggregate):
         self.anonymous = anonymous
         self.sealed = sealed
         self.erased = False
+
+    def correct(self, *, public: dict[str, Any], sealed: dict[str, str], meta: Meta) -> None:
+        """Correct some fields (the reason in the meta's note): `public` the changed public facts
+        (kind, public_name, anonymous), `sealed` the changed personal fields, sealed already."""
+        if self.erased:
+            raise InvalidInput(f"donor {self.id} was erased: nothing of them can be corrected")
+        unknown = set(public) - set(CORRECTABLE_IN_CLEAR)
+        if unknown or set(sealed) - set(DONOR_SEALED_FIELDS):
+            raise InvalidInput("only kind, public_name, anonymous, name and contact can be corrected")
+        if not public and not sealed:
+            raise InvalidInput("nothing to correct: every field given is as recorded")
+        self._correct(public=public, sealed=sealed, meta=meta)
+
+    @event("Corrected")
+    def _correct(self, *, public: dict[str, Any], sealed: dict[str, str], meta: Meta) -> None:
+        """Donor fields were corrected: changed public facts in clear, changed personal ones sealed."""
+        for field, value in public.items():
+            setattr(self, field, value)
+        self.sealed = {**self.sealed, **sealed}
 
     def erase(self, *, meta: Meta) -> None:
         if self.erased:
@@ -137,6 +159,7 @@ class DonorKeys(Protocol):
     def load(self, donor_id: UUID) -> str | None: ...
     def delete(self, donor_id: UUID) -> bool: ...
     def named(self, name_index: str) -> list[UUID]: ...
+    def reindex(self, donor_id: UUID, name_index: str) -> bool: ...
 
 
 class MemoryDonorKeys:
@@ -157,3 +180,10 @@ class MemoryDonorKeys:
 
     def named(self, name_index: str) -> list[UUID]:
         return sorted((d for d, (_, index) in self.rows.items() if index == name_index), key=str)
+
+    def reindex(self, donor_id: UUID, name_index: str) -> bool:
+        row = self.rows.get(donor_id)
+        if row is None:
+            return False
+        self.rows[donor_id] = (row[0], name_index)
+        return True

@@ -79,3 +79,20 @@ class ChildElsewhere(DomainError):
     code = "child_in_another_commune"
     status = 422
     title = "The child is registered in another commune"
+
+
+class CommuneNotEligible(DomainError):
+    """The plan supports only communes flagged extremely difficult; an admin may override it
+    with a reason, which is recorded and counted publicly."""
+
+    code = "commune_not_eligible"
+    status = 422
+    title = "The commune is not flagged extremely difficult"
+
+
+class DistributedBeforeReceived(DomainError):
+    """A distribution dated before the money or goods it draws on were received."""
+
+    code = "distributed_before_received"
+    status = 422
+    title = "The distribution is dated before the receipts it draws on"

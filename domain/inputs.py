@@ -4,6 +4,7 @@ Messages name the field, never its value (the value may be a child's personal da
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -52,6 +53,24 @@ def check_personal(personal: dict[str, Any]) -> dict[str, Any]:
     if not fields.get("full_name"):
         raise InvalidInput("a child needs a full_name")
     return fields
+
+
+CHILD_MAX_AGE = 16  # the plan supports children under 16 (settings may change it)
+
+
+def check_child_age(birth_year: int | None, *, today: date, max_age: int = CHILD_MAX_AGE) -> None:
+    """A child registered for support is born by this year and under `max_age` this year.
+
+    Counted in years of birth, as the commune's lists are: a child born in 2011 is 15 all of
+    2026 for the plan, whatever their birthday. A record without a birth year is not refused
+    (the commune may not know it yet); the message never names the value."""
+    if birth_year is None:
+        return
+    if birth_year > today.year:
+        raise InvalidInput(f"birth_year must not be after {today.year}")
+    if today.year - birth_year >= max_age:
+        raise InvalidInput(f"the child must be under {max_age} at registration"
+                           f" (born {today.year - max_age + 1} or later)")
 
 
 def check_context(ctx: Context) -> None:

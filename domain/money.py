@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, TypedDict
 
+from domain.dates import DEFAULT_WINDOW, DateWindow
 from domain.errors import InvalidInput
 
 MAX_AMOUNT_VND = 10**15
@@ -143,8 +144,12 @@ SEASON_PATTERN = r"^\d{4}(-[a-z0-9-]{1,20})?$"
 _SEASON = re.compile(SEASON_PATTERN)
 
 
-def check_season(season: str) -> str:
-    """A season's code: its year, and maybe a short name ('2021', '2021-tet')."""
+def check_season(season: str, window: DateWindow = DEFAULT_WINDOW) -> str:
+    """A season's code: its year, and maybe a short name ('2021', '2021-tet'). The year must be
+    one of the years of the business-date window: a season `0000` or `2999` is a typo, and a
+    season is the year its money is given out, which a business date must be able to name."""
     if not isinstance(season, str) or not _SEASON.fullmatch(season):
         raise InvalidInput("season must be a year, maybe followed by a short code (2021, 2021-tet)")
+    if not window.first.year <= int(season[:4]) <= window.last.year:
+        raise InvalidInput(f"season must be a year from {window.first.year} to {window.last.year}")
     return season

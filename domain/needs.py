@@ -15,11 +15,14 @@ class Need(Aggregate):
                  meta: Meta) -> None:
         """A need of a season, commune and category was surveyed for the first time."""
         self.season = season
+        self.district = district
         self.commune = commune
         self.category = category
 
     @event("Surveyed")
-    def survey(self, *, children_count: int, estimated_vnd: int, note: str | None, meta: Meta) -> None:
-        """A survey counted the children in need and the estimated cost; the latest survey stands."""
+    def survey(self, *, children_count: int, estimated_vnd: int, note: str | None, meta: Meta,
+               override_reason: str | None = None) -> None:
+        """A survey counted the children in need and the estimated cost; the latest survey stands.
+        `override_reason` is an admin's, when the commune is not extremely difficult."""
         self.children_count = children_count
         self.estimated_vnd = estimated_vnd

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import AlreadyReversed, InsufficientFunds
+from domain.errors import AlreadyReversed, DistributedBeforeReceived, InsufficientFunds
 from domain.meta import Meta
 
 
@@ -23,6 +23,8 @@ class Tranche(TypedDict):
     unit_value_vnd: int
     remaining_vnd: int
     remaining_quantity: int
+    # When its receipt was received (YYYY-MM-DD); None in tranches allocated before it was kept.
+    received_on: str | None
 
 
 class Piece(TypedDict):
@@ -70,6 +72,7 @@ class Programme(Aggregate):
                 unit_value_vnd=int(p["amount_vnd"]) // quantity if quantity else 0,
                 remaining_vnd=int(p["amount_vnd"]),
                 remaining_quantity=quantity,
+                received_on=p.get("received_on"),
             )
             total += int(p["amount_vnd"])
         self.allocated_vnd += total
@@ -79,6 +82,21 @@ class Programme(Aggregate):
         """FIFO pieces for each (amount_vnd, item, quantity) line, in order; state is untouched."""
         tranches = [Tranche(**t) for t in self.tranches.values()]
         return [draw_fifo(tranches, amount_vnd, item, quantity) for amount_vnd, item, quantity in lines]
+
+    def check_dated(self, distributed_on: str, pieces: list[Piece]) -> None:
+        """A distribution is not dated before any receipt it draws on was received: support
+        can't be given out of money that had not come in. Tranches from allocations recorded
+        before the receipt date was kept with them are not checked (the date is not at hand)."""
+        dates = []
+        for piece in pieces:
+            tranche = self.tranches.get(f"{piece['allocation_id']}|{piece['receipt_id']}")
+            received = tranche.get("received_on") if tranche is not None else None
+            if received:
+                dates.append(received)
+        if dates and distributed_on < max(dates):
+            raise DistributedBeforeReceived(
+                f"distributed_on {distributed_on} is before {max(dates)}, when a receipt it"
+                " draws on was received")
 
     def distribute(self, *, distribution_id: UUID, pieces: list[Piece], meta: Meta) -> None:
         """Invariant 2 is checked here, when the distribution is decided; the event only applies it."""

@@ -19,14 +19,14 @@ from eventsourcing.domain import Aggregate
 from domain import privacy
 from domain.allocations import Allocation, plan_draws
 from domain.areas import AreaTree
-from domain.children import Child, ChildKeys, KeyStore, MemoryChildKeys
+from domain.children import Child, ChildKeys, MemoryChildKeys
 from domain.claims import Claim, claim_id
 from domain.dates import DEFAULT_WINDOW, DateWindow, check_date, check_optional_date
 from domain.distributions import Distribution
 from domain.donors import DONOR_KINDS, Donor, DonorKeys, MemoryDonorKeys, Pledge
 from domain.errors import AlreadyRecorded, ChildElsewhere, InvalidInput, NotFound, TotalLimitReached
 from domain.ids import child_code, need_id, programme_id
-from domain.inputs import as_uuid, check_channel, check_note, check_personal
+from domain.inputs import CHILD_MAX_AGE, as_uuid, check_channel, check_child_age, check_note, check_personal
 from domain.leaf import ANONYMOUS, receipt_reference
 from domain.meta import Context, Meta
 from domain.money import (
@@ -91,21 +91,21 @@ class Ledger(GroupCommitApplication):
         *,
         areas: AreaTree,
         open_receipts: OpenReceipts,
-        child_keys: ChildKeys | KeyStore,
         service_key: bytes,
         position_of: PositionOf,
         dates: DateWindow = DEFAULT_WINDOW,
         totals: Totals = no_totals,
         donor_keys: DonorKeys | None = None,
+        child_keys: ChildKeys | None = None,
+        child_max_age: int = CHILD_MAX_AGE,
     ) -> None:
         super().__init__(env)
         self.dates = dates
+        self.child_max_age = child_max_age
         self.totals = totals
         self.areas = areas
         self.open_receipts = open_receipts
-        # A bare key store (a test double) gets the blind indexes kept in memory beside it.
-        self.child_keys: ChildKeys = (child_keys if isinstance(child_keys, ChildKeys)
-                                      else MemoryChildKeys(child_keys))
+        self.child_keys: ChildKeys = child_keys if child_keys is not None else MemoryChildKeys()
         self.child_index_key = privacy.derive_key(service_key, "child-index")
         self.service_key = service_key
         self.donor_keys: DonorKeys = donor_keys if donor_keys is not None else MemoryDonorKeys()
@@ -222,6 +222,63 @@ class Ledger(GroupCommitApplication):
 
         return self.commands.run(ctx, request_hash, build)
 
+    def correct_donor(self, ctx: Context, request_hash: str, *, donor_id: UUID, reason: str,
+                      name: str | None = None, public_name: str | None = None,
+                      anonymous: bool | None = None, kind: str | None = None,
+                      contact: str | None = None) -> Created:
+        """Correct a donor's fields (None: as recorded) by a `Donor.Corrected` event, for the
+        reason given: the changed public facts in clear, the changed personal ones sealed with
+        the donor's key. The event publishes nothing (its leaf is null); the public lists show
+        the corrected public name from then on, and the receipts' leaves keep the name they were
+        recorded with (docs/decisions.md, "Corrections").
+
+        A donor shown by their own legal name (no other public name) is shown by the corrected
+        one, unless anonymous; an anonymous donor's name is never made public by a correction."""
+        reason = check_text(reason, "reason", max_length=MAX_NOTE, multiline=True, required=True)
+        if kind is not None and kind not in DONOR_KINDS:
+            raise InvalidInput(f"unknown donor kind {kind!r}; expected one of {list(DONOR_KINDS)}")
+        name = check_optional(name, "name", max_length=MAX_NAME)
+        public_name = check_optional(public_name, "public_name", max_length=MAX_NAME)
+        contact = check_optional(contact, "contact")
+        if anonymous is not None and not isinstance(anonymous, bool):
+            raise InvalidInput("anonymous must be true or false")
+
+        def build() -> tuple[list[Aggregate], Created]:
+            donor = self.require(donor_id, Donor, "donor")
+            personal = None if donor.erased else self.donor_personal_data(donor)
+            if personal is None:
+                raise InvalidInput(f"donor {donor_id} was erased: nothing of them can be corrected")
+            hidden = donor.anonymous if anonymous is None else anonymous
+            shown_by_name = donor.public_name is None or donor.public_name == personal["name"]
+            wanted: dict[str, Any] = {"kind": kind, "anonymous": anonymous, "public_name": public_name}
+            if public_name is None and not hidden and shown_by_name:
+                wanted["public_name"] = name or personal["name"]
+            public = {k: v for k, v in wanted.items() if v is not None and v != getattr(donor, k)}
+            changed = {k: v for k, v in (("name", name), ("contact", contact))
+                       if v is not None and v != personal[k]}
+            sealed = privacy.seal_fields(self._donor_key(donor_id), str(donor_id), changed)
+            donor.correct(public=public, sealed=sealed, meta=ctx.meta(reason))
+            return [donor], {"id": str(donor_id)}
+
+        done = self.commands.run(ctx, request_hash, build)
+        self._reindex_donor(donor_id)
+        return done
+
+    def _donor_key(self, donor_id: UUID) -> bytes:
+        wrapped = self.donor_keys.load(donor_id)
+        if wrapped is None:
+            raise InvalidInput(f"donor {donor_id} was erased: nothing of them can be corrected")
+        return privacy.unwrap_key(self.service_key, wrapped, str(donor_id), privacy.DONOR_KEY)
+
+    def _reindex_donor(self, donor_id: UUID) -> None:
+        """Set the donor's name index to the legal name the log holds now. Done after the save,
+        from the log, so that a replayed or retried correction heals an index a crash left
+        behind, and never brings back an older name."""
+        donor = self.find_or_none(donor_id, Donor)
+        personal = self.donor_personal_data(donor) if donor is not None else None
+        if personal and personal["name"]:
+            self.donor_keys.reindex(donor_id, self.donor_name_index(personal["name"]))
+
     def make_pledge(self, ctx: Context, request_hash: str, *, donor_id: UUID,
                     amount_vnd: int | None = None, in_kind: Goods | None = None,
                     restriction: dict[str, Any] | None = None, due_on: str | None = None,
@@ -327,11 +384,15 @@ class Ledger(GroupCommitApplication):
 
     def allocate(self, ctx: Context, request_hash: str, *, fund: str, season: str, commune: str,
                  category: str, decision_ref: str, amount_vnd: int | None = None,
-                 in_kind: dict[str, Any] | None = None, note: str | None = None) -> Allocated:
+                 in_kind: dict[str, Any] | None = None, note: str | None = None,
+                 override_reason: str | None = None) -> Allocated:
         check_fund(fund)
         check_category(category)
-        check_season(season)
+        check_season(season, self.dates)
         district = self.areas.district_of(commune)
+        override_reason = self.areas.check_eligible(
+            commune, override_reason=check_note(override_reason, "override_reason"),
+            admin=ctx.role == "admin")
         item = check_text(in_kind.get("item"), "in_kind.item", max_length=MAX_NAME,
                           required=True) if in_kind else None
         quantity = check_quantity(in_kind["quantity"]) if in_kind else 0
@@ -364,10 +425,11 @@ class Ledger(GroupCommitApplication):
                 id=allocation_id, fund=fund, programme_id=programme.id, season=season,
                 district=district, commune=commune, category=category, amount_vnd=total,
                 item=item, quantity=quantity, decision_ref=decision_ref, drawn_from=draws,
-                note=note, meta=ctx.meta(note),
+                note=note, meta=ctx.meta(note), override_reason=override_reason,
             )
-            programme.receive(allocation_id=allocation_id, pieces=[dict(d) for d in draws],
-                              meta=ctx.meta(note))
+            # Each tranche keeps its receipt's date: no distribution may be dated before it.
+            programme.receive(allocation_id=allocation_id, meta=ctx.meta(note), pieces=[
+                {**d, "received_on": by_id[d["receipt_id"]].received_on} for d in draws])
             touched = [by_id[d["receipt_id"]] for d in draws]
             answer: Allocated = {"id": str(allocation_id), "amount_vnd": total,
                                  "drawn_from": [dict(d) for d in draws]}
@@ -405,7 +467,7 @@ class Ledger(GroupCommitApplication):
                    beneficiaries_count: int | None = None,
                    duplicate_reason: str | None = None) -> Distributed:
         check_category(category)
-        check_season(season)
+        check_season(season, self.dates)
         district = self.areas.district_of(commune)
         distributed_on = check_date(distributed_on, "distributed_on", self.dates)
         duplicate_reason = check_note(duplicate_reason, "duplicate_reason")
@@ -443,6 +505,7 @@ class Ledger(GroupCommitApplication):
                        for child in children}
             overrides = sum(repeats.values())
             planned = programme.plan(wanted)
+            programme.check_dated(distributed_on, [p for ps in planned for p in ps])
             recorded_lines: list[dict[str, Any]] = []
             for line, description, (_, item, quantity), pieces in zip(
                     lines, descriptions, wanted, planned, strict=True):
@@ -568,6 +631,7 @@ class Ledger(GroupCommitApplication):
         refusal; staff merge the records if they are one child (`merge_children`)."""
         district = self.areas.district_of(commune)
         fields = check_personal(personal)
+        check_child_age(fields.get("birth_year"), today=self.dates.today(), max_age=self.child_max_age)
         name_index = self.child_name_index(fields["full_name"], commune)
         match_index = self.child_match_index(fields["full_name"], fields.get("birth_year"), commune)
 
@@ -677,12 +741,55 @@ class Ledger(GroupCommitApplication):
 
         return self.commands.run(ctx, request_hash, build)
 
+    def correct_child(self, ctx: Context, request_hash: str, *, child_id: UUID, reason: str,
+                      personal: dict[str, Any], district: str | None = None) -> Created:
+        """Correct a child's personal fields (those given; the others stay as recorded) by a
+        `Child.Corrected` event, for the reason given: only the changed fields, sealed with the
+        child's key, checked as a registration's are. `district` limits it to one district (a
+        district officer's): another district's child is answered as unknown. The blind indexes
+        follow the corrected name and birth year."""
+        reason = check_text(reason, "reason", max_length=MAX_NOTE, multiline=True, required=True)
+        given = {k: v for k, v in personal.items() if v is not None}
+        if set(given) - set(privacy.PERSONAL_FIELDS):
+            raise InvalidInput(f"only {list(privacy.PERSONAL_FIELDS)} can be corrected")
+
+        def build() -> tuple[list[Aggregate], Created]:
+            child = self._child_of(child_id, district)
+            current = None if child.erased else self.child_personal_data(child)
+            if current is None:
+                raise InvalidInput(f"child {child.code} was erased: nothing of them can be corrected")
+            fields = check_personal({**current, **given})
+            changed = {k: v for k, v in fields.items() if k in given and current.get(k) != v}
+            wrapped = self.child_keys.load(child_id)
+            assert wrapped is not None  # read just above
+            key = privacy.unwrap_key(self.service_key, wrapped, str(child_id))
+            child.correct(sealed=privacy.seal_fields(key, str(child_id), changed),
+                          meta=ctx.meta(reason))
+            return [child], {"id": str(child_id)}
+
+        done = self.commands.run(ctx, request_hash, build)
+        self._reindex_child(child_id)
+        return done
+
+    def _reindex_child(self, child_id: UUID) -> None:
+        """Set the child's blind indexes to the name and birth year the log holds now (after the
+        save, from the log, as a donor's name index: see `_reindex_donor`)."""
+        child = self.find_or_none(child_id, Child)
+        personal = self.child_personal_data(child) if child is not None else None
+        if child is not None and personal and personal.get("full_name"):
+            self.child_keys.reindex(
+                child_id, self.child_name_index(personal["full_name"], child.commune),
+                self.child_match_index(personal["full_name"], personal.get("birth_year"), child.commune))
+
     def record_need(self, ctx: Context, request_hash: str, *, season: str, commune: str,
                     category: str, children_count: int, estimated_vnd: int,
-                    note: str | None = None) -> Created:
+                    note: str | None = None, override_reason: str | None = None) -> Created:
         check_category(category)
-        check_season(season)
+        check_season(season, self.dates)
         district = self.areas.district_of(commune)
+        override_reason = self.areas.check_eligible(
+            commune, override_reason=check_note(override_reason, "override_reason"),
+            admin=ctx.role == "admin")
         note = check_note(note)
         check_count(children_count, "children_count")
         if estimated_vnd != 0:
@@ -695,8 +802,32 @@ class Ledger(GroupCommitApplication):
                                                commune=commune, category=category,
                                                meta=ctx.meta(note))
             need.survey(children_count=children_count, estimated_vnd=estimated_vnd, note=note,
-                        meta=ctx.meta(note))
+                        meta=ctx.meta(note), override_reason=override_reason)
             return [need], {"id": str(nid)}
+
+        return self.commands.run(ctx, request_hash, build)
+
+    def correct_need(self, ctx: Context, request_hash: str, *, need_id: UUID, children_count: int,
+                     estimated_vnd: int, reason: str, district: str | None = None) -> Created:
+        """Correct a surveyed need. A need's latest survey stands already, so a correction is a
+        `Need.Surveyed` of the need that exists, its reason as the survey's note (the same event
+        keeps the public leaf, the needs list and the figures as they are built). `district`
+        limits it to one district: another district's need is answered as unknown."""
+        reason = check_text(reason, "reason", max_length=MAX_NOTE, multiline=True, required=True)
+        check_count(children_count, "children_count")
+        if estimated_vnd != 0:
+            check_amount(estimated_vnd, "estimated_vnd")
+
+        def build() -> tuple[list[Aggregate], Created]:
+            need = self.find_or_none(need_id, Need)
+            if need is None or (district is not None and need.district != district):
+                raise NotFound(f"no need with id {need_id}"
+                               + (f" in district {district}" if district else ""))
+            self.within_limit("estimated", estimated_vnd)
+            # The need was surveyed already: its commune's eligibility was settled then.
+            need.survey(children_count=children_count, estimated_vnd=estimated_vnd, note=reason,
+                        meta=ctx.meta(reason), override_reason=None)
+            return [need], {"id": str(need_id)}
 
         return self.commands.run(ctx, request_hash, build)
 

@@ -147,6 +147,7 @@ def build(settings: Settings | None = None) -> CompositionRoot:
         position_of=position_of(db),
         dates=settings.date_window,
         totals=totals,
+        child_max_age=settings.child_max_age,
     )
     migrations.apply(db.url.yoyo_uri())
     runner = Runner(db, ledger, all_projections())

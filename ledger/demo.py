@@ -798,6 +798,7 @@ class _Loader:
         def clashes(name: str) -> bool:
             return any(name in t for t in public)
 
+        this_year = self.ledger.dates.today().year
         for commune, count in zip(self.communes, per, strict=True):
             for _ in range(count):
                 boy = rng.random() < 0.5
@@ -812,7 +813,9 @@ class _Loader:
                     guardian = f"{surname} Văn {rng.choice(BOY_NAMES)} {rng.choice(BOY_NAMES)}"
                 circumstances = rng.choice(CIRCUMSTANCES)
                 personal = {
-                    "full_name": name, "birth_year": rng.randint(2008, 2019),
+                    # Aged 4 to 15 on the day the demo is loaded: the plan supports children under
+                    # 16 at registration, and the demo registers them now.
+                    "full_name": name, "birth_year": rng.randint(this_year - 15, this_year - 4),
                     "sex": "male" if boy else "female", "ethnicity": ethnicity,
                     "guardian_name": guardian, "circumstances": circumstances,
                 }

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.dates import AHEAD_DAYS, EARLIEST, DateWindow
+from domain.inputs import CHILD_MAX_AGE
 
 
 class Settings(BaseSettings):
@@ -30,6 +31,8 @@ class Settings(BaseSettings):
     dates_from: dt.date = Field(default=EARLIEST, description="earliest business date accepted")
     dates_ahead_days: int = Field(default=AHEAD_DAYS, ge=0,
                                   description="how many days after today a business date may lie")
+    child_max_age: int = Field(default=CHILD_MAX_AGE, ge=1, le=30,
+                               description="a child registered is under this age (in years of birth)")
     max_lag_events: int = Field(default=10_000, ge=0,
                                 description="events a projection may lag and still be ready")
     rate_limits: bool = Field(default=True, description="per-client rate limits; off for benchmarks")

@@ -5,6 +5,8 @@ Beside one row per receipt, the projection keeps the totals of the public overvi
 it reads a few hundred rows however many receipts and distributions there are (migration 0004):
 
 - `public_received`: amount and number of receipts per month and fund;
+- `donors`: each donor's current public name (`display_name`, corrected by `Donor.Corrected`),
+  which the public lists show; `public_donations.donor_display` keeps the name as recorded;
 - `public_names`: receipts per searchable donor name (folded; anonymous donors have none), so
   that a name search finds the few names that match before it touches any receipt;
 - `public_donor_years`: receipts per public donor (a public name, or one anonymous gift: see
@@ -146,6 +148,44 @@ class Donations(Projection):
         )
         self.donors[str(e.originator_id)] = (display, folded)
 
+    @handles("Donor.Corrected")
+    def donor_corrected(self, cur: Cursor, e: Any, position: int) -> None:
+        """A corrected public name (or anonymity) is what the public lists show and search from
+        now on, for the donor's earlier receipts too. `donor_display` keeps the name each receipt
+        was recorded with, as its leaf does, since the donors figure counts those
+        (tools/public_figures.py recomputes it from the leaves); the lists read the donor's
+        current name from `donors` (projections/queries.py)."""
+        public = e.public
+        if not public:
+            return
+        donor_id = str(e.originator_id)
+        # The batch's writes so far go out first, so that the donor's receipts of this batch are
+        # in the table with the rest; the cached receipts are then read back from their rows.
+        Projection.finish(self, cur)
+        self.batch_receipts.clear()
+        row = cur.execute("SELECT kind, public_name, anonymous FROM donors WHERE donor_id = ?",
+                          (donor_id,)).fetchone()
+        assert row is not None, f"correction at {position} names an unknown donor"
+        kind = public.get("kind", row["kind"])
+        public_name = public.get("public_name", row["public_name"])
+        anonymous = bool(public.get("anonymous", bool(row["anonymous"])))
+        display = ANONYMOUS if anonymous else (public_name or ANONYMOUS)
+        folded = "" if anonymous else fold(public_name or "")
+        cur.execute("UPDATE donors SET kind = ?, public_name = ?, anonymous = ?, display_name = ?,"
+                    " display_folded = ? WHERE donor_id = ?",
+                    (kind, public_name, int(anonymous), display, folded, donor_id))
+        # The searchable names move with the receipts not reversed (a reversal takes a receipt
+        # out of the name its row has, the corrected one from now on).
+        for r in cur.execute("SELECT donor_folded, COUNT(*) AS n FROM public_donations"
+                             " WHERE donor_id = ? AND reversed = 0 GROUP BY donor_folded",
+                             (donor_id,)).fetchall():
+            if r["donor_folded"]:
+                self.names[r["donor_folded"]] -= int(r["n"])
+            if folded:
+                self.names[folded] += int(r["n"])
+        cur.execute("UPDATE public_donations SET donor_folded = ? WHERE donor_id = ?", (folded, donor_id))
+        self.donors[donor_id] = (display, folded)
+
     @handles("Pledge.Made")
     def pledge(self, cur: Cursor, e: Any, position: int) -> None:
         self.insert(
@@ -193,6 +233,9 @@ class Donations(Projection):
             assert row is not None, f"receipt at {position} names an unknown donor"
             self.donors[donor_id] = (row["display_name"], row["display_folded"])
         display, folded = self.donors[donor_id]
+        # The name the receipt's leaf shows, when the event has it (see donor_corrected).
+        if getattr(e, "donor_name", None):
+            display = e.donor_name
         self.insert(
             "INSERT INTO public_donations (receipt_id, reference, position, donor_id, donor_display,"
             " donor_folded, pledge_id, fund, channel, amount_vnd, item, quantity, received_on,"

@@ -14,6 +14,11 @@ from projections.db import Cursor, Database, Row
 from projections.donations import ALL, ALL_YEARS
 
 MAX_PAGE = 200
+# A receipt's donor as the public lists show them: the donor's current public name (a
+# correction changes it for every receipt), not the name the receipt was recorded with.
+CURRENT_NAME = ("COALESCE((SELECT d.display_name FROM donors d WHERE d.donor_id = {t}donor_id),"
+                " {t}donor_display) AS donor")
+LISTED_DONOR = CURRENT_NAME.format(t="public_donations.")
 # A name search fetches a name's receipts directly up to this many; beyond, it walks newest first.
 FEW_MATCHES = 5_000
 
@@ -187,7 +192,7 @@ class Queries:
                 where.append("donor_folded LIKE ? ESCAPE '\\'")
                 params.append(f"%{_like_literal(name)}%")
         rows = self.db.query(
-            "SELECT reference, donor_display AS donor, fund, channel, amount_vnd, item, quantity,"
+            f"SELECT reference, {LISTED_DONOR}, fund, channel, amount_vnd, item, quantity,"
             " received_on, restriction, mobilised_by, position FROM public_donations"
             f" WHERE {' AND '.join(where)} ORDER BY position DESC LIMIT ?", [*params, limit + 1])
         next_cursor = rows[limit - 1]["position"] if len(rows) > limit else None
@@ -203,7 +208,7 @@ class Queries:
         if not wanted:
             return None
         row = self.db.query_one(
-            "SELECT p.reference, p.donor_display AS donor, p.fund, p.channel, p.amount_vnd, p.item,"
+            f"SELECT p.reference, {CURRENT_NAME.format(t='p.')}, p.fund, p.channel, p.amount_vnd, p.item,"
             " p.quantity, p.received_on, p.restriction, p.mobilised_by, p.reversed"
             " FROM bank_entries e JOIN public_donations p ON p.receipt_id = e.entry_id"
             " WHERE e.bank_txn_id = ? AND e.kind = 'receipt'"
@@ -214,7 +219,7 @@ class Queries:
 
     def donation(self, reference: str) -> Row | None:
         row = self.db.query_one(
-            "SELECT receipt_id, reference, donor_display AS donor, fund, channel, amount_vnd, item,"
+            f"SELECT receipt_id, reference, {LISTED_DONOR}, fund, channel, amount_vnd, item,"
             " quantity, received_on, restriction, mobilised_by, reversed, position"
             " FROM public_donations WHERE reference = ?", (reference.upper(),))
         if row is None:
@@ -280,8 +285,9 @@ class Queries:
             params)
         for r in rows:
             estimated = r["estimated_vnd"]
-            covered = round(100 * r["allocated_vnd"] / estimated) if estimated else None
-            r["covered_percent"] = min(100, covered) if covered is not None else None
+            # Not capped: more allocated than estimated is a fact staff and the public must see.
+            r["covered_percent"] = round(100 * r["allocated_vnd"] / estimated) if estimated else None
+            r["over_allocated"] = bool(estimated) and r["allocated_vnd"] > estimated
         return hide_small(rows)
 
     def summary(self, season: str | None = None) -> Row:
@@ -301,6 +307,12 @@ class Queries:
                 (f"donors:{year or ALL_YEARS}", "pledged_vnd")).fetchall()}
             groups = _programme_groups(cur, season)
             reach = reached(cur, season)
+            # Allocations to communes not flagged extremely difficult, by an admin's override.
+            overridden = cur.execute(
+                "SELECT COUNT(*) AS n, COALESCE(SUM(amount_vnd), 0) AS vnd FROM allocations"
+                " WHERE override = 1 AND reversed = 0" + (" AND season = ?" if season else ""),
+                [season] if season else []).fetchone()
+            assert overridden is not None  # an aggregate always answers one row
         by_fund: dict[str, int] = {}
         by_month: dict[str, list[int]] = {}
         for r in received:
@@ -333,6 +345,8 @@ class Queries:
             "children_reached": everywhere[0],
             "donors": counters.get(f"donors:{year or ALL_YEARS}", 0),
             "duplicate_overrides": everywhere[1],
+            "override_allocations": int(overridden["n"]),
+            "override_allocations_vnd": int(overridden["vnd"]),
             "by_fund": [{"fund": f, "received_vnd": v} for f, v in sorted(by_fund.items())],
             "by_category": total("category"),
             "by_district": total("district"),

@@ -17,10 +17,11 @@ class Traces(Projection):
     def allocation(self, cur: Cursor, e: Any, position: int) -> None:
         self.insert(
             "INSERT INTO allocations (allocation_id, position, fund, programme_id, season, district,"
-            " commune, category, amount_vnd, item, quantity, decision_ref)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            " commune, category, amount_vnd, item, quantity, decision_ref, override)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (str(e.originator_id), position, e.fund, str(e.programme_id), e.season, e.district,
-             e.commune, e.category, e.amount_vnd, e.item, e.quantity, e.decision_ref),
+             e.commune, e.category, e.amount_vnd, e.item, e.quantity, e.decision_ref,
+             1 if getattr(e, "override_reason", None) else 0),
         )
         for d in e.drawn_from:
             self.insert("INSERT INTO allocation_draws (allocation_id, receipt_id, amount_vnd,"

@@ -18,6 +18,7 @@ from adapters.tokens import create_token
 from api.app import create_app
 from ledger.bootstrap import CompositionRoot, build
 from ledger.settings import Settings
+from tests import helpers
 
 PG_URL = os.environ.get("MINHBACH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -88,8 +89,9 @@ def tokens(services: CompositionRoot) -> dict[str, str]:
 
 
 def make_tokens(services: CompositionRoot) -> dict[str, str]:
-    """One token per role; `district` and `district_other` belong to two different districts."""
-    districts = [a.code for a in services.areas.all() if a.kind == "district"]
+    """One token per role; `district` and `district_other` belong to two different districts,
+    each with communes flagged extremely difficult (the only ones the plan supports)."""
+    districts = helpers.districts(services)
     return {
         "admin": create_token(services.db, name="admin", role="admin"),
         "finance": create_token(services.db, name="finance", role="finance"),

@@ -23,8 +23,16 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def districts(services: CompositionRoot) -> list[str]:
+    """The districts with communes the plan supports, in order: the test tokens' come first."""
+    areas = services.areas
+    return [a.code for a in areas.all() if a.kind == "district"
+            and any(c.extremely_difficult for c in areas.communes(a.code))]
+
+
 def communes(services: CompositionRoot, district: str | None = None) -> list[str]:
-    return [a.code for a in services.areas.communes(district)]
+    """The communes the plan supports (flagged extremely difficult), of a district or all."""
+    return [a.code for a in services.areas.communes(district) if a.extremely_difficult]
 
 
 def post(client: TestClient, path: str, token: str, body: dict[str, Any],

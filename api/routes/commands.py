@@ -13,14 +13,17 @@ from api.deps import Caller, IdemKey, Svc, context, request_hash, require, requi
 from api.schemas import (
     AllocationCreated,
     AllocationIn,
+    ChildCorrectionIn,
     ChildCreated,
     ChildIn,
     ChildMergeIn,
     Created,
     DistributionCreated,
     DistributionIn,
+    DonorCorrectionIn,
     DonorIn,
     Model,
+    NeedCorrectionIn,
     NeedIn,
     PledgeCreated,
     PledgeIn,
@@ -150,3 +153,40 @@ async def create_need(body: NeedIn, request: Request, svc: Svc, who: Caller,
     require_district(svc, who, body.commune)
     return await _run(request, who, idempotency_key, body, svc.ledger.record_need,
                       **body.model_dump(mode="json"))
+
+
+# ---- corrections (issue 12) -------------------------------------------------------------------
+
+@router.post("/donors/{donor_id}/corrections", status_code=201, response_model=Created)
+async def correct_donor(donor_id: UUID, body: DonorCorrectionIn, request: Request, svc: Svc,
+                        who: Caller, idempotency_key: IdemKey = None) -> Mapping[str, Any]:
+    """Correct a donor's name, public name, anonymity, kind or contact, for the reason given.
+    The public lists show the corrected public name from then on (an anonymous donor stays
+    unnamed); the receipts' leaves keep the name they were recorded with."""
+    require(who, "finance")
+    return await _run(request, who, idempotency_key, body, svc.ledger.correct_donor,
+                      donor_id=donor_id, **body.model_dump())
+
+
+@router.post("/children/{child_id}/corrections", status_code=201, response_model=Created)
+async def correct_child(child_id: UUID, body: ChildCorrectionIn, request: Request, svc: Svc,
+                        who: Caller, idempotency_key: IdemKey = None) -> Mapping[str, Any]:
+    """Correct a child's personal fields, for the reason given. A district officer corrects only
+    children of their own district (another district's child is answered as unknown)."""
+    require(who, "finance", "district")
+    return await _run(request, who, idempotency_key, body, svc.ledger.correct_child,
+                      child_id=child_id, reason=body.reason,
+                      personal=body.model_dump(exclude={"reason"}),
+                      district=who.district if who.role == "district" else None)
+
+
+@router.post("/needs/{need_id}/corrections", status_code=201, response_model=Created)
+async def correct_need(need_id: UUID, body: NeedCorrectionIn, request: Request, svc: Svc,
+                       who: Caller, idempotency_key: IdemKey = None) -> Mapping[str, Any]:
+    """Correct a need's count and estimate (the id `POST /needs` answered), for the reason given:
+    a survey of that need whose note is the reason. A district officer corrects only needs of
+    their own district (another district's need is answered as unknown)."""
+    require(who, "finance", "district")
+    return await _run(request, who, idempotency_key, body, svc.ledger.correct_need,
+                      need_id=need_id, **body.model_dump(),
+                      district=who.district if who.role == "district" else None)

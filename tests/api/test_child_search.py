@@ -10,7 +10,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from ledger.bootstrap import CompositionRoot
-from tests.helpers import API, auth, communes, donor, get, post, receipt
+from tests.helpers import API, auth, communes, districts, donor, get, post, receipt
 
 
 def _child(client: TestClient, token: str, commune: str, name: str = "Nguyễn Văn An",
@@ -35,7 +35,7 @@ def _funded(client: TestClient, fin: str, commune: str) -> None:
 def _give(client: TestClient, token: str, commune: str, child_id: str, expect: int = 201,
           **extra: Any) -> dict[str, Any]:
     return post(client, "/distributions", token, {
-        "season": "2021", "commune": commune, "category": "tet-gifts", "distributed_on": "2021-02-01",
+        "season": "2021", "commune": commune, "category": "tet-gifts", "distributed_on": "2021-03-02",
         "lines": [{"child_id": child_id, "description": "Quà Tết", "value_vnd": 100_000}], **extra},
         expect=expect)
 
@@ -43,7 +43,7 @@ def _give(client: TestClient, token: str, commune: str, child_id: str, expect: i
 def test_a_child_is_found_by_code_or_name_in_its_district_only(
         client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> None:
     officer, other = tokens["district"], tokens["district_other"]
-    first = next(a.code for a in services.areas.all() if a.kind == "district")
+    first = districts(services)[0]
     here, there = communes(services, first)[:2]
     an = _child(client, officer, here)
     namesake = _child(client, officer, there)  # the same name in another commune
@@ -78,7 +78,7 @@ def test_a_child_is_found_by_code_or_name_in_its_district_only(
 def test_a_second_registration_is_warned_of_listed_and_merged(
         client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> None:
     fin, officer, other = tokens["finance"], tokens["district"], tokens["district_other"]
-    first = next(a.code for a in services.areas.all() if a.kind == "district")
+    first = districts(services)[0]
     here, there = communes(services, first)[:2]
     _funded(client, fin, here)
     kept = _child(client, officer, here)
@@ -136,7 +136,7 @@ def test_a_second_registration_is_warned_of_listed_and_merged(
 def test_erasure_removes_a_child_from_search_and_duplicates(
         client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> None:
     officer, admin = tokens["district"], tokens["admin"]
-    first = next(a.code for a in services.areas.all() if a.kind == "district")
+    first = districts(services)[0]
     here = communes(services, first)[0]
     one = _child(client, officer, here, "Hoàng Thị Hà")
     two = _child(client, officer, here, "Hoàng Thị Hà")

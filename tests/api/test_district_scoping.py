@@ -9,7 +9,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from ledger.bootstrap import CompositionRoot
-from tests.helpers import API, auth, communes, donor, post, receipt
+from tests.helpers import API, auth, communes, districts, donor, post, receipt
 
 
 def _distribution(commune: str, child_id: str) -> dict[str, Any]:
@@ -21,7 +21,7 @@ def _distribution(commune: str, child_id: str) -> dict[str, Any]:
 def test_a_child_elsewhere_is_refused_and_another_districts_child_is_unknown(
         client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> None:
     fin, officer, other = tokens["finance"], tokens["district"], tokens["district_other"]
-    first, second = [a.code for a in services.areas.all() if a.kind == "district"][:2]  # the tokens'
+    first, second = districts(services)[:2]  # the tokens'
     here, there = communes(services, first)[:2]
     theirs = communes(services, second)[0]
     gift = donor(client, fin)

@@ -26,7 +26,7 @@ CATEGORY, OTHER_CATEGORY = "warm-clothing", "tet-gifts"
 def two_communes(services: CompositionRoot) -> tuple[str, str, str]:
     """A district and two of its communes."""
     for district in (a.code for a in services.areas.all() if a.kind == "district"):
-        inside = [c.code for c in services.areas.communes(district)]
+        inside = [c.code for c in services.areas.communes(district) if c.extremely_difficult]
         if len(inside) >= 2:
             return district, inside[0], inside[1]
     raise AssertionError("the area tree has no district with two communes")

@@ -10,6 +10,8 @@ EXPECTED = {
     ("post", "/api/v1/allocations"), ("post", "/api/v1/distributions"),
     ("post", "/api/v1/reversals"), ("post", "/api/v1/children"), ("post", "/api/v1/needs"),
     ("post", "/api/v1/children/{child_id}/erase"), ("post", "/api/v1/children/{child_id}/merge"),
+    ("post", "/api/v1/donors/{donor_id}/corrections"), ("post", "/api/v1/children/{child_id}/corrections"),
+    ("post", "/api/v1/needs/{need_id}/corrections"),
     ("get", "/api/v1/children"), ("get", "/api/v1/children/duplicates"),
     ("get", "/api/v1/areas"), ("get", "/api/v1/funds"), ("get", "/api/v1/categories"),
     ("get", "/api/v1/balances/funds"), ("get", "/api/v1/balances/programmes"),

@@ -102,7 +102,7 @@ def _ledger(client: TestClient, services: CompositionRoot, tokens: dict[str, str
                                        "category": "tet-gifts", "amount_vnd": 1_500_000,
                                        "decision_ref": "QD-1", "note": NOTE}, **rid)
     last = post(client, "/distributions", fin, {
-        "season": "2021", "commune": commune, "category": "tet-gifts", "distributed_on": "2021-02-01",
+        "season": "2021", "commune": commune, "category": "tet-gifts", "distributed_on": "2021-03-02",
         "lines": [{"child_id": child["id"], "description": f"{NOTE} {odd[5]}", "value_vnd": 500_000}]},
         **rid)
     get(client, "/public/summary", after=last["position"])

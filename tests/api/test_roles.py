@@ -23,6 +23,7 @@ from api.app import create_app
 from ledger.bootstrap import CompositionRoot
 from tests.conftest import PG_URL, _pg_admin, make_services, make_tokens
 from tests.helpers import API, auth, communes, donor, post, receipt
+from tests.helpers import districts as token_districts
 
 PROBLEM_JSON = "application/problem+json"
 BANK = {"code": "VCB-ROLES", "bank": "Vietcombank", "account_number": "0011004999999", "fund": "campaign"}
@@ -77,7 +78,7 @@ def world(database: tuple[str, Path]) -> Iterator[World]:
         with TestClient(create_app(services=services)) as client:
             tokens = make_tokens(services)
             fin = tokens["finance"]
-            districts = [a.code for a in services.areas.all() if a.kind == "district"]
+            districts = token_districts(services)
             commune = communes(services, districts[0])[0]
             other_commune = communes(services, districts[1])[0]
             donor_id = donor(client, fin)
@@ -163,6 +164,14 @@ def _fresh_duplicate(w: World) -> dict[str, str]:
     return {"duplicate_id": made["id"]}
 
 
+def _fresh_need(w: World) -> dict[str, str]:
+    """A surveyed need of the set-up's commune, to correct (surveyed again each time)."""
+    made = post(w.client, "/needs", w.tokens["finance"], {
+        "season": SEASON, "commune": w.commune, "category": "tet-gifts", "children_count": 10,
+        "estimated_vnd": 2_000_000})
+    return {"need_id": made["id"]}
+
+
 def _statuses(default: int, anonymous: int = 401, **by_role: int) -> dict[str, int]:
     staff = {r: default for r in ("admin", "finance", "district", "district_other", "auditor")}
     return {"anonymous": anonymous, "unknown": 401, **staff, **by_role}
@@ -220,6 +229,16 @@ ENDPOINTS = [
              _statuses(403, admin=201, finance=201, district=201, district_other=404),
              lambda w: {"into": w.child_id, "reason": "một em đăng ký hai lần"},
              prepare=_fresh_duplicate),
+    Endpoint("POST", "/donors/{donor_id}/corrections", FINANCE_WRITES,
+             lambda w: {"public_name": f"Nhà hảo tâm {next(_counter)}", "reason": "viết sai tên"}),
+    Endpoint("POST", "/children/{child_id}/corrections",
+             _statuses(403, admin=201, finance=201, district=201, district_other=404),
+             lambda w: {"circumstances": f"Mồ côi cha ({next(_counter)})", "reason": "bổ sung"}),
+    Endpoint("POST", "/needs/{need_id}/corrections",
+             _statuses(403, admin=201, finance=201, district=201, district_other=404),
+             lambda w: {"children_count": next(_counter), "estimated_vnd": 1_000_000,
+                        "reason": "đếm lại"},
+             prepare=_fresh_need),
     Endpoint("GET", "/areas", PUBLIC, check=lambda w, d: w.commune in {a["code"] for a in d["items"]}),
     Endpoint("GET", "/funds", PUBLIC, check=lambda w, d: "campaign" in {f["code"] for f in d["items"]}),
     Endpoint("GET", "/categories", PUBLIC, check=_items),

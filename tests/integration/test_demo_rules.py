@@ -59,19 +59,11 @@ class OpenReceipts:
         return [rid for *_, rid in sorted(open_)]
 
 
-class Keys(dict[UUID, str]):
-    def store(self, child_id: UUID, wrapped_key: str) -> None:
-        self[child_id] = wrapped_key
-
-    def load(self, child_id: UUID) -> str | None:
-        return self.get(child_id)
-
-
 def new_ledger() -> Ledger:
     open_receipts = OpenReceipts()
     ledger = Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"},
                     areas=AreaTree.from_json(AREAS.read_text(encoding="utf-8")),
-                    open_receipts=open_receipts, child_keys=Keys(), service_key=b"k" * 32,
+                    open_receipts=open_receipts, service_key=b"k" * 32,
                     position_of=lambda _: 0)
     open_receipts.ledger = ledger
     return ledger

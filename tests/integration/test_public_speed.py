@@ -147,7 +147,11 @@ def scanned_summary(services: CompositionRoot, season: str | None) -> dict[str, 
     overrides = db.query_one("SELECT COALESCE(SUM(overrides), 0) AS n FROM distributions"
                              " WHERE reversed = 0" + (" AND season = ?" if season else ""),
                              [season] if season else [])
+    overridden = db.query_one("SELECT COUNT(*) AS n, COALESCE(SUM(amount_vnd), 0) AS vnd FROM allocations"
+                              " WHERE override = 1 AND reversed = 0" + (" AND season = ?" if season else ""),
+                              [season] if season else [])
     assert received is not None and pledged is not None and overrides is not None
+    assert overridden is not None
 
     def group(key: str) -> list[dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
@@ -167,6 +171,8 @@ def scanned_summary(services: CompositionRoot, season: str | None) -> dict[str, 
         "children_reached": reached(None).get(None, 0),
         "donors": int(received["donors"]),
         "duplicate_overrides": int(overrides["n"]),
+        "override_allocations": int(overridden["n"]),
+        "override_allocations_vnd": int(overridden["vnd"]),
         "by_fund": [{"fund": r["fund"], "received_vnd": int(r["v"])} for r in by_fund],
         "by_category": group("category"),
         "by_district": group("district"),

@@ -48,7 +48,7 @@ from projections.donations import Donations
 from projections.runner import Runner
 from tests.conftest import make_services
 from tests.integration.test_public_speed import dump
-from tests.unit.test_rules import AREAS, C1, C2, C3, D1, D2, FINANCE, SERVICE_KEY, Keys
+from tests.unit.test_rules import AREAS, C1, C2, C3, D1, D2, FINANCE, SERVICE_KEY
 
 COMMUNES = {C1: D1, C2: D1, C3: D2}
 CATEGORIES = ("warm-clothing", "tet-gifts")
@@ -91,7 +91,7 @@ class EarmarkMachine(RuleBasedStateMachine):
         super().__init__()
         self.receipt_ids: list[UUID] = []
         self.ledger = Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"}, areas=AREAS,
-                             open_receipts=self.open_receipts, child_keys=Keys(),
+                             open_receipts=self.open_receipts,
                              service_key=SERVICE_KEY, position_of=self.position_of)
         self.n = 0
         self.donors: list[UUID] = []

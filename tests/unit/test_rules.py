@@ -19,7 +19,7 @@ from cryptography.exceptions import InvalidTag
 from domain import privacy
 from domain.allocations import Allocation, plan_draws
 from domain.areas import AreaTree
-from domain.children import Child
+from domain.children import Child, MemoryChildKeys
 from domain.donors import Donor, Pledge
 from domain.errors import (
     AlreadyRecorded,
@@ -58,25 +58,12 @@ FINANCE = Context(actor="finance-1", role="finance", request_id="req-unit")
 CLOTHES = {"item": "Áo ấm", "unit": "chiếc", "quantity": 100, "unit_value_vnd": 150_000}
 
 
-class Keys:
-    """The wrapped child keys, kept outside the log (erasing one crypto-shreds the child)."""
-
-    def __init__(self) -> None:
-        self.wrapped: dict[UUID, str] = {}
-
-    def store(self, child_id: UUID, wrapped_key: str) -> None:
-        self.wrapped[child_id] = wrapped_key
-
-    def load(self, child_id: UUID) -> str | None:
-        return self.wrapped.get(child_id)
-
-
 class Book:
     """A ledger on the in-memory store, with short ways to run its commands."""
 
     def __init__(self) -> None:
         self.receipts: list[UUID] = []
-        self.keys = Keys()
+        self.keys = MemoryChildKeys()
         self.ledger = Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"}, areas=AREAS,
                              open_receipts=self.open_receipts, child_keys=self.keys,
                              service_key=SERVICE_KEY, position_of=self.position_of)
@@ -804,13 +791,13 @@ def test_personal_data_is_unreadable_with_another_key_or_once_the_key_is_erased(
     child_id = book.child(name=decomposed)
     child = book.ledger.require(child_id, Child, "child")
     assert book.ledger.child_personal_data(child) == {"full_name": "Nông Thị Hà"}  # NFC
-    wrapped = book.keys.wrapped[child_id]
+    wrapped = book.keys.rows[child_id][0]
     with pytest.raises(InvalidTag):
         privacy.unwrap_key(b"x" * 32, wrapped, str(child_id))
     with pytest.raises(InvalidTag):  # a sealed field is bound to its child
         key = privacy.unwrap_key(SERVICE_KEY, wrapped, str(child_id))
         privacy.open_fields(key, str(uuid4()), child.sealed)
-    del book.keys.wrapped[child_id]
+    book.keys.delete(child_id)
     assert book.ledger.child_personal_data(child) is None
 
 
