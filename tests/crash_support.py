@@ -500,8 +500,9 @@ class CommandClient:
 
 
 def crash_communes(count: int = 3) -> list[str]:
-    """A few communes, so that clients contend for the same funds and programmes."""
-    return [a.code for a in load_areas().communes(None)][:count]
+    """A few communes the plan supports (flagged extremely difficult), so that clients contend
+    for the same funds and programmes."""
+    return [a.code for a in load_areas().communes(None) if a.extremely_difficult][:count]
 
 
 # ---- faults ---------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from domain.idempotency import IdempotencyRecord
 from domain.ids import idempotency_id
 from domain.receipts import Receipt
 from ledger.bootstrap import CompositionRoot
-from tests.helpers import API, auth, communes, serving
+from tests.helpers import API, auth, communes, districts, serving
 
 THREADS = 16
 PAIRS = THREADS // 2  # thread i and thread i + PAIRS share Idempotency-Keys
@@ -99,7 +99,7 @@ class Books:
 
 
 def open_books(http: httpx.Client, services: CompositionRoot, fin: str) -> Books:
-    district = next(a.code for a in services.areas.all() if a.kind == "district")
+    district = districts(services)[0]  # the `district` token's
     commune = communes(services, district)[0]
     books = Books(donor_id="", commune=commune,
                   pair_communes=[c for c in communes(services) if c != commune][:PAIRS])

@@ -19,7 +19,7 @@ from ledger.bootstrap import CompositionRoot, build
 from ledger.settings import Settings
 from tests.api.test_bank import ACCOUNT, statement, upload
 from tests.conftest import make_tokens
-from tests.helpers import API, auth
+from tests.helpers import API, auth, communes, districts
 from tests.stored_values import stored_values
 
 CHILD = {"full_name": "Lò Thị Mai", "birth_year": 2015, "sex": "female", "ethnicity": "Tày",
@@ -57,8 +57,7 @@ def test_two_installations_store_different_digests_and_no_plain_sha256(
         url = database_url if n == 0 else f"sqlite:///{tmp_path / 'other.db'}"
         svc = _installation(url, tmp_path / f"data{n}", key)
         try:
-            district = next(a for a in svc.areas.all() if a.kind == "district")
-            commune = svc.areas.communes(district.code)[0].code
+            commune = communes(svc, districts(svc)[0])[0]  # in the `district` token's district
             digest, plain = _register(svc, commune)
             digests.append(digest)
             assert digest not in plain and len(digest) == 64
