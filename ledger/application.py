@@ -9,7 +9,7 @@ aggregates meanwhile. The store itself is the eventsourcing library's (SQLite or
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
@@ -209,18 +209,8 @@ class Ledger(GroupCommitApplication):
     def erase_donor(self, ctx: Context, request_hash: str, *, donor_id: UUID,
                     reason: str) -> Created:
         """Crypto-shred the donor's sealed fields: amounts, proofs and public name stay."""
-        reason = check_text(reason, "reason", max_length=MAX_NOTE, multiline=True, required=True)
-
-        def build() -> tuple[list[Aggregate], Created]:
-            donor = self.require(donor_id, Donor, "donor")
-            donor.erase(meta=ctx.meta(reason))
-            # Deleted before the event is saved: should the save fail, the data is unreadable
-            # already and the erasure can be asked again; the other order could leave an
-            # "erased" donor readable.
-            self.donor_keys.delete(donor_id)
-            return [donor], {"id": str(donor_id)}
-
-        return self.commands.run(ctx, request_hash, build)
+        return self._erase(ctx, request_hash, donor_id, Donor, "donor", self.donor_keys.delete,
+                           reason)
 
     def correct_donor(self, ctx: Context, request_hash: str, *, donor_id: UUID, reason: str,
                       name: str | None = None, public_name: str | None = None,
@@ -728,16 +718,21 @@ class Ledger(GroupCommitApplication):
     def erase_child(self, ctx: Context, request_hash: str, *, child_id: UUID,
                     reason: str) -> Created:
         """Crypto-shred the child's sealed fields: its code, place, support and proofs stay."""
+        return self._erase(ctx, request_hash, child_id, Child, "child", self.child_keys.delete,
+                           reason)
+
+    def _erase(self, ctx: Context, request_hash: str, person_id: UUID, cls: type[Donor | Child],
+               what: str, delete_key: Callable[[UUID], bool], reason: str) -> Created:
         reason = check_text(reason, "reason", max_length=MAX_NOTE, multiline=True, required=True)
 
         def build() -> tuple[list[Aggregate], Created]:
-            child = self.require(child_id, Child, "child")
-            child.erase(meta=ctx.meta(reason))
-            # Deleted before the event is saved, as a donor's key: should the save fail, the
-            # data is unreadable already and the erasure can be asked again; the other order
-            # could leave an "erased" child readable.
-            self.child_keys.delete(child_id)
-            return [child], {"id": str(child_id)}
+            person = self.require(person_id, cls, what)
+            person.erase(meta=ctx.meta(reason))
+            # The key is deleted before the event is saved: should the save fail, the data is
+            # unreadable already and the erasure can be asked again; the other order could leave
+            # an "erased" person readable.
+            delete_key(person_id)
+            return [person], {"id": str(person_id)}
 
         return self.commands.run(ctx, request_hash, build)
 
