@@ -378,11 +378,7 @@ class Ledger(GroupCommitApplication):
                  override_reason: str | None = None) -> Allocated:
         check_fund(fund)
         check_category(category)
-        check_season(season, self.dates)
-        district = self.areas.district_of(commune)
-        override_reason = self.areas.check_eligible(
-            commune, override_reason=check_note(override_reason, "override_reason"),
-            admin=ctx.role == "admin")
+        district, override_reason = self._supported_place(ctx, season, commune, override_reason)
         item = check_text(in_kind.get("item"), "in_kind.item", max_length=MAX_NAME,
                           required=True) if in_kind else None
         quantity = check_quantity(in_kind["quantity"]) if in_kind else 0
@@ -427,6 +423,16 @@ class Ledger(GroupCommitApplication):
 
         return self.commands.run(ctx, request_hash, build, serialise_on=(
             f"fund:{fund}", f"programme:{programme_id(season, commune, category)}"))
+
+    def _supported_place(self, ctx: Context, season: str, commune: str,
+                         override_reason: str | None) -> tuple[str, str | None]:
+        """The district of a commune the plan supports in a valid season, and the admin's
+        override reason when it does not (the same rule for allocations and needs)."""
+        check_season(season, self.dates)
+        district = self.areas.district_of(commune)
+        return district, self.areas.check_eligible(
+            commune, override_reason=check_note(override_reason, "override_reason"),
+            admin=ctx.role == "admin")
 
     def _candidates(self, fund: str, item: str | None, district: str, commune: str,
                     category: str, need: int) -> list[Receipt]:
@@ -780,11 +786,7 @@ class Ledger(GroupCommitApplication):
                     category: str, children_count: int, estimated_vnd: int,
                     note: str | None = None, override_reason: str | None = None) -> Created:
         check_category(category)
-        check_season(season, self.dates)
-        district = self.areas.district_of(commune)
-        override_reason = self.areas.check_eligible(
-            commune, override_reason=check_note(override_reason, "override_reason"),
-            admin=ctx.role == "admin")
+        district, override_reason = self._supported_place(ctx, season, commune, override_reason)
         note = check_note(note)
         check_count(children_count, "children_count")
         if estimated_vnd != 0:
