@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
@@ -137,3 +138,11 @@ async def consistent(
 
 
 Consistent = Depends(consistent)
+
+
+async def run_command(request: Request, who: Principal, key: str | None, body: Any,
+                      method: Callable[..., Mapping[str, Any]], **kwargs: Any) -> Mapping[str, Any]:
+    """Call one ledger command for this request: its context, its request hash, off the event
+    loop (the ledger blocks on the database; other requests go on meanwhile)."""
+    ctx = context(request, who, key)
+    return await run_in_threadpool(method, ctx, request_hash(request, body), **kwargs)

@@ -310,6 +310,11 @@ class ChildMergeIn(Model):
     reason: Reason
 
 
+class ChildTransferIn(Model):
+    commune: Code  # where the child lives now
+    reason: Reason
+
+
 # ---- corrections (issue 12): each field left out stays as recorded; the reason is required ----
 
 class DonorCorrectionIn(Model):

@@ -133,6 +133,9 @@ class Generator:
 
     def run(self, events: int, progress: Progress | None = None) -> Counter[str]:
         """Write about `events` events; returns how many of each type were written."""
+        if not any(s["code"] == SEASON for s in self.ledger.seasons()):
+            self.ledger.open_season(self.ctx(), "bench-season", code=SEASON, name=f"Năm {SEASON}",
+                                    starts_on=f"{SEASON}-01-01", ends_on=f"{SEASON}-12-31")
         with self.batch:
             self.ledger.open_receipts = self._open_receipts
             self._setup(events)

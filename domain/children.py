@@ -117,6 +117,24 @@ class Child(Aggregate):
         """Some personal fields of the child were corrected: the new values, sealed with the child's key."""
         self.sealed = {**self.sealed, **sealed}
 
+    def transfer(self, *, district: str, commune: str, meta: Meta) -> None:
+        """Move a live record to the commune the child now lives in (the reason in the meta's
+        note): support is given where a child lives, and the support received so far stays
+        with the child, so the no-duplicate rule follows them."""
+        if self.erased:
+            raise InvalidInput(f"child {self.code} was erased: they can't be transferred")
+        if self.merged_into is not None:
+            raise InvalidInput(f"child {self.code} was merged into another record: transfer that one")
+        if commune == self.commune:
+            raise InvalidInput(f"child {self.code} is registered in commune {commune} already")
+        self._transfer(district=district, commune=commune, meta=meta)
+
+    @event("Transferred")
+    def _transfer(self, *, district: str, commune: str, meta: Meta) -> None:
+        """The child moved: registered from now on in this commune (and its district)."""
+        self.district = district
+        self.commune = commune
+
     def erase(self, *, meta: Meta) -> None:
         if self.erased:
             raise AlreadyRecorded(f"child {self.code} is already erased")

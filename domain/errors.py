@@ -96,3 +96,35 @@ class DistributedBeforeReceived(DomainError):
     code = "distributed_before_received"
     status = 422
     title = "The distribution is dated before the receipts it draws on"
+
+
+class SeasonUnknown(DomainError):
+    """A command names a season nobody opened (`GET /seasons` lists them)."""
+
+    code = "season_unknown"
+    status = 422
+    title = "No such season"
+
+
+class SeasonClosed(DomainError):
+    """A closed season takes no new allocation, need or distribution (a reversal still may)."""
+
+    code = "season_closed"
+    status = 409
+    title = "The season is closed"
+
+
+class OutsideSeason(DomainError):
+    """A distribution dated outside the dates of the season it names."""
+
+    code = "outside_season"
+    status = 422
+    title = "The date is outside the season"
+
+
+class SeasonOverlap(DomainError):
+    """A new season's dates overlap a season already opened: every day belongs to one season."""
+
+    code = "season_overlap"
+    status = 409
+    title = "The season overlaps another"

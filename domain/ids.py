@@ -21,3 +21,8 @@ def idempotency_id(actor: str, key: str) -> UUID:
 
 def child_code(child_id: UUID) -> str:
     return "TE-" + child_id.hex[:8].upper()
+
+
+def seasons_id() -> UUID:
+    """The one season calendar of a ledger."""
+    return uuid5(_NAMESPACE, "seasons")

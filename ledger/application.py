@@ -25,7 +25,7 @@ from domain.dates import DEFAULT_WINDOW, DateWindow, check_date, check_optional_
 from domain.distributions import Distribution
 from domain.donors import DONOR_KINDS, Donor, DonorKeys, MemoryDonorKeys, Pledge
 from domain.errors import AlreadyRecorded, ChildElsewhere, InvalidInput, NotFound, TotalLimitReached
-from domain.ids import child_code, need_id, programme_id
+from domain.ids import child_code, need_id, programme_id, seasons_id
 from domain.inputs import CHILD_MAX_AGE, as_uuid, check_channel, check_child_age, check_note, check_personal
 from domain.leaf import ANONYMOUS, receipt_reference
 from domain.meta import Context, Meta
@@ -45,6 +45,7 @@ from domain.money import (
 from domain.needs import Need
 from domain.programmes import Programme
 from domain.receipts import Receipt
+from domain.seasons import Season, Seasons
 from domain.text import MAX_CODE, MAX_NAME, MAX_NOTE, check_optional, check_text, fold
 from ledger.answers import Allocated, ChildRegistered, Created, Distributed, ReceiptRecorded, Reversed
 from ledger.command_runner import CommandRunner, PositionOf
@@ -370,6 +371,42 @@ class Ledger(GroupCommitApplication):
             return ANONYMOUS
         return str(donor.public_name)
 
+    # ---- seasons --------------------------------------------------------------------------
+
+    def _calendar(self) -> Seasons:
+        """The season calendar (empty until the first season is opened: nothing is saved then)."""
+        return self.find_or_none(seasons_id(), Seasons) or Seasons(id=seasons_id(), meta={})
+
+    def seasons(self) -> list[Season]:
+        """Every season opened, in date order."""
+        return sorted(self._calendar().seasons.values(), key=lambda x: x["starts_on"])
+
+    def open_season(self, ctx: Context, request_hash: str, *, code: str, name: str,
+                    starts_on: str, ends_on: str) -> Created:
+        check_season(code, self.dates)
+        name = check_text(name, "name", max_length=MAX_NAME, required=True)
+        starts_on = check_date(starts_on, "starts_on", self.dates)
+        ends_on = check_date(ends_on, "ends_on", self.dates)
+
+        def build() -> tuple[list[Aggregate], Created]:
+            calendar = self.find_or_none(seasons_id(), Seasons) or Seasons(id=seasons_id(),
+                                                                           meta=ctx.meta())
+            calendar.open(code=code, name=name, starts_on=starts_on, ends_on=ends_on,
+                          meta=ctx.meta())
+            return [calendar], {"id": str(calendar.id)}
+
+        return self.commands.run(ctx, request_hash, build)
+
+    def close_season(self, ctx: Context, request_hash: str, *, code: str, reason: str) -> Created:
+        reason = check_text(reason, "reason", max_length=MAX_NOTE, multiline=True, required=True)
+
+        def build() -> tuple[list[Aggregate], Created]:
+            calendar = self._calendar()
+            calendar.close(code=code, meta=ctx.meta(reason))
+            return [calendar], {"id": str(calendar.id)}
+
+        return self.commands.run(ctx, request_hash, build)
+
     # ---- allocations ----------------------------------------------------------------------
 
     def allocate(self, ctx: Context, request_hash: str, *, fund: str, season: str, commune: str,
@@ -426,9 +463,9 @@ class Ledger(GroupCommitApplication):
 
     def _supported_place(self, ctx: Context, season: str, commune: str,
                          override_reason: str | None) -> tuple[str, str | None]:
-        """The district of a commune the plan supports in a valid season, and the admin's
+        """The district of a commune the plan supports in an open season, and the admin's
         override reason when it does not (the same rule for allocations and needs)."""
-        check_season(season, self.dates)
+        self._calendar().check_open(check_season(season, self.dates))
         district = self.areas.district_of(commune)
         return district, self.areas.check_eligible(
             commune, override_reason=check_note(override_reason, "override_reason"),
@@ -466,6 +503,7 @@ class Ledger(GroupCommitApplication):
         check_season(season, self.dates)
         district = self.areas.district_of(commune)
         distributed_on = check_date(distributed_on, "distributed_on", self.dates)
+        self._calendar().check_in(season, distributed_on, "distributed_on")
         duplicate_reason = check_note(duplicate_reason, "duplicate_reason")
         if not isinstance(lines, list) or not lines:
             raise InvalidInput("a distribution needs at least one line")
@@ -766,6 +804,24 @@ class Ledger(GroupCommitApplication):
             key = privacy.unwrap_key(self.service_key, wrapped, str(child_id))
             child.correct(sealed=privacy.seal_fields(key, str(child_id), changed),
                           meta=ctx.meta(reason))
+            return [child], {"id": str(child_id)}
+
+        done = self.commands.run(ctx, request_hash, build)
+        self._reindex_child(child_id)
+        return done
+
+    def transfer_child(self, ctx: Context, request_hash: str, *, child_id: UUID, commune: str,
+                       reason: str, district: str | None = None) -> Created:
+        """Move a child to the commune they now live in, by a `Child.Transferred` event for the
+        reason given. `district` limits it to one district (a district officer's): the child
+        must be theirs (the route checks that the commune is theirs too: a move to another
+        district is finance's, so that no officer hands a child to another district alone)."""
+        reason = check_text(reason, "reason", max_length=MAX_NOTE, multiline=True, required=True)
+        to_district = self.areas.district_of(commune)
+
+        def build() -> tuple[list[Aggregate], Created]:
+            child = self._child_of(child_id, district)
+            child.transfer(district=to_district, commune=commune, meta=ctx.meta(reason))
             return [child], {"id": str(child_id)}
 
         done = self.commands.run(ctx, request_hash, build)

@@ -383,6 +383,10 @@ class _Loader:
                       + len(self.communes) * per_commune + N_REVISED_NEEDS
                       + N_REVERSALS + N_OVERRIDES + 1)
 
+        if not any(s["code"] == SEASON for s in self.ledger.seasons()):
+            self.ledger.open_season(self.ctx(f"{DEMO} Mở đợt hỗ trợ năm 2021"), REQUEST_HASH,
+                                    code=SEASON, name="Năm 2021 (Kế hoạch 2021)",
+                                    starts_on=f"{SEASON}-01-01", ends_on=f"{SEASON}-12-31")
         for i in range(len(self.donors)):
             self.register_donor(i)
         self.survey_needs()

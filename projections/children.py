@@ -22,6 +22,11 @@ class Children(Projection):
             (str(e.originator_id), position, e.code, e.district, e.commune),
         )
 
+    @handles("Child.Transferred")
+    def transferred(self, cur: Cursor, e: Any, position: int) -> None:
+        self.update("UPDATE children SET district = ?, commune = ? WHERE child_id = ?",
+                    (e.district, e.commune, str(e.originator_id)))
+
 
 def children_in(db: Database, commune: str, *, code: str | None = None,
                 child_ids: list[str] | None = None) -> list[Row]:

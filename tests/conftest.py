@@ -60,10 +60,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
-def make_services(database_url: str, data_dir: Path) -> CompositionRoot:
+def make_services(database_url: str, data_dir: Path, *, seasons: bool = True) -> CompositionRoot:
+    """The services over this store, the test seasons opened in it unless `seasons` is false
+    (an empty log) or they are opened already."""
     settings = Settings(data_dir=data_dir, database_url=database_url, run_projections=False,
                         service_key_hex="", wait_timeout_s=10)
-    return build(settings)
+    services = build(settings)
+    if seasons and not services.ledger.seasons():
+        helpers.open_seasons(services.ledger)
+    return services
 
 
 @pytest.fixture

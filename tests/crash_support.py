@@ -85,6 +85,11 @@ class Environment:
         return subprocess.run([*minhbach_command(), *args], env=self.env(), text=True,
                               capture_output=True, timeout=timeout)
 
+    def open_seasons(self) -> None:
+        """The tests' seasons (a fresh installation knows none), opened in this process on the
+        same store and data directory the `minhbach` processes use."""
+        make_services(self.database_url, self.data_dir).close()
+
     def token(self, name: str, role: str) -> str:
         done = self.run("token", "create", "--name", name, "--role", role)
         assert done.returncode == 0, done.stderr

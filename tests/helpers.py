@@ -13,10 +13,23 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from domain.meta import SYSTEM
+from ledger.application import Ledger
 from ledger.bootstrap import CompositionRoot
 
 API = "/api/v1"
 STARTUP_TIMEOUT_S = 20
+
+
+# The seasons the tests' ledgers open (a fresh installation knows none): whole years, which
+# never overlap.
+TEST_SEASONS = ("2021", "2022")
+
+
+def open_seasons(ledger: Ledger, codes: tuple[str, ...] = TEST_SEASONS) -> None:
+    for code in codes:
+        ledger.open_season(SYSTEM, f"test-season-{code}", code=code, name=f"Năm {code}",
+                           starts_on=f"{code}-01-01", ends_on=f"{code}-12-31")
 
 
 def auth(token: str) -> dict[str, str]:

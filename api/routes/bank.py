@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from adapters import vietqr
 from adapters.statements import DEFAULT_LIMITS, StatementError
-from api.deps import Caller, Consistent, IdemKey, Svc, context, principal, request_hash, require
+from api.deps import Caller, Consistent, IdemKey, Svc, context, principal, request_hash, require, run_command
 from api.problems import Problem
 from api.schemas import (
     BankAccountIn,
@@ -43,12 +43,10 @@ async def register_account(body: BankAccountIn, request: Request, svc: Svc, who:
                            idempotency_key: IdemKey = None) -> Mapping[str, Any]:
     require(who, "finance")
     found = vietqr.find_bank(body.bank)
-    ctx = context(request, who, idempotency_key)
-    result: Mapping[str, Any] = await run_in_threadpool(
-        svc.bank.register_account, ctx, request_hash(request, body), code=body.code,
+    return await run_command(
+        request, who, idempotency_key, body, svc.bank.register_account, code=body.code,
         bank=found.short_name if found else body.bank, bank_bin=found.bin if found else None,
         account_number=body.account_number, fund=body.fund)
-    return result
 
 
 @router.get("/bank-accounts", response_model=Page)
@@ -113,10 +111,8 @@ async def match(body: MatchIn, request: Request, svc: Svc, who: Caller,
 async def undo(match_id: UUID, body: UndoIn, request: Request, svc: Svc, who: Caller,
                idempotency_key: IdemKey = None) -> Mapping[str, Any]:
     require(who, "finance")
-    ctx = context(request, who, idempotency_key)
-    result: Mapping[str, Any] = await run_in_threadpool(
-        svc.bank.undo, ctx, request_hash(request, body), match_id=match_id, reason=body.reason)
-    return result
+    return await run_command(request, who, idempotency_key, body, svc.bank.undo,
+                             match_id=match_id, reason=body.reason)
 
 
 _FILE = {"schema": {"type": "string", "format": "binary"}}

@@ -7,9 +7,8 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 
-from api.deps import Caller, IdemKey, Svc, context, request_hash, require, require_district
+from api.deps import Caller, IdemKey, Svc, require, require_district, run_command
 from api.schemas import (
     AllocationCreated,
     AllocationIn,
@@ -17,6 +16,7 @@ from api.schemas import (
     ChildCreated,
     ChildIn,
     ChildMergeIn,
+    ChildTransferIn,
     Created,
     DistributionCreated,
     DistributionIn,
@@ -38,21 +38,11 @@ from domain.matching import payment_code
 router = APIRouter(tags=["commands"])
 
 
-async def _run(request: Request, who: Any, key: str | None, body: Any,
-               method: Any, **kwargs: Any) -> Mapping[str, Any]:
-    ctx = context(request, who, key)
-    # The ledger blocks on the database; keep the event loop free for other requests.
-    result: Mapping[str, Any] = await run_in_threadpool(
-        method, ctx, request_hash(request, body), **kwargs)
-    return result
-
-
-
 @router.post("/donors", status_code=201, response_model=Created)
 async def create_donor(body: DonorIn, request: Request, svc: Svc, who: Caller,
                        idempotency_key: IdemKey = None) -> Mapping[str, Any]:
     require(who, "finance")
-    return await _run(request, who, idempotency_key, body, svc.ledger.register_donor,
+    return await run_command(request, who, idempotency_key, body, svc.ledger.register_donor,
                       **body.model_dump())
 
 
@@ -66,7 +56,7 @@ async def erase_donor(donor_id: UUID, body: ErasureIn, request: Request, svc: Sv
     """Crypto-shred the donor's legal name and contact (their key is deleted); amounts, proofs
     and the public name stay. The reason is recorded; nothing personal is."""
     require(who, "admin")
-    return await _run(request, who, idempotency_key, body, svc.ledger.erase_donor,
+    return await run_command(request, who, idempotency_key, body, svc.ledger.erase_donor,
                       donor_id=donor_id, reason=body.reason)
 
 
@@ -75,7 +65,7 @@ async def create_pledge(body: PledgeIn, request: Request, svc: Svc, who: Caller,
                         idempotency_key: IdemKey = None) -> Mapping[str, Any]:
     require(who, "finance")
     data = body.model_dump(mode="json")
-    made = await _run(request, who, idempotency_key, body, svc.ledger.make_pledge,
+    made = await run_command(request, who, idempotency_key, body, svc.ledger.make_pledge,
                       **{**data, "donor_id": body.donor_id})
     return dict(made, payment_code=payment_code(UUID(made["id"])))
 
@@ -85,7 +75,7 @@ async def create_receipt(body: ReceiptIn, request: Request, svc: Svc, who: Calle
                          idempotency_key: IdemKey = None) -> Mapping[str, Any]:
     require(who, "finance")
     data = body.model_dump(mode="json")
-    return await _run(request, who, idempotency_key, body, svc.ledger.record_receipt,
+    return await run_command(request, who, idempotency_key, body, svc.ledger.record_receipt,
                       **{**data, "donor_id": body.donor_id, "pledge_id": body.pledge_id})
 
 
@@ -93,7 +83,7 @@ async def create_receipt(body: ReceiptIn, request: Request, svc: Svc, who: Calle
 async def create_allocation(body: AllocationIn, request: Request, svc: Svc, who: Caller,
                             idempotency_key: IdemKey = None) -> Mapping[str, Any]:
     require(who, "finance")
-    return await _run(request, who, idempotency_key, body, svc.ledger.allocate,
+    return await run_command(request, who, idempotency_key, body, svc.ledger.allocate,
                       **body.model_dump(mode="json"))
 
 
@@ -102,7 +92,7 @@ async def create_distribution(body: DistributionIn, request: Request, svc: Svc, 
                               idempotency_key: IdemKey = None) -> Mapping[str, Any]:
     require(who, "finance", "district")
     require_district(svc, who, body.commune)
-    return await _run(request, who, idempotency_key, body, svc.ledger.distribute,
+    return await run_command(request, who, idempotency_key, body, svc.ledger.distribute,
                       **body.model_dump(mode="json"))
 
 
@@ -110,7 +100,7 @@ async def create_distribution(body: DistributionIn, request: Request, svc: Svc, 
 async def create_reversal(body: ReversalIn, request: Request, svc: Svc, who: Caller,
                           idempotency_key: IdemKey = None) -> Mapping[str, Any]:
     require(who, "finance")
-    return await _run(request, who, idempotency_key, body, svc.ledger.reverse,
+    return await run_command(request, who, idempotency_key, body, svc.ledger.reverse,
                       target_id=body.target_id, reason=body.reason)
 
 
@@ -120,7 +110,7 @@ async def create_child(body: ChildIn, request: Request, svc: Svc, who: Caller,
     require(who, "finance", "district")
     require_district(svc, who, body.commune)
     personal = body.model_dump(exclude={"commune"})
-    return await _run(request, who, idempotency_key, body, svc.ledger.register_child,
+    return await run_command(request, who, idempotency_key, body, svc.ledger.register_child,
                       commune=body.commune, personal=personal)
 
 
@@ -130,7 +120,7 @@ async def erase_child(child_id: UUID, body: ErasureIn, request: Request, svc: Sv
     """Crypto-shred the child's personal fields (their key is deleted); the code, the place, the
     support received, its amounts and proofs stay. The reason is recorded; nothing personal is."""
     require(who, "admin")
-    return await _run(request, who, idempotency_key, body, svc.ledger.erase_child,
+    return await run_command(request, who, idempotency_key, body, svc.ledger.erase_child,
                       child_id=child_id, reason=body.reason)
 
 
@@ -141,7 +131,7 @@ async def merge_child(child_id: UUID, body: ChildMergeIn, request: Request, svc:
     supported, and its standing support counts as the kept child's. A district officer merges
     only children of their own district (another district's child is answered as unknown)."""
     require(who, "finance", "district")
-    return await _run(request, who, idempotency_key, body, svc.ledger.merge_children,
+    return await run_command(request, who, idempotency_key, body, svc.ledger.merge_children,
                       child_id=child_id, into=body.into, reason=body.reason,
                       district=who.district if who.role == "district" else None)
 
@@ -151,11 +141,24 @@ async def create_need(body: NeedIn, request: Request, svc: Svc, who: Caller,
                       idempotency_key: IdemKey = None) -> Mapping[str, Any]:
     require(who, "finance", "district")
     require_district(svc, who, body.commune)
-    return await _run(request, who, idempotency_key, body, svc.ledger.record_need,
+    return await run_command(request, who, idempotency_key, body, svc.ledger.record_need,
                       **body.model_dump(mode="json"))
 
 
 # ---- corrections (issue 12) -------------------------------------------------------------------
+
+@router.post("/children/{child_id}/transfer", status_code=201, response_model=Created)
+async def transfer_child(child_id: UUID, body: ChildTransferIn, request: Request, svc: Svc,
+                         who: Caller, idempotency_key: IdemKey = None) -> Mapping[str, Any]:
+    """Move a child to the commune they now live in, for the reason given (a distribution to a
+    named child is recorded in the child's commune). A district officer moves only their own
+    district's children, within it; a move to another district is finance's."""
+    require(who, "finance", "district")
+    require_district(svc, who, body.commune)
+    return await run_command(request, who, idempotency_key, body, svc.ledger.transfer_child,
+                             child_id=child_id, commune=body.commune, reason=body.reason,
+                             district=who.district if who.role == "district" else None)
+
 
 @router.post("/donors/{donor_id}/corrections", status_code=201, response_model=Created)
 async def correct_donor(donor_id: UUID, body: DonorCorrectionIn, request: Request, svc: Svc,
@@ -164,7 +167,7 @@ async def correct_donor(donor_id: UUID, body: DonorCorrectionIn, request: Reques
     The public lists show the corrected public name from then on (an anonymous donor stays
     unnamed); the receipts' leaves keep the name they were recorded with."""
     require(who, "finance")
-    return await _run(request, who, idempotency_key, body, svc.ledger.correct_donor,
+    return await run_command(request, who, idempotency_key, body, svc.ledger.correct_donor,
                       donor_id=donor_id, **body.model_dump())
 
 
@@ -174,7 +177,7 @@ async def correct_child(child_id: UUID, body: ChildCorrectionIn, request: Reques
     """Correct a child's personal fields, for the reason given. A district officer corrects only
     children of their own district (another district's child is answered as unknown)."""
     require(who, "finance", "district")
-    return await _run(request, who, idempotency_key, body, svc.ledger.correct_child,
+    return await run_command(request, who, idempotency_key, body, svc.ledger.correct_child,
                       child_id=child_id, reason=body.reason,
                       personal=body.model_dump(exclude={"reason"}),
                       district=who.district if who.role == "district" else None)
@@ -187,6 +190,6 @@ async def correct_need(need_id: UUID, body: NeedCorrectionIn, request: Request, 
     a survey of that need whose note is the reason. A district officer corrects only needs of
     their own district (another district's need is answered as unknown)."""
     require(who, "finance", "district")
-    return await _run(request, who, idempotency_key, body, svc.ledger.correct_need,
+    return await run_command(request, who, idempotency_key, body, svc.ledger.correct_need,
                       need_id=need_id, **body.model_dump(),
                       district=who.district if who.role == "district" else None)

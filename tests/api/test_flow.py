@@ -67,7 +67,7 @@ def test_reversals_put_money_back_and_happen_once(client: TestClient, services: 
         "amount_vnd": 400_000, "decision_ref": "QĐ 1"})
     dist = post(client, "/distributions", fin, {
         "season": "2021", "commune": commune, "category": "tet-gifts",
-        "distributed_on": "2022-01-20", "beneficiaries_count": 20,
+        "distributed_on": "2021-12-20", "beneficiaries_count": 20,
         "lines": [{"description": "Quà Tết cho 20 em", "value_vnd": 400_000}]})
     # Can't take back money that was handed out, nor a receipt that was allocated.
     refused = post(client, "/reversals", fin, {"target_id": alloc["id"], "reason": "nhầm"}, 409)

@@ -28,6 +28,8 @@ EXPECTED = {
     ("post", "/api/v1/bank-accounts/{code}/statements"), ("get", "/api/v1/bank-accounts/{code}/lines"),
     ("post", "/api/v1/matches"), ("post", "/api/v1/matches/{match_id}/undo"),
     ("get", "/api/v1/reconciliation"), ("get", "/api/v1/pledges/{pledge_id}/vietqr"),
+    ("get", "/api/v1/seasons"), ("post", "/api/v1/seasons"), ("post", "/api/v1/seasons/{code}/close"),
+    ("post", "/api/v1/children/{child_id}/transfer"),
 }
 
 

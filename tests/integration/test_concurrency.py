@@ -68,7 +68,12 @@ def pair_distribution_lines(pair: int) -> list[int]:
 
 
 def pair_season(pair: int) -> str:
-    return f"{SEASON}-dot{pair}"
+    """A season of one day per pair (seasons never overlap): its own programme to race for."""
+    return f"2023-dot{pair}"
+
+
+def pair_day(pair: int) -> str:
+    return f"2023-01-{10 + pair:02d}"
 
 
 # ---- a real server --------------------------------------------------------------------------
@@ -98,7 +103,7 @@ class Books:
     allocated: dict[str, int] = field(default_factory=dict)  # allocation id → amount
 
 
-def open_books(http: httpx.Client, services: CompositionRoot, fin: str) -> Books:
+def open_books(http: httpx.Client, services: CompositionRoot, fin: str, admin: str) -> Books:
     district = districts(services)[0]  # the `district` token's
     commune = communes(services, district)[0]
     books = Books(donor_id="", commune=commune,
@@ -126,6 +131,8 @@ def open_books(http: httpx.Client, services: CompositionRoot, fin: str) -> Books
         receive("state-budget", pair_allocation_vnd(pair), restriction={"commune": there})
     receive("fund-for-the-poor", sum(sum(pair_distribution_lines(p)) for p in range(PAIRS)))
     for pair in range(PAIRS):
+        post(http, "/seasons", admin, {"code": pair_season(pair), "name": f"Đợt {pair}",
+                                       "starts_on": pair_day(pair), "ends_on": pair_day(pair)})
         allocate("fund-for-the-poor", pair_season(pair), commune, "tet-gifts",
                  sum(pair_distribution_lines(pair)))
     return books
@@ -166,9 +173,9 @@ def plan(books: Books) -> list[list[Op]]:
                 "amount_vnd": amount, "decision_ref": ref}
 
     def distribution(values: list[int], season: str = SEASON, category: str = CATEGORY,
-                     ) -> dict[str, Any]:
+                     on: str = "2021-12-15") -> dict[str, Any]:
         return {"season": season, "commune": books.commune, "category": category,
-                "distributed_on": "2021-12-15", "beneficiaries_count": len(values),
+                "distributed_on": on, "beneficiaries_count": len(values),
                 "lines": [{"description": f"Áo ấm {n}", "value_vnd": v}
                           for n, v in enumerate(values)]}
 
@@ -192,7 +199,8 @@ def plan(books: Books) -> list[list[Op]]:
                 "category": "nutrition-health", "amount_vnd": pair_allocation_vnd(pair),
                 "decision_ref": f"QĐ chung {pair}"}, key=f"a-{pair}"),
             Op("distribution", distributor,
-               distribution(pair_distribution_lines(pair), pair_season(pair), "tet-gifts"),
+               distribution(pair_distribution_lines(pair), pair_season(pair), "tet-gifts",
+                            pair_day(pair)),
                key=f"d-{pair}"),
         ]
         # In the same order in both threads of a pair, spread among the others.
@@ -254,7 +262,7 @@ def test_racing_clients_keep_the_money_rules(services: CompositionRoot, tokens: 
     fin = tokens["finance"]
     services.start_projections()
     with serving(services) as base, httpx.Client(base_url=base, timeout=60) as http:
-        books = open_books(http, services, fin)
+        books = open_books(http, services, fin, tokens["admin"])
         threads = plan(books)
         own = [op for ops in threads for op in ops if op.key is None]
         shared_receipts = [op for ops in threads[:PAIRS] for op in ops

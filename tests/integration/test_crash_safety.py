@@ -197,6 +197,7 @@ def test_kills_and_a_database_crash_lose_nothing_on_postgresql(cluster: Cluster,
     migrated = env.run("migrate")
     assert migrated.returncode == 0, migrated.stderr
     token = env.token(TOKEN_NAME, "finance")
+    env.open_seasons()
     api = ApiServer(env, free_port(), run_projections=False)
     worker = Worker(env)
     api.start()
@@ -241,6 +242,7 @@ def test_kills_and_a_database_crash_lose_nothing_on_postgresql(cluster: Cluster,
 def test_kills_lose_nothing_on_sqlite(tmp_path: Path) -> None:
     env = Environment(f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path / "data", tmp_path)
     token = env.token(TOKEN_NAME, "finance")
+    env.open_seasons()
     # The embedded deployment: the server follows the log itself.
     api = ApiServer(env, free_port(), run_projections=True)
     api.start()

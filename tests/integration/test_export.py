@@ -89,7 +89,7 @@ def build_ledger(client: TestClient, services: CompositionRoot, fin: str) -> int
                                                "amount_vnd": 400_000, "decision_ref": "QĐ 1"})
     dist = post(client, "/distributions", fin, {
         "season": "2021", "commune": commune, "category": "tet-gifts",
-        "distributed_on": "2022-01-20", "beneficiaries_count": 20,
+        "distributed_on": "2021-12-20", "beneficiaries_count": 20,
         "lines": [{"description": "Quà Tết cho 20 em", "value_vnd": 400_000}]})
     post(client, "/reversals", fin, {"target_id": dist["id"], "reason": "trả lại"})
     post(client, "/reversals", fin, {"target_id": alloc["id"], "reason": "nhầm xã"})
@@ -271,7 +271,7 @@ def test_export_stops_at_the_head_and_pages_through_the_log(
 
 
 def test_an_empty_log_has_nothing_to_export(tmp_path: Path) -> None:
-    services = make_services(f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path / "data")
+    services = make_services(f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path / "data", seasons=False)
     try:
         with pytest.raises(LookupError):
             export_log(services, tmp_path / "log.jsonl")
@@ -592,7 +592,7 @@ def test_the_public_export_holds_only_public_leaves_and_verifies_offline(
 
 def test_the_public_export_needs_a_tree_head_and_a_complete_merkle_projection(
         client: TestClient, services: CompositionRoot, tokens: dict[str, str], tmp_path: Path) -> None:
-    empty = make_services(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path / "empty")
+    empty = make_services(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path / "empty", seasons=False)
     try:
         with TestClient(create_app(services=empty)) as nothing:
             response = nothing.get(f"{API}/public/export")

@@ -1,5 +1,5 @@
-"""One record per child (issue 12, item 2), over random registrations, merges, distributions and
-reversals on an in-memory ledger: no child, counting the kept record and every record merged
+"""One record per child (issue 12, items 2 and 3), over random registrations, transfers, merges,
+distributions and reversals on an in-memory ledger: no child, counting the kept record and every record merged
 into it, holds two standing supports of one category in one season unless the later one carried
 a recorded reason. Support given to two records while they were still two children is not a
 repeat: the merge that joined them carries its own reason. The kept record's own view of its
@@ -41,7 +41,7 @@ picks = st.integers(min_value=0, max_value=10_000)
 @dataclass
 class Record:
     id: UUID
-    commune: str
+    commune: str  # where the child is registered now
     match: tuple[str, int, str]
     merged_into: UUID | None = None
     merged_at: int = 0  # the step of the merge
@@ -135,6 +135,30 @@ class Merges(RuleBasedStateMachine):
         assert expected is None
         event("merged")
         duplicate.merged_into, duplicate.merged_at = kept.id, self.step
+
+    @precondition(lambda self: bool(self.records))
+    @rule(pick=picks, commune=st.sampled_from(COMMUNES))
+    def transfer(self, pick: int, commune: str) -> None:
+        """A child moves (to another district too, as finance may record): their support so far
+        moves with them, so the duplicate rule follows them to the new commune."""
+        if not self.records:
+            return
+        self.step += 1
+        record = self.records[pick % len(self.records)]
+        refused = record.merged_into is not None or record.commune == commune
+        head = self.book.head()
+        try:
+            self.book.ledger.transfer_child(FINANCE, self.book._hash(), child_id=record.id,
+                                            commune=commune, reason="gia đình chuyển nhà")
+        except InvalidInput:
+            assert refused
+            assert self.book.head() == head
+            event("transfer refused")
+            return
+        assert not refused
+        event("transferred")
+        record.commune = commune
+        record.match = (*record.match[:2], commune)
 
     @precondition(lambda self: bool(self.records))
     # Mostly one season and category, so that a support meets the support of a merged record.

@@ -13,6 +13,7 @@ import itertools
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -55,7 +56,7 @@ class Ledger:
 @pytest.fixture(scope="module")
 def ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
     tmp = tmp_path_factory.mktemp("reached")
-    svc = make_services(f"sqlite:///{tmp / 'ledger.db'}", tmp / "data")
+    svc = make_services(f"sqlite:///{tmp / 'ledger.db'}", tmp / "data", seasons=False)
     # Communes the plan supports (allocations go only to extremely difficult ones).
     eligible = [a for a in svc.areas.communes() if a.extremely_difficult]
     districts = sorted({a.parent for a in eligible if a.parent})[:2]
@@ -98,13 +99,18 @@ def expected(made: list[Made], season: str, district: str, commune: str,
 def test_children_reached_are_distinct_children_at_every_grain(ledger: Ledger,
                                                                steps: list[Step]) -> None:
     svc = ledger.services
-    # A season of its own per example (the ledger is shared), inside the ledger's date window.
+    # Two seasons of their own per example (the ledger is shared), a day each (seasons never
+    # overlap), after the money they draw on.
     run = next(ledger.runs)
-    seasons = (f"2021-run{run}", f"2021-run{run}-tet")
+    days = [date(2000, 1, 2) + timedelta(days=2 * run + n) for n in (0, 1)]
+    seasons = (f"{days[0].year}-run{run}", f"{days[1].year}-run{run}-tet")
+    for season, day in zip(seasons, days, strict=True):
+        svc.ledger.open_season(CTX, _hash(), code=season, name=season, starts_on=day.isoformat(),
+                               ends_on=day.isoformat())
     donor = UUID(svc.ledger.register_donor(CTX, _hash(), name="Nhà hảo tâm", kind="organisation",
                                            public_name="Nhà hảo tâm")["id"])
     svc.ledger.record_receipt(CTX, _hash(), donor_id=donor, fund="campaign",
-                              received_on="2021-10-01", channel="cash", amount_vnd=100_000_000)
+                              received_on="2000-01-01", channel="cash", amount_vnd=100_000_000)
     children: list[tuple[str, str]] = []  # (commune, child id)
     programmes: set[tuple[str, str, str]] = set()
     distributions: list[tuple[UUID, Made]] = []
@@ -131,7 +137,7 @@ def test_children_reached_are_distinct_children_at_every_grain(ledger: Ledger,
                 lines = [{"description": "Nhóm", "quantity": count, "value_vnd": 1_000}]
             # A count beside named lines is left out of the figure: one example in two has one.
             done = svc.ledger.distribute(CTX, _hash(), season=season, commune=commune,
-                                         category=category, distributed_on="2021-12-01",
+                                         category=category, distributed_on=days[a].isoformat(),
                                          lines=lines, beneficiaries_count=count or None,
                                          duplicate_reason="Bổ sung")
             made = Made(season, district, commune, category, frozenset(named), count)

@@ -47,6 +47,7 @@ from ledger.bootstrap import CompositionRoot
 from projections.donations import Donations
 from projections.runner import Runner
 from tests.conftest import make_services
+from tests.helpers import open_seasons
 from tests.integration.test_public_speed import dump
 from tests.unit.test_rules import AREAS, C1, C2, C3, D1, D2, FINANCE, SERVICE_KEY
 
@@ -93,6 +94,7 @@ class EarmarkMachine(RuleBasedStateMachine):
         self.ledger = Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"}, areas=AREAS,
                              open_receipts=self.open_receipts,
                              service_key=SERVICE_KEY, position_of=self.position_of)
+        open_seasons(self.ledger)
         self.n = 0
         self.donors: list[UUID] = []
         self.pledges: list[MPledge] = []

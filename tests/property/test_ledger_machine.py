@@ -606,7 +606,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 planned.append(taken)
         response = self.attempt(
             expected, self.services.ledger.distribute, season=season, commune=commune,
-            category=category, distributed_on="2021-12-01", lines=lines,
+            category=category, distributed_on=f"{season}-12-01", lines=lines,
             beneficiaries_count=beneficiaries or None, duplicate_reason=reason)
         if response is None:
             return

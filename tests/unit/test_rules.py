@@ -39,6 +39,7 @@ from domain.programmes import Programme
 from domain.receipts import Receipt
 from domain.text import fold, format_vnd, nfc
 from ledger.application import Ledger
+from tests.helpers import open_seasons
 
 # ---- a small area tree: two districts, three communes ---------------------------------------
 
@@ -67,6 +68,7 @@ class Book:
         self.ledger = Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"}, areas=AREAS,
                              open_receipts=self.open_receipts, child_keys=self.keys,
                              service_key=SERVICE_KEY, position_of=self.position_of)
+        open_seasons(self.ledger)
         self.calls = 0
         self.default_donor = self.donor()
 
@@ -133,7 +135,7 @@ class Book:
                    ctx: Context = FINANCE) -> dict[str, Any]:
         return self.ledger.distribute(
             ctx, self._hash(), season=season, commune=commune, category=category,
-            distributed_on="2021-12-01", lines=lines, beneficiaries_count=beneficiaries_count,
+            distributed_on=f"{season}-12-01", lines=lines, beneficiaries_count=beneficiaries_count,
             duplicate_reason=duplicate_reason)
 
     def child(self, commune: str = C1, name: str = "Hoàng Thị Mai", ctx: Context = FINANCE,
