@@ -28,6 +28,8 @@ EXPECTED = {
     ("post", "/api/v1/bank-accounts/{code}/statements"), ("get", "/api/v1/bank-accounts/{code}/lines"),
     ("post", "/api/v1/matches"), ("post", "/api/v1/matches/{match_id}/undo"),
     ("get", "/api/v1/reconciliation"), ("get", "/api/v1/pledges/{pledge_id}/vietqr"),
+    ("get", "/api/v1/proposals"), ("post", "/api/v1/proposals/{proposal_id}/approve"),
+    ("post", "/api/v1/proposals/{proposal_id}/reject"),
 }
 
 
@@ -44,6 +46,16 @@ def test_openapi_lists_every_endpoint_with_its_problems(client: TestClient) -> N
                 assert "201" in op["responses"], path
                 names = {p["name"] for p in op.get("parameters", [])}
                 assert "Idempotency-Key" in names, path
+
+
+def test_four_eyes_answers_and_problems_are_documented(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/api/v1/allocations", "/api/v1/reversals"):
+        proposed = paths[path]["post"]["responses"]["202"]["content"]["application/json"]["schema"]
+        assert proposed == {"$ref": "#/components/schemas/ProposalCreated"}
+    responses = paths["/api/v1/proposals/{proposal_id}/approve"]["post"]["responses"]
+    assert "same_person" in responses["403"]["description"]
+    assert "already_decided" in responses["409"]["description"]
 
 
 def test_every_route_answers_as_documented(client: TestClient) -> None:

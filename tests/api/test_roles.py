@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from adapters.statements import Statement, StatementLine, write_csv
+from adapters.tokens import create_token
 from api.app import create_app
 from ledger.bootstrap import CompositionRoot
 from tests.conftest import PG_URL, _pg_admin, make_services, make_tokens
@@ -164,6 +165,17 @@ def _fresh_duplicate(w: World) -> dict[str, str]:
     return {"duplicate_id": made["id"]}
 
 
+def _fresh_proposal(w: World) -> dict[str, str]:
+    """A proposal (an allocation above the four-eyes amount) by a third officer, so that admin
+    and finance may each approve it (a proposal is decided once)."""
+    proposer = w.tokens.get("proposer") or create_token(w.services.db, name="proposer", role="finance")
+    w.tokens["proposer"] = proposer
+    made = post(w.client, "/allocations", proposer, {
+        "fund": "campaign", "season": SEASON, "commune": w.commune, "category": "tet-gifts",
+        "amount_vnd": 2 * ALLOCATED_VND + 1, "decision_ref": "QĐ 9"}, expect=202)
+    return {"proposal_id": made["id"]}
+
+
 def _fresh_need(w: World) -> dict[str, str]:
     """A surveyed need of the set-up's commune, to correct (surveyed again each time)."""
     made = post(w.client, "/needs", w.tokens["finance"], {
@@ -239,6 +251,11 @@ ENDPOINTS = [
              lambda w: {"children_count": next(_counter), "estimated_vnd": 1_000_000,
                         "reason": "đếm lại"},
              prepare=_fresh_need),
+    Endpoint("GET", "/proposals", BANK_READERS, check=lambda w, d: isinstance(d["items"], list)),
+    Endpoint("POST", "/proposals/{proposal_id}/approve", FINANCE_WRITES, lambda w: {},
+             prepare=_fresh_proposal),
+    Endpoint("POST", "/proposals/{proposal_id}/reject", FINANCE_WRITES,
+             lambda w: {"reason": "không đúng quyết định"}, prepare=_fresh_proposal),
     Endpoint("GET", "/areas", PUBLIC, check=lambda w, d: w.commune in {a["code"] for a in d["items"]}),
     Endpoint("GET", "/funds", PUBLIC, check=lambda w, d: "campaign" in {f["code"] for f in d["items"]}),
     Endpoint("GET", "/categories", PUBLIC, check=_items),
