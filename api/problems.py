@@ -55,7 +55,7 @@ OPENAPI_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"description": ", ".join(codes), "content": PROBLEM_CONTENT}
     for status, codes in (
         (400, ["bad_request (a body that is not JSON)"]),
-        (401, ["unauthorized"]), (403, ["forbidden"]), (404, _domain_codes(404)),
+        (401, ["unauthorized"]), (403, sorted({*_domain_codes(403), "forbidden"})), (404, _domain_codes(404)),
         (409, [*_domain_codes(409), "conflict"]),
         (413, ["payload_too_large"]),
         (422, _domain_codes(422)),

@@ -25,6 +25,8 @@ from domain.dates import DEFAULT_WINDOW, DateWindow, check_date, parse_iso_date
 from domain.donors import DONOR_KINDS
 from domain.errors import InvalidInput
 from domain.money import CATEGORIES, FUNDS, MAX_AMOUNT_VND, MAX_QUANTITY, SEASON_PATTERN
+from domain.proposals import KINDS as PROPOSAL_KINDS
+from domain.proposals import STATUSES as PROPOSAL_STATUSES
 from domain.receipts import CHANNELS
 from domain.text import MAX_CODE, MAX_NAME, MAX_NOTE, MAX_TEXT, check_text
 
@@ -124,6 +126,8 @@ Channel = Annotated[str, OneOf(CHANNELS)]
 Sex = Annotated[str, OneOf(SEXES)]
 MatchKind = Annotated[str, OneOf(MATCH_KINDS)]
 StatementFormat = Annotated[str, OneOf(STATEMENT_FORMATS)]
+ProposalKind = Annotated[str, OneOf(PROPOSAL_KINDS)]
+ProposalStatus = Annotated[str, OneOf(PROPOSAL_STATUSES)]
 
 
 class Model(BaseModel):
@@ -429,3 +433,56 @@ class MatchCreated(Created):
     target_id: UUID
     kind: MatchKind | None = None
     donor_id: UUID | None = None  # when the match made a receipt: its donor, found or new
+
+
+# ---- four eyes (issue 12, item 8) ---------------------------------------------------------
+
+class ProposalCreated(Created):
+    """202: above the four-eyes amount the command is recorded as a proposal (`id` is the
+    proposal's): nothing took effect until another finance or admin approves it."""
+
+    proposal_id: UUID
+    status: Annotated[str, Field(description='"proposed"')]
+    kind: ProposalKind
+    amount_vnd: int
+
+
+class ApprovalIn(Model):
+    reason: Note | None = None
+
+
+class RejectionIn(Model):
+    reason: Reason
+
+
+class ProposalDecided(Created):
+    """An approval answers what it made (`id`: the allocation or the reversal, with that
+    command's own fields); a rejection answers the proposal's id."""
+
+    proposal_id: UUID
+    status: Annotated[str, Field(description='"approved" or "rejected"')]
+    kind: ProposalKind
+    amount_vnd: int | None = None
+    drawn_from: list[Draw] | None = None
+    target_id: UUID | None = None
+
+
+class ProposalRow(BaseModel):
+    id: UUID
+    position: int
+    kind: ProposalKind
+    status: ProposalStatus
+    amount_vnd: int
+    proposer: str
+    proposer_role: str
+    created_at: str
+    arguments: dict[str, Any]
+    decided_by: str | None = None
+    decided_at: str | None = None
+    decision_reason: str | None = None
+    result_id: UUID | None = None
+
+
+class Proposals(BaseModel):
+    items: list[ProposalRow]
+    next_cursor: int | None = None

@@ -128,3 +128,27 @@ class SeasonOverlap(DomainError):
     code = "season_overlap"
     status = 409
     title = "The season overlaps another"
+
+
+class NotAllowed(DomainError):
+    """The caller's role may not take this decision (a district officer or an auditor approving)."""
+
+    code = "forbidden"
+    status = 403
+    title = "Not allowed"
+
+
+class SamePerson(DomainError):
+    """Four eyes: the person who proposed a large allocation or reversal can't approve it."""
+
+    code = "same_person"
+    status = 403
+    title = "The proposer can't approve their own proposal"
+
+
+class AlreadyDecided(DomainError):
+    """A proposal is approved or rejected once; a second decision (two approvers at once) is refused."""
+
+    code = "already_decided"
+    status = 409
+    title = "The proposal was already decided"

@@ -32,6 +32,7 @@ from domain import (
     idempotency,
     needs,
     programmes,
+    proposals,
     receipts,
     seasons,
 )
@@ -43,7 +44,7 @@ __all__ = ["AGGREGATE_MODULES", "CatalogueError", "EventInfo", "Field", "catalog
 # depend on what else is on disk; the test checks that no other domain module defines one.
 AGGREGATE_MODULES: tuple[ModuleType, ...] = (
     allocations, bank, children, claims, distributions, donors, idempotency, needs, programmes,
-    receipts, seasons,
+    proposals, receipts, seasons,
 )
 
 COMMAND = ".venv/bin/python tools/event_catalogue.py"

@@ -22,9 +22,12 @@ class Context:
     request_id: str = ""
     idempotency_key: str | None = None
     note: str | None = None
+    # (proposal id, proposer) when the command carries out an approved four-eyes proposal: the
+    # events it makes name who proposed them beside the approver, the actor (domain/proposals.py).
+    proposal: tuple[str, str] | None = None
 
     def meta(self, note: str | None = None) -> Meta:
-        return {
+        meta: Meta = {
             "actor": self.actor,
             "role": self.role,
             "request_id": self.request_id,
@@ -34,6 +37,9 @@ class Context:
             # enough, since none of them is published in clear.
             "salt": secrets.token_hex(SALT_BYTES),
         }
+        if self.proposal is not None:
+            meta["proposal"] = {"id": self.proposal[0], "proposed_by": self.proposal[1]}
+        return meta
 
 
 SYSTEM = Context(actor="system", role="admin")

@@ -50,6 +50,28 @@ class Reversed(Created):
     target_id: str
 
 
+class Proposed(Created):
+    """An allocation or reversal above the four-eyes amount, recorded as a proposal: `id` is the
+    proposal's (as `proposal_id`); nothing took effect yet."""
+
+    proposal_id: str
+    status: str  # "proposed"
+    kind: str  # allocation, reversal
+    amount_vnd: int
+
+
+class Decided(Created):
+    """A proposal approved (`id`: the allocation or reversal it made, with that command's own
+    fields) or rejected (`id`: the proposal's)."""
+
+    proposal_id: str
+    status: str  # approved, rejected
+    kind: str
+    amount_vnd: NotRequired[int]
+    drawn_from: NotRequired[list[dict[str, Any]]]
+    target_id: NotRequired[str]
+
+
 class ChildRegistered(Created):
     code: str
     # Live records of the same folded name, birth year and commune: a warning, not a refusal.

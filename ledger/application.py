@@ -10,7 +10,8 @@ aggregates meanwhile. The store itself is the eventsourcing library's (SQLite or
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol, TypeVar
+from dataclasses import replace
+from typing import Any, NamedTuple, Protocol, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, project_aggregate
@@ -24,7 +25,14 @@ from domain.claims import Claim, claim_id
 from domain.dates import DEFAULT_WINDOW, DateWindow, check_date, check_optional_date
 from domain.distributions import Distribution
 from domain.donors import DONOR_KINDS, Donor, DonorKeys, MemoryDonorKeys, Pledge
-from domain.errors import AlreadyRecorded, ChildElsewhere, InvalidInput, NotFound, TotalLimitReached
+from domain.errors import (
+    AlreadyRecorded,
+    ChildElsewhere,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    TotalLimitReached,
+)
 from domain.ids import child_code, need_id, programme_id, seasons_id
 from domain.inputs import CHILD_MAX_AGE, as_uuid, check_channel, check_child_age, check_note, check_personal
 from domain.leaf import ANONYMOUS, receipt_reference
@@ -44,10 +52,20 @@ from domain.money import (
 )
 from domain.needs import Need
 from domain.programmes import Programme
+from domain.proposals import FOUR_EYES_VND, Proposal, needs_second_person
 from domain.receipts import Receipt
 from domain.seasons import Season, Seasons
 from domain.text import MAX_CODE, MAX_NAME, MAX_NOTE, check_optional, check_text, fold
-from ledger.answers import Allocated, ChildRegistered, Created, Distributed, ReceiptRecorded, Reversed
+from ledger.answers import (
+    Allocated,
+    ChildRegistered,
+    Created,
+    Decided,
+    Distributed,
+    Proposed,
+    ReceiptRecorded,
+    Reversed,
+)
 from ledger.command_runner import CommandRunner, PositionOf
 from ledger.group_commit import GroupCommitApplication
 
@@ -78,6 +96,13 @@ def no_totals(figure: str, *, exact: bool) -> int:
     return 0
 
 
+class Approval(NamedTuple):
+    """A command carried out because a second person approved its proposal (four eyes)."""
+
+    proposal_id: UUID
+    reason: str | None
+
+
 # Opaque ids of groups of likely duplicates: a group is named without handing out its digest.
 DUPLICATES_NAMESPACE = uuid5(NAMESPACE_URL, "https://minhbach.invalid/child-duplicates")
 
@@ -99,8 +124,10 @@ class Ledger(GroupCommitApplication):
         donor_keys: DonorKeys | None = None,
         child_keys: ChildKeys | None = None,
         child_max_age: int = CHILD_MAX_AGE,
+        four_eyes_vnd: int = FOUR_EYES_VND,
     ) -> None:
         super().__init__(env)
+        self.four_eyes_vnd = four_eyes_vnd
         self.dates = dates
         self.child_max_age = child_max_age
         self.totals = totals
@@ -412,10 +439,27 @@ class Ledger(GroupCommitApplication):
     def allocate(self, ctx: Context, request_hash: str, *, fund: str, season: str, commune: str,
                  category: str, decision_ref: str, amount_vnd: int | None = None,
                  in_kind: dict[str, Any] | None = None, note: str | None = None,
-                 override_reason: str | None = None) -> Allocated:
+                 override_reason: str | None = None) -> Allocated | Proposed:
+        """Allocate a fund's money or goods to a programme, drawn FIFO from its receipts. Above
+        the four-eyes amount (goods by the value FIFO planning gives them) it is recorded as a
+        proposal instead, which takes effect when a second person approves it
+        (`approve_proposal`); its rules are checked now and again then."""
+        args = self._allocation_arguments(ctx, fund=fund, season=season, commune=commune,
+                                          category=category, decision_ref=decision_ref,
+                                          amount_vnd=amount_vnd, in_kind=in_kind, note=note,
+                                          override_reason=override_reason)
+        return self.commands.run(ctx, request_hash, self._allocation(ctx, args),
+                                 serialise_on=self._allocation_keys(args))
+
+    def _allocation_arguments(self, ctx: Context, *, fund: str, season: str, commune: str,
+                              category: str, decision_ref: str, amount_vnd: int | None,
+                              in_kind: dict[str, Any] | None, note: str | None,
+                              override_reason: str | None) -> dict[str, Any]:
+        """An allocation's arguments, checked (`ctx` is whose rights count: an admin may
+        override the plan's communes); what a proposal stores, and checks again on approval."""
         check_fund(fund)
         check_category(category)
-        district, override_reason = self._supported_place(ctx, season, commune, override_reason)
+        _, override_reason = self._supported_place(ctx, season, commune, override_reason)
         item = check_text(in_kind.get("item"), "in_kind.item", max_length=MAX_NAME,
                           required=True) if in_kind else None
         quantity = check_quantity(in_kind["quantity"]) if in_kind else 0
@@ -428,9 +472,29 @@ class Ledger(GroupCommitApplication):
         if not isinstance(decision_ref, str) or not decision_ref.strip():
             raise InvalidInput("an allocation needs the decision that ordered it (decision_ref)")
         decision_ref = check_text(decision_ref, "decision_ref", max_length=MAX_NAME)
-        note = check_note(note)
+        return {"fund": fund, "season": season, "commune": commune, "category": category,
+                "decision_ref": decision_ref, "amount_vnd": amount_vnd,
+                "in_kind": {"item": item, "quantity": quantity} if item else None,
+                "note": check_note(note), "override_reason": override_reason}
 
-        def build() -> tuple[list[Aggregate], Allocated]:
+    @staticmethod
+    def _allocation_keys(args: dict[str, Any]) -> tuple[str, ...]:
+        return (f"fund:{args['fund']}",
+                f"programme:{programme_id(args['season'], args['commune'], args['category'])}")
+
+    def _allocation(self, ctx: Context, args: dict[str, Any], approval: Approval | None = None,
+                    ) -> Callable[[], tuple[list[Aggregate], Allocated | Proposed]]:
+        """The build of an allocation of checked `args`: proposed when above the four-eyes
+        amount, unless it carries out an `approval`, whose proposal it then marks approved."""
+        fund, season, commune, category = args["fund"], args["season"], args["commune"], args["category"]
+        district = self.areas.district_of(commune)
+        item = args["in_kind"]["item"] if args["in_kind"] else None
+        quantity = int(args["in_kind"]["quantity"]) if args["in_kind"] else 0
+        amount_vnd: int | None = args["amount_vnd"]
+        decision_ref, note, override_reason = args["decision_ref"], args["note"], args["override_reason"]
+
+        def build() -> tuple[list[Aggregate], Allocated | Proposed]:
+            proposal = self._deciding(ctx, approval)
             programme = self._programme(season, district, commune, category, ctx.meta())
             receipts = self._candidates(fund, item, district, commune, category,
                                         quantity if item else amount_vnd or 0)
@@ -444,6 +508,9 @@ class Ledger(GroupCommitApplication):
                                             quantity=d["quantity"], meta=ctx.meta())
             total = sum(d["amount_vnd"] for d in draws)
             self.within_limit("allocated", total)
+            if proposal is None and needs_second_person(total, self.four_eyes_vnd):
+                # Every rule held: what was drawn above is dropped, the proposal alone is saved.
+                return self._propose(ctx, "allocation", args, total, note)
             allocation = Allocation(
                 id=allocation_id, fund=fund, programme_id=programme.id, season=season,
                 district=district, commune=commune, category=category, amount_vnd=total,
@@ -453,13 +520,14 @@ class Ledger(GroupCommitApplication):
             # Each tranche keeps its receipt's date: no distribution may be dated before it.
             programme.receive(allocation_id=allocation_id, meta=ctx.meta(note), pieces=[
                 {**d, "received_on": by_id[d["receipt_id"]].received_on} for d in draws])
-            touched = [by_id[d["receipt_id"]] for d in draws]
+            touched: list[Aggregate] = [by_id[d["receipt_id"]] for d in draws]
+            if proposal is not None and approval is not None:
+                touched.append(self._approve(proposal, ctx, allocation_id, approval.reason))
             answer: Allocated = {"id": str(allocation_id), "amount_vnd": total,
                                  "drawn_from": [dict(d) for d in draws]}
             return [allocation, programme, *touched], answer
 
-        return self.commands.run(ctx, request_hash, build, serialise_on=(
-            f"fund:{fund}", f"programme:{programme_id(season, commune, category)}"))
+        return build
 
     def _supported_place(self, ctx: Context, season: str, commune: str,
                          override_reason: str | None) -> tuple[str, str | None]:
@@ -594,17 +662,27 @@ class Ledger(GroupCommitApplication):
 
     # ---- reversals ------------------------------------------------------------------------
 
-    def reverse(self, ctx: Context, request_hash: str, *, target_id: UUID, reason: str) -> Reversed:
+    def reverse(self, ctx: Context, request_hash: str, *, target_id: UUID,
+                reason: str) -> Reversed | Proposed:
+        """Reverse a receipt, a pledge, an allocation or a distribution. A receipt, allocation or
+        distribution worth more than the four-eyes amount is proposed instead (a pledge's
+        cancellation moves no money and never waits)."""
         reason = check_text(reason, "reason", max_length=MAX_NOTE, multiline=True, required=True)
+        return self.commands.run(ctx, request_hash, self._reversal(ctx, target_id, reason))
 
-        def build() -> tuple[list[Aggregate], Reversed]:
+    def _reversal(self, ctx: Context, target_id: UUID, reason: str, approval: Approval | None = None,
+                  ) -> Callable[[], tuple[list[Aggregate], Reversed | Proposed]]:
+        def build() -> tuple[list[Aggregate], Reversed | Proposed]:
+            proposal = self._deciding(ctx, approval)
             target = self.find_or_none(target_id, Aggregate)
             reversal_id = uuid4()
             meta = ctx.meta(reason)
             touched: list[Aggregate]
+            value = 0
             if isinstance(target, Receipt):
                 target.reverse(reversal_id=reversal_id, reason=reason, meta=meta)
                 touched = [target]
+                value = target.amount_vnd
                 if target.bank_txn_id:
                     # The bank transaction happened; its corrected receipt may record it again.
                     claim = self.require(claim_id("bank-txn", target.bank_txn_id), Claim, "claim")
@@ -615,13 +693,22 @@ class Ledger(GroupCommitApplication):
                 touched = [target]
             elif isinstance(target, Allocation):
                 touched = self._reverse_allocation(target, reversal_id, reason, meta)
+                value = target.amount_vnd
             elif isinstance(target, Distribution):
                 touched = self._reverse_distribution(target, reversal_id, reason, meta)
+                value = target.total_vnd
             else:
                 raise NotFound(f"nothing reversible has id {target_id}")
+            if proposal is None and needs_second_person(value, self.four_eyes_vnd):
+                # The reversal may be made now (the calls above checked it); only the proposal is saved.
+                return self._propose(ctx, "reversal", {
+                    "target_id": str(target_id), "target": type(target).__name__.lower(),
+                    "reason": reason}, value, reason)
+            if proposal is not None and approval is not None:
+                touched.append(self._approve(proposal, ctx, reversal_id, approval.reason))
             return touched, {"id": str(reversal_id), "target_id": str(target_id)}
 
-        return self.commands.run(ctx, request_hash, build)
+        return build
 
     def _reverse_allocation(self, allocation: Allocation, reversal_id: UUID, reason: str,
                             meta: Meta) -> list[Aggregate]:
@@ -655,6 +742,80 @@ class Ledger(GroupCommitApplication):
                                        category=programme.category, meta=meta)
                 child_id = UUID(child.merged_into) if child.merged_into else None
         return [distribution, programme, *children.values()]
+
+    # ---- four eyes (issue 12, item 8) -----------------------------------------------------
+
+    def _propose(self, ctx: Context, kind: str, arguments: dict[str, Any], value: int,
+                 note: str | None) -> tuple[list[Aggregate], Proposed]:
+        proposal = Proposal.propose(id=uuid4(), kind=kind, arguments=arguments, amount_vnd=value,
+                                    proposer=ctx.actor, proposer_role=ctx.role, meta=ctx.meta(note))
+        return [proposal], {"id": str(proposal.id), "proposal_id": str(proposal.id),
+                            "status": "proposed", "kind": kind, "amount_vnd": value}
+
+    def _deciding(self, ctx: Context, approval: Approval | None) -> Proposal | None:
+        """The proposal an approval carries out, refused at once when it may not be approved
+        (decided already, by its proposer), before any money rule is looked at."""
+        if approval is None:
+            return None
+        proposal = self.require(approval.proposal_id, Proposal, "proposal")
+        proposal.check_decision(by=ctx.actor, role=ctx.role, approving=True)
+        return proposal
+
+    @staticmethod
+    def _approve(proposal: Proposal, ctx: Context, result_id: UUID, reason: str | None) -> Proposal:
+        proposal.approve(by=ctx.actor, role=ctx.role, result_id=result_id, reason=reason,
+                         meta=ctx.meta(reason))
+        return proposal
+
+    def approve_proposal(self, ctx: Context, request_hash: str, *, proposal_id: UUID,
+                         reason: str | None = None) -> Decided:
+        """Carry out a pending proposal: the allocation or reversal it holds, every rule checked
+        again now (funds may have gone meanwhile: then nothing is recorded and it stays pending),
+        saved in one transaction with the approval. Never by its proposer; once."""
+        reason = check_note(reason, "reason")
+        proposal = self.require(proposal_id, Proposal, "proposal")
+        kind, args = proposal.kind, proposal.arguments
+        # The events it makes name the proposer beside the approver (their actor).
+        acting = replace(ctx, proposal=(str(proposal_id), proposal.proposer))
+        approval = Approval(proposal_id, reason)
+
+        def build() -> tuple[list[Aggregate], Decided]:
+            inner: Callable[[], tuple[list[Aggregate], Any]]
+            if kind == "allocation":
+                # The proposer's rights count for its arguments (an admin's commune override).
+                checked = self._allocation_arguments(
+                    Context(actor=proposal.proposer, role=proposal.proposer_role), **args)
+                inner = self._allocation(acting, checked, approval)
+            else:
+                inner = self._reversal(acting, UUID(args["target_id"]), args["reason"], approval)
+            try:
+                aggregates, answer = inner()
+            except DomainError:
+                # The proposal was read before the money: if another approver won in between
+                # (another process), the funds they took are what refused us; say what happened.
+                self.require(proposal_id, Proposal, "proposal").check_decision(
+                    by=ctx.actor, role=ctx.role, approving=True)
+                raise
+            return aggregates, {**answer, "proposal_id": str(proposal_id), "status": "approved",
+                                "kind": kind}
+
+        keys = self._allocation_keys(args) if kind == "allocation" else ()
+        return self.commands.run(acting, request_hash, build,
+                                 serialise_on=(*keys, f"proposal:{proposal_id}"))
+
+    def reject_proposal(self, ctx: Context, request_hash: str, *, proposal_id: UUID,
+                        reason: str) -> Decided:
+        """Refuse a pending proposal for the reason given (its proposer may withdraw it so)."""
+        reason = check_text(reason, "reason", max_length=MAX_NOTE, multiline=True, required=True)
+
+        def build() -> tuple[list[Aggregate], Decided]:
+            proposal = self.require(proposal_id, Proposal, "proposal")
+            proposal.reject(by=ctx.actor, role=ctx.role, reason=reason, meta=ctx.meta(reason))
+            return [proposal], {"id": str(proposal_id), "proposal_id": str(proposal_id),
+                                "status": "rejected", "kind": proposal.kind}
+
+        return self.commands.run(ctx, request_hash, build,
+                                 serialise_on=(f"proposal:{proposal_id}",))
 
     # ---- children and needs ---------------------------------------------------------------
 

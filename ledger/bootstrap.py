@@ -148,6 +148,7 @@ def build(settings: Settings | None = None) -> CompositionRoot:
         dates=settings.date_window,
         totals=totals,
         child_max_age=settings.child_max_age,
+        four_eyes_vnd=settings.four_eyes_vnd,
     )
     migrations.apply(db.url.yoyo_uri())
     runner = Runner(db, ledger, all_projections())

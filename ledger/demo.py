@@ -26,10 +26,10 @@ from __future__ import annotations
 import logging
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid5
 
 from domain.areas import Area
@@ -332,7 +332,7 @@ class _Loader:
         self.requests = 0
         self.counts = dict.fromkeys(
             ("donors", "pledges", "receipts", "needs", "children", "allocations",
-             "distributions", "reversals", "duplicate_overrides"), 0)
+             "distributions", "reversals", "duplicate_overrides", "approved_proposals"), 0)
         areas = ledger.areas
         self.communes = [a for a in areas.communes() if a.extremely_difficult]
         if not self.communes:
@@ -353,6 +353,18 @@ class _Loader:
         self.requests += 1
         return Context(actor="demo", role="admin", request_id=f"demo-{self.requests:05d}",
                        note=note)
+
+    def approved(self, made: Mapping[str, Any], note: str) -> Mapping[str, Any]:
+        """Sums above the four-eyes amount wait for a second person: the demo's chief
+        accountant approves them, so the demo's figures are those of the same commands."""
+        if made.get("status") != "proposed":
+            return made
+        self.requests += 1
+        ctx = Context(actor="demo-ke-toan-truong", role="finance",
+                      request_id=f"demo-{self.requests:05d}", note=note)
+        self.counts["approved_proposals"] += 1
+        return self.ledger.approve_proposal(ctx, REQUEST_HASH, proposal_id=UUID(str(made["id"])),
+                                            reason=f"{DEMO} Kế toán trưởng duyệt khoản lớn")
 
     def tick(self, steps: int = 1) -> None:
         self.done += steps
@@ -741,7 +753,8 @@ class _Loader:
         self.held[rid].left = 0
 
     def reverse(self, target: UUID, reason: str) -> Reversed:
-        r = self.ledger.reverse(self.ctx(reason), REQUEST_HASH, target_id=target, reason=reason)
+        r = cast(Reversed, self.approved(self.ledger.reverse(
+            self.ctx(reason), REQUEST_HASH, target_id=target, reason=reason), reason))
         self.counts["reversals"] += 1
         self.tick()
         return r
@@ -859,12 +872,12 @@ class _Loader:
             if want <= 0 or (not item and want < 1_000_000):
                 return None
             try:
-                r = self.ledger.allocate(
+                r = cast(Allocated, self.approved(self.ledger.allocate(
                     self.ctx(note), REQUEST_HASH, fund=fund, season=SEASON,
                     commune=commune.code, category=category, decision_ref=decision,
                     amount_vnd=None if item else want,
                     in_kind={"item": item, "quantity": want} if item else None, note=note,
-                )
+                ), note))
             except InsufficientFunds as e:
                 log.info("demo: allocation to %s/%s shrunk: %s", commune.code, category, e)
                 want = want // 2 if item else want // 2 // 100_000 * 100_000

@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.dates import AHEAD_DAYS, EARLIEST, DateWindow
 from domain.inputs import CHILD_MAX_AGE
+from domain.money import MAX_AMOUNT_VND
+from domain.proposals import FOUR_EYES_VND
 
 
 class Settings(BaseSettings):
@@ -33,6 +35,9 @@ class Settings(BaseSettings):
                                   description="how many days after today a business date may lie")
     child_max_age: int = Field(default=CHILD_MAX_AGE, ge=1, le=30,
                                description="a child registered is under this age (in years of birth)")
+    four_eyes_vnd: int = Field(default=FOUR_EYES_VND, ge=0, le=MAX_AMOUNT_VND,
+                               description="allocations and reversals above it wait for a second"
+                                           " person's approval")
     max_lag_events: int = Field(default=10_000, ge=0,
                                 description="events a projection may lag and still be ready")
     rate_limits: bool = Field(default=True, description="per-client rate limits; off for benchmarks")

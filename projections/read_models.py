@@ -9,11 +9,12 @@ from projections.children import Children
 from projections.donations import Donations
 from projections.merkle import MerkleTree
 from projections.needs import Needs
+from projections.proposals import Proposals
 from projections.traces import Traces
 
 
 def all_projections() -> list[Projection]:
-    return [Balances(), Donations(), Traces(), Children(), Needs(), Bank(), MerkleTree()]
+    return [Balances(), Donations(), Traces(), Children(), Needs(), Bank(), Proposals(), MerkleTree()]
 
 
 class UnknownProjection(ValueError):

@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
 from api.deps import Caller, IdemKey, Svc, require, require_district, run_command
 from api.schemas import (
@@ -27,6 +28,7 @@ from api.schemas import (
     NeedIn,
     PledgeCreated,
     PledgeIn,
+    ProposalCreated,
     Reason,
     ReceiptCreated,
     ReceiptIn,
@@ -36,6 +38,21 @@ from api.schemas import (
 from domain.matching import payment_code
 
 router = APIRouter(tags=["commands"])
+
+
+# Four eyes (issue 12, item 8): above MINHBACH_FOUR_EYES_VND an allocation or a reversal is only
+# proposed; the answer says so with its own status and shape.
+PROPOSED: dict[int | str, dict[str, Any]] = {202: {
+    "model": ProposalCreated,
+    "description": "above the four-eyes amount: recorded as a proposal, which takes effect when "
+                   "another finance or admin approves it (POST /proposals/{id}/approve)"}}
+
+
+def _done_or_proposed(result: Mapping[str, Any]) -> Mapping[str, Any] | JSONResponse:
+    if result.get("status") == "proposed":
+        return JSONResponse(ProposalCreated.model_validate(result).model_dump(mode="json"),
+                            status_code=202)
+    return result
 
 
 @router.post("/donors", status_code=201, response_model=Created)
@@ -79,12 +96,12 @@ async def create_receipt(body: ReceiptIn, request: Request, svc: Svc, who: Calle
                       **{**data, "donor_id": body.donor_id, "pledge_id": body.pledge_id})
 
 
-@router.post("/allocations", status_code=201, response_model=AllocationCreated)
+@router.post("/allocations", status_code=201, response_model=AllocationCreated, responses=PROPOSED)
 async def create_allocation(body: AllocationIn, request: Request, svc: Svc, who: Caller,
-                            idempotency_key: IdemKey = None) -> Mapping[str, Any]:
+                            idempotency_key: IdemKey = None) -> Mapping[str, Any] | JSONResponse:
     require(who, "finance")
-    return await run_command(request, who, idempotency_key, body, svc.ledger.allocate,
-                      **body.model_dump(mode="json"))
+    return _done_or_proposed(await run_command(request, who, idempotency_key, body,
+                                               svc.ledger.allocate, **body.model_dump(mode="json")))
 
 
 @router.post("/distributions", status_code=201, response_model=DistributionCreated)
@@ -96,12 +113,13 @@ async def create_distribution(body: DistributionIn, request: Request, svc: Svc, 
                       **body.model_dump(mode="json"))
 
 
-@router.post("/reversals", status_code=201, response_model=ReversalCreated)
+@router.post("/reversals", status_code=201, response_model=ReversalCreated, responses=PROPOSED)
 async def create_reversal(body: ReversalIn, request: Request, svc: Svc, who: Caller,
-                          idempotency_key: IdemKey = None) -> Mapping[str, Any]:
+                          idempotency_key: IdemKey = None) -> Mapping[str, Any] | JSONResponse:
     require(who, "finance")
-    return await run_command(request, who, idempotency_key, body, svc.ledger.reverse,
-                      target_id=body.target_id, reason=body.reason)
+    return _done_or_proposed(await run_command(request, who, idempotency_key, body,
+                                               svc.ledger.reverse, target_id=body.target_id,
+                                               reason=body.reason))
 
 
 @router.post("/children", status_code=201, response_model=ChildCreated)

@@ -30,6 +30,8 @@ EXPECTED = {
     ("get", "/api/v1/reconciliation"), ("get", "/api/v1/pledges/{pledge_id}/vietqr"),
     ("get", "/api/v1/seasons"), ("post", "/api/v1/seasons"), ("post", "/api/v1/seasons/{code}/close"),
     ("post", "/api/v1/children/{child_id}/transfer"),
+    ("get", "/api/v1/proposals"), ("post", "/api/v1/proposals/{proposal_id}/approve"),
+    ("post", "/api/v1/proposals/{proposal_id}/reject"),
 }
 
 
@@ -46,6 +48,16 @@ def test_openapi_lists_every_endpoint_with_its_problems(client: TestClient) -> N
                 assert "201" in op["responses"], path
                 names = {p["name"] for p in op.get("parameters", [])}
                 assert "Idempotency-Key" in names, path
+
+
+def test_four_eyes_answers_and_problems_are_documented(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/api/v1/allocations", "/api/v1/reversals"):
+        proposed = paths[path]["post"]["responses"]["202"]["content"]["application/json"]["schema"]
+        assert proposed == {"$ref": "#/components/schemas/ProposalCreated"}
+    responses = paths["/api/v1/proposals/{proposal_id}/approve"]["post"]["responses"]
+    assert "same_person" in responses["403"]["description"]
+    assert "already_decided" in responses["409"]["description"]
 
 
 def test_every_route_answers_as_documented(client: TestClient) -> None:

@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from adapters.statements import Statement, StatementLine, write_csv
+from adapters.tokens import create_token
 from api.app import create_app
 from ledger.bootstrap import CompositionRoot
 from tests.conftest import PG_URL, _pg_admin, make_services, make_tokens
@@ -164,12 +165,44 @@ def _fresh_duplicate(w: World) -> dict[str, str]:
     return {"duplicate_id": made["id"]}
 
 
+def _fresh_proposal(w: World) -> dict[str, str]:
+    """A proposal (an allocation above the four-eyes amount) by a third officer, so that admin
+    and finance may each approve it (a proposal is decided once)."""
+    proposer = w.tokens.get("proposer") or create_token(w.services.db, name="proposer", role="finance")
+    w.tokens["proposer"] = proposer
+    made = post(w.client, "/allocations", proposer, {
+        "fund": "campaign", "season": SEASON, "commune": w.commune, "category": "tet-gifts",
+        "amount_vnd": 2 * ALLOCATED_VND + 1, "decision_ref": "QĐ 9"}, expect=202)
+    return {"proposal_id": made["id"]}
+
+
 def _fresh_need(w: World) -> dict[str, str]:
     """A surveyed need of the set-up's commune, to correct (surveyed again each time)."""
     made = post(w.client, "/needs", w.tokens["finance"], {
         "season": SEASON, "commune": w.commune, "category": "tet-gifts", "children_count": 10,
         "estimated_vnd": 2_000_000})
     return {"need_id": made["id"]}
+
+
+def _fresh_season(w: World) -> dict[str, Any]:
+    """A season of one day of its own (seasons never overlap)."""
+    n = next(_counter)
+    day = (dt.date(2024, 1, 1) + dt.timedelta(days=n)).isoformat()
+    return {"code": f"2024-r{n}", "name": f"Đợt {n}", "starts_on": day, "ends_on": day}
+
+
+def _season_to_close(w: World) -> dict[str, str]:
+    season = _fresh_season(w)
+    post(w.client, "/seasons", w.tokens["admin"], season)
+    return {"code": season["code"]}
+
+
+def _child_to_move(w: World) -> dict[str, str]:
+    """A child of the set-up's commune, to move to another commune of its district (a move
+    changes where the child is: each case moves its own)."""
+    made = post(w.client, "/children", w.tokens["finance"], {"commune": w.commune,
+                                                             "full_name": "Hà Văn Khánh", "birth_year": 2016})
+    return {"moving_id": made["id"]}
 
 
 def _statuses(default: int, anonymous: int = 401, **by_role: int) -> dict[str, int]:
@@ -239,6 +272,20 @@ ENDPOINTS = [
              lambda w: {"children_count": next(_counter), "estimated_vnd": 1_000_000,
                         "reason": "đếm lại"},
              prepare=_fresh_need),
+    Endpoint("GET", "/proposals", BANK_READERS, check=lambda w, d: isinstance(d["items"], list)),
+    Endpoint("POST", "/proposals/{proposal_id}/approve", FINANCE_WRITES, lambda w: {},
+             prepare=_fresh_proposal),
+    Endpoint("POST", "/proposals/{proposal_id}/reject", FINANCE_WRITES,
+             lambda w: {"reason": "không đúng quyết định"}, prepare=_fresh_proposal),
+    Endpoint("POST", "/seasons", _statuses(403, admin=201), _fresh_season),
+    Endpoint("POST", "/seasons/{code}/close", _statuses(403, admin=201),
+             lambda w: {"reason": "kết thúc đợt"}, prepare=_season_to_close),
+    Endpoint("GET", "/seasons", PUBLIC, check=lambda w, d: SEASON in {x["code"] for x in d["items"]}),
+    # The district officer of the other district may not move a child into a commune not theirs.
+    Endpoint("POST", "/children/{moving_id}/transfer", DISTRICT_WRITES,
+             lambda w: {"reason": "chuyển nhà", "commune": next(
+                 c for c in communes(w.services, w.services.areas.district_of(w.commune))
+                 if c != w.commune)}, prepare=_child_to_move),
     Endpoint("GET", "/areas", PUBLIC, check=lambda w, d: w.commune in {a["code"] for a in d["items"]}),
     Endpoint("GET", "/funds", PUBLIC, check=lambda w, d: "campaign" in {f["code"] for f in d["items"]}),
     Endpoint("GET", "/categories", PUBLIC, check=_items),

@@ -1,6 +1,6 @@
 """Each closed vocabulary is written once, in the domain, and the HTTP contract is built from it:
-a fund, category, donor kind, channel, sex, match kind or statement format added to the domain is
-offered (and refused no longer) by the API without another edit."""
+a fund, category, donor kind, channel, sex, match kind, statement format, proposal kind or
+status added to the domain is offered (and refused no longer) by the API without another edit."""
 
 from __future__ import annotations
 
@@ -18,17 +18,21 @@ from domain.bank import MATCH_KINDS, STATEMENT_FORMATS
 from domain.children import SEXES
 from domain.donors import DONOR_KINDS
 from domain.money import CATEGORIES, FUNDS
+from domain.proposals import KINDS as PROPOSAL_KINDS
+from domain.proposals import STATUSES as PROPOSAL_STATUSES
 from domain.receipts import CHANNELS
 
 VOCABULARIES: dict[str, tuple[str, ...]] = {
     "fund": tuple(FUNDS), "category": tuple(CATEGORIES), "donor kind": DONOR_KINDS, "channel": CHANNELS,
     "sex": SEXES, "match kind": MATCH_KINDS, "statement format": STATEMENT_FORMATS,
+    "proposal kind": PROPOSAL_KINDS, "proposal status": PROPOSAL_STATUSES,
 }
 # The HTTP types built from them, and each field that uses one.
 TYPES: dict[str, Any] = {
     "fund": schemas.Fund, "category": schemas.Category, "donor kind": schemas.DonorKind,
     "channel": schemas.Channel, "sex": schemas.Sex, "match kind": schemas.MatchKind,
-    "statement format": schemas.StatementFormat,
+    "statement format": schemas.StatementFormat, "proposal kind": schemas.ProposalKind,
+    "proposal status": schemas.ProposalStatus,
 }
 FIELDS: list[tuple[type[BaseModel], str, str]] = [
     (schemas.DonorIn, "kind", "donor kind"),
@@ -38,6 +42,7 @@ FIELDS: list[tuple[type[BaseModel], str, str]] = [
     (schemas.DistributionIn, "category", "category"), (schemas.NeedIn, "category", "category"),
     (schemas.ChildIn, "sex", "sex"), (schemas.BankAccountIn, "fund", "fund"),
     (schemas.MatchCreated, "kind", "match kind"),
+    (schemas.ProposalCreated, "kind", "proposal kind"), (schemas.ProposalRow, "status", "proposal status"),
 ]
 # Vocabularies of HTTP alone (the representation an answer is sent in), not the domain's.
 HTTP_ONLY = [["json", "png"], ["json", "csv", "xlsx"]]
