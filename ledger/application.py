@@ -959,6 +959,11 @@ class Ledger(GroupCommitApplication):
             if current is None:
                 raise InvalidInput(f"child {child.code} was erased: nothing of them can be corrected")
             fields = check_personal({**current, **given})
+            if "birth_year" in given:
+                # Under the age limit when registered: the plan's rule, applied to the record as
+                # corrected (a correction can't make a registration that would have been refused).
+                check_child_age(fields.get("birth_year"), today=child.created_on.date(),
+                                max_age=self.child_max_age)
             changed = {k: v for k, v in fields.items() if k in given and current.get(k) != v}
             wrapped = self.child_keys.load(child_id)
             assert wrapped is not None  # read just above

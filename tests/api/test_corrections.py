@@ -165,6 +165,12 @@ def test_a_child_is_corrected_within_its_district_and_its_indexes_follow(
                 expect=403)["code"] == "forbidden"
     assert post(client, f"/children/{child['id']}/corrections", officer,
                 {**body, "sex": "unknown"}, expect=422)["code"] == "validation_error"
+    # The age rule holds for the corrected record, counted at its registration.
+    registered = services.ledger.require(UUID(child["id"]), Child, "child").created_on.year
+    for year in (registered - 16, registered + 1):
+        too = post(client, f"/children/{child['id']}/corrections", officer,
+                   {**body, "birth_year": year}, expect=422)
+        assert too["code"] == "validation_error" and str(year) not in too["detail"]
     fixed = post(client, f"/children/{child['id']}/corrections", officer, body)
     history = get(client, f"/children/{child['id']}/history", officer, after=fixed["position"])
     assert {k: history["personal"].get(k) for k in ("full_name", "birth_year", "guardian_name")} == {

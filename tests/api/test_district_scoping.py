@@ -49,3 +49,47 @@ def test_a_child_elsewhere_is_refused_and_another_districts_child_is_unknown(
     assert bodies[0]["code"] == bodies[1]["code"] == "not_found"
     assert bodies[0]["detail"].replace(stranger["id"], unknown) == bodies[1]["detail"]
     assert stranger["code"] not in answers[0].text and theirs not in answers[0].text
+
+
+def test_every_child_and_need_endpoint_answers_another_districts_record_as_unknown(
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> None:
+    """The scoping matrix: for each endpoint naming a child or a need, a record of another
+    district is answered exactly as an id nobody registered (status, code, and detail but for
+    the id), and the answer names nothing of that record."""
+    fin, officer, other = tokens["finance"], tokens["district"], tokens["district_other"]
+    first, second = districts(services)[:2]
+    mine, mine_too = communes(services, first)[:2]
+    theirs = communes(services, second)[0]
+    stranger = post(client, "/children", other, {"commune": theirs, "full_name": "Hoàng Văn Páo",
+                                                 "birth_year": 2014, "guardian_name": "Hoàng Văn Sử"})
+    need = post(client, "/needs", fin, {"season": "2021", "commune": theirs, "category": "tet-gifts",
+                                        "children_count": 9, "estimated_vnd": 900_000})
+    own = post(client, "/children", officer, {"commune": mine, "full_name": "Lò Thị Mai",
+                                              "birth_year": 2015})
+    unknown = "00000000-0000-4000-8000-000000000000"
+    cases: list[tuple[str, str, dict[str, Any] | None, str]] = [
+        ("GET", "/children/{id}/history", None, stranger["id"]),
+        ("POST", "/children/{id}/corrections", {"ethnicity": "Tày", "reason": "bổ sung"}, stranger["id"]),
+        ("POST", "/children/{id}/transfer", {"commune": mine_too, "reason": "chuyển nhà"}, stranger["id"]),
+        ("POST", "/children/{id}/merge", {"into": own["id"], "reason": "trùng"}, stranger["id"]),
+        ("POST", f"/children/{own['id']}/merge", {"into": "{id}", "reason": "trùng"}, stranger["id"]),
+        ("POST", "/needs/{id}/corrections", {"children_count": 1, "estimated_vnd": 1, "reason": "x"},
+         need["id"]),
+    ]
+    head = services.ledger.recorder.max_notification_id()
+    for method, path, body, theirs_id in cases:
+        answers = []
+        for record in (theirs_id, unknown):
+            sent = None if body is None else {k: v.replace("{id}", record) if isinstance(v, str) else v
+                                              for k, v in body.items()}
+            answers.append(client.request(method, API + path.replace("{id}", record), json=sent,
+                                          headers=auth(officer)))
+        assert [a.status_code for a in answers] == [404, 404], (path, answers[0].text)
+        found, nobody = (a.json() for a in answers)
+        assert found["code"] == nobody["code"] == "not_found"
+        assert found["detail"].replace(theirs_id, unknown) == nobody["detail"], path
+        for secret in (stranger["code"], theirs, "Páo", "Hoàng", "2014"):
+            assert secret not in answers[0].text, (path, secret)
+    assert services.ledger.recorder.max_notification_id() == head
+    duplicates = client.get(API + "/children/duplicates", headers=auth(officer))
+    assert duplicates.status_code == 200 and stranger["id"] not in duplicates.text
