@@ -152,3 +152,11 @@ class AlreadyDecided(DomainError):
     code = "already_decided"
     status = 409
     title = "The proposal was already decided"
+
+
+class PartnerUnknown(DomainError):
+    """`mobilised_by` names no partner organisation (`GET /partners` lists them)."""
+
+    code = "partner_unknown"
+    status = 422
+    title = "No such partner organisation"

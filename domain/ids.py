@@ -26,3 +26,8 @@ def child_code(child_id: UUID) -> str:
 def seasons_id() -> UUID:
     """The one season calendar of a ledger."""
     return uuid5(_NAMESPACE, "seasons")
+
+
+def partners_id() -> UUID:
+    """The one list of partner organisations an admin added."""
+    return uuid5(_NAMESPACE, "partners")

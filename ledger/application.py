@@ -31,9 +31,10 @@ from domain.errors import (
     DomainError,
     InvalidInput,
     NotFound,
+    PartnerUnknown,
     TotalLimitReached,
 )
-from domain.ids import child_code, need_id, programme_id, seasons_id
+from domain.ids import child_code, need_id, partners_id, programme_id, seasons_id
 from domain.inputs import CHILD_MAX_AGE, as_uuid, check_channel, check_child_age, check_note, check_personal
 from domain.leaf import ANONYMOUS, receipt_reference
 from domain.meta import Context, Meta
@@ -51,6 +52,7 @@ from domain.money import (
     normalise_restriction,
 )
 from domain.needs import Need
+from domain.partners import PLAN_PARTNERS, Partner, Partners, partner_code
 from domain.programmes import Programme
 from domain.proposals import FOUR_EYES_VND, Proposal, needs_second_person
 from domain.receipts import Receipt
@@ -140,6 +142,7 @@ class Ledger(GroupCommitApplication):
         self.name_index_key = privacy.derive_key(service_key, "donor-name-index")
         self.position_of = position_of
         self._known_donors: set[UUID] = set()
+        self._partners: dict[str, Partner] | None = None
         self.commands = CommandRunner(self, position_of)
 
     def find_or_none(self, aggregate_id: UUID, cls: type[A]) -> A | None:
@@ -304,7 +307,7 @@ class Ledger(GroupCommitApplication):
         value, goods = self._value(amount_vnd, in_kind)
         checked = self.check_restriction(restriction)
         due_on = check_optional_date(due_on, "due_on", self.dates)
-        mobilised_by = check_optional(mobilised_by, "mobilised_by", max_length=MAX_NAME)
+        mobilised_by = self.mobilised(mobilised_by)
         note = check_note(note)
 
         def build() -> tuple[list[Aggregate], Created]:
@@ -329,6 +332,7 @@ class Ledger(GroupCommitApplication):
         checked = self.check_restriction(restriction)
         received_on = check_date(received_on, "received_on", self.dates)
         check_channel(channel, goods)
+        mobilised_by = self.mobilised(mobilised_by)
 
         def build() -> tuple[list[Aggregate], ReceiptRecorded]:
             self.require_donor(donor_id)
@@ -367,6 +371,8 @@ class Ledger(GroupCommitApplication):
         check_channel(channel, goods)
         received_on = check_date(received_on, "received_on", self.dates)
         bank_txn_id = check_optional(bank_txn_id, "bank_txn_id", max_length=MAX_CODE)
+        # Resolved to a partner's code by the caller (a receipt for a pledge takes the pledge's,
+        # as recorded, even a free text recorded before partners were reference data).
         mobilised_by = check_optional(mobilised_by, "mobilised_by", max_length=MAX_NAME)
         note = check_note(note)
         self.within_limit("received", amount_vnd)
@@ -397,6 +403,44 @@ class Ledger(GroupCommitApplication):
         if donor.anonymous or not donor.public_name:
             return ANONYMOUS
         return str(donor.public_name)
+
+    # ---- partner organisations ------------------------------------------------------------
+
+    def partners(self, *, fresh: bool = False) -> dict[str, Partner]:
+        """The plan's partner organisations and those an admin added, by code. Kept in memory:
+        a name not found there is looked up again in the log (`mobilised`), so a partner another
+        process added is found at once."""
+        if self._partners is None or fresh:
+            added = self.find_or_none(partners_id(), Partners)
+            extra = added.added.values() if added else ()
+            self._partners = {p["code"]: p for p in (*PLAN_PARTNERS, *extra)}
+        return self._partners
+
+    def mobilised(self, value: str | None) -> str | None:
+        """The code of the partner organisation `mobilised_by` names, or None when none is."""
+        value = check_optional(value, "mobilised_by", max_length=MAX_NAME)
+        if value is None:
+            return None
+        try:
+            return partner_code(self.partners().values(), value)
+        except PartnerUnknown:
+            return partner_code(self.partners(fresh=True).values(), value)
+
+    def add_partner(self, ctx: Context, request_hash: str, *, code: str, name: str,
+                    aliases: list[str] | None = None) -> Created:
+        name = check_text(name, "name", max_length=MAX_NAME, required=True)
+        aliases = [check_text(a, "aliases", max_length=MAX_NAME, required=True) for a in aliases or []]
+
+        def build() -> tuple[list[Aggregate], Created]:
+            added = self.find_or_none(partners_id(), Partners) or Partners(id=partners_id(),
+                                                                           meta=ctx.meta())
+            added.add(code=code, name=name, aliases=aliases, known=self.partners(fresh=True),
+                      meta=ctx.meta())
+            return [added], {"id": str(added.id)}
+
+        done = self.commands.run(ctx, request_hash, build)
+        self._partners = None
+        return done
 
     # ---- seasons --------------------------------------------------------------------------
 

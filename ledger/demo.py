@@ -116,13 +116,8 @@ DISTRIBUTED_ON = {  # month ranges (first day, last day) per category
     "tet-gifts": (date(2021, 12, 16), date(2021, 12, 30)),
 }
 
-PARTNERS = (
-    "Ủy ban MTTQ tỉnh Lạng Sơn",
-    "Hội Liên hiệp Phụ nữ tỉnh Lạng Sơn",
-    "Tỉnh đoàn Lạng Sơn",
-    "Liên đoàn Lao động tỉnh Lạng Sơn",
-    "Hội Chữ thập đỏ tỉnh Lạng Sơn",
-)
+# The plan's partner organisations (domain/partners.py) that mobilise the demo's gifts.
+PARTNERS = ("mttq", "hlhpn", "tinh-doan", "ldld", "chu-thap-do")
 
 ORGANISATIONS = (
     "Hội Chữ thập đỏ tỉnh Lạng Sơn",
