@@ -19,6 +19,7 @@ from api.routes import (
     public,
     public_export,
     queries,
+    reports,
     seasons,
 )
 from api.schemas import use_date_window
@@ -53,8 +54,8 @@ def create_app(settings: Settings | None = None, services: CompositionRoot | Non
     # Inside the metrics middleware, so that its early 401/413/429 answers are counted.
     app.add_middleware(RequestLimits)
     metrics.install(app)
-    for module in (commands, seasons, partners, queries, proposals, bank, public, public_export,
-                   audit):
+    for module in (commands, seasons, partners, queries, reports, proposals, bank, public,
+                   public_export, audit):
         app.include_router(module.router, prefix=PREFIX, responses=problems.OPENAPI_RESPONSES)
 
     app.include_router(health.router)

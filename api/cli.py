@@ -408,6 +408,48 @@ def bench(
     run_bench(quick=quick, as_json=json_out)
 
 
+@report_app.command("mobilisation")
+def report_mobilisation(
+    start: Annotated[str, typer.Option("--from", help="YYYY-MM-DD")] = "1900-01-01",
+    end: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD (default: today)")] = None,
+    format: Annotated[str, typer.Option(help="text, json, csv or xlsx")] = "text",
+    out: Annotated[str | None, typer.Option(help="file to write (csv and xlsx)")] = None,
+) -> None:
+    """The report to the Department of Labour, Invalids and Social Affairs for a period."""
+    import datetime as dt
+    from pathlib import Path
+
+    from domain.text import format_vnd
+    from ledger import mobilisation
+
+    if format not in ("text", "json", "csv", "xlsx"):
+        console.print(f"[red]unknown format {format!r}: text, json, csv or xlsx[/red]")
+        raise typer.Exit(2)
+    if format in ("csv", "xlsx") and out is None:
+        console.print("[red]--out FILE is needed for csv and xlsx[/red]")
+        raise typer.Exit(2)
+    svc = _services()
+    try:
+        _catch_up(svc, "projections")
+        report = mobilisation.mobilisation_report(svc, start, end or dt.date.today().isoformat())
+    finally:
+        svc.close()
+    if format in ("csv", "xlsx"):
+        assert out is not None
+        body = (mobilisation.mobilisation_csv(report) if format == "csv"
+                else mobilisation.mobilisation_xlsx(report))
+        Path(out).write_bytes(body)
+        print(f"wrote {out}")
+    elif format == "json":
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print(f"Báo cáo vận động nguồn lực, {report['from']} → {report['to']}")
+        print(f"  {'Tổng / total':34} {format_vnd(report['total_received_vnd']):>22}")
+        for p in report["by_partner"]:
+            print(f"  {p['name'][:34]:34} {format_vnd(p['received_vnd']):>22}")
+        print(f"  {'Trẻ em được hỗ trợ / children':34} {report['children_supported']:>22}")
+
+
 def main() -> None:
     app()
 

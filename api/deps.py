@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from collections.abc import Callable, Mapping
@@ -146,3 +147,11 @@ async def run_command(request: Request, who: Principal, key: str | None, body: A
     loop (the ledger blocks on the database; other requests go on meanwhile)."""
     ctx = context(request, who, key)
     return await run_in_threadpool(method, ctx, request_hash(request, body), **kwargs)
+
+
+def period(start: dt.date | None, end: dt.date | None) -> tuple[str, str]:
+    """A query's period (`from`, `to`, both included; open ends reach back and up to today)."""
+    first, last = start or dt.date(1900, 1, 1), end or dt.date.today()
+    if first > last:
+        raise Problem(422, "validation_error", "Invalid period", "`from` is after `to`")
+    return first.isoformat(), last.isoformat()

@@ -3,7 +3,6 @@ reconciliation report, and the VietQR of a pledge."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -13,7 +12,18 @@ from starlette.concurrency import run_in_threadpool
 
 from adapters import vietqr
 from adapters.statements import DEFAULT_LIMITS, StatementError
-from api.deps import Caller, Consistent, IdemKey, Svc, context, principal, request_hash, require, run_command
+from api.deps import (
+    Caller,
+    Consistent,
+    IdemKey,
+    Svc,
+    context,
+    period,
+    principal,
+    request_hash,
+    require,
+    run_command,
+)
 from api.problems import Problem
 from api.schemas import (
     BankAccountIn,
@@ -84,7 +94,7 @@ def lines(code: Code, svc: Svc, who: Caller,
     """The account's statement lines in the period (all by default), each with its match."""
     require(who, *READERS)
     _account(svc, code)
-    first, last = _period(start, end)
+    first, last = period(start, end)
     return {"items": svc.bank_queries.lines(code, first, last), "next_cursor": None}
 
 
@@ -130,7 +140,7 @@ def reconciliation(
 ) -> Any:
     require(who, *READERS)
     row = _account(svc, account)
-    first, last = _period(start, end)
+    first, last = period(start, end)
     report = svc.bank_queries.reconciliation(row, first, last)
     if format == "json":
         return report
@@ -175,13 +185,6 @@ def pledge_vietqr(
     return {"pledge_id": pledge_id, "payment_code": code, "account": row["code"],
             "bank": row["bank"], "account_number": row["account_number"], "amount_vnd": outstanding,
             "payload": text}
-
-
-def _period(start: dt.date | None, end: dt.date | None) -> tuple[str, str]:
-    first, last = start or dt.date(1900, 1, 1), end or dt.date.today()
-    if first > last:
-        raise Problem(422, "validation_error", "Invalid period", "`from` is after `to`")
-    return first.isoformat(), last.isoformat()
 
 
 def _account(svc: CompositionRoot, code: str) -> dict[str, Any]:

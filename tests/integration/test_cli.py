@@ -89,3 +89,35 @@ def test_import_statement_and_reconciliation_report(tmp_path: Path) -> None:
     sheet = load_workbook(xlsx).active
     assert sheet is not None
     assert ("bank_balance_vnd", 6_994_500) in [(r[0], r[1]) for r in sheet.iter_rows(values_only=True)]
+
+
+def test_the_mobilisation_report_from_the_command_line(tmp_path: Path) -> None:
+    import json
+
+    from openpyxl import load_workbook
+
+    from domain.meta import Context
+
+    data = tmp_path / "var"
+    minhbach(data, "migrate")
+    services = make_services(f"sqlite:///{(data / 'minhbach.db').resolve()}", data)
+    try:
+        ctx = Context(actor="test", role="finance")
+        donor = UUID(services.ledger.register_donor(ctx, "d", name="Nguyễn Văn An",
+                                                    kind="individual")["id"])
+        for n, (amount, partner) in enumerate(((1_250_000, "Hội LHPN tỉnh"), (750_000, None))):
+            services.ledger.record_receipt(ctx, f"r{n}", donor_id=donor, fund="campaign",
+                                           received_on="2021-04-01", channel="cash",
+                                           amount_vnd=amount, mobilised_by=partner)
+    finally:
+        services.close()
+    period = ("--from", "2021-01-01", "--to", "2021-12-31")
+    report = json.loads(minhbach(data, "report", "mobilisation", *period, "--format", "json").stdout)
+    assert report["total_received_vnd"] == 2_000_000
+    assert [(p["partner"], p["received_vnd"]) for p in report["by_partner"]] == [
+        ("hlhpn", 1_250_000), (None, 750_000)]
+    text = minhbach(data, "report", "mobilisation", *period).stdout
+    assert "2.000.000 ₫" in text and "Hội Liên hiệp Phụ nữ tỉnh Lạng Sơn" in text
+    minhbach(data, "report", "mobilisation", *period, "--format", "xlsx", "--out", str(tmp_path / "r.xlsx"))
+    sheet = load_workbook(tmp_path / "r.xlsx").active
+    assert sheet is not None and sheet["B3"].value == 2_000_000

@@ -1,0 +1,96 @@
+"""The figures of the report to the Department of Labour, Invalids and Social Affairs (issue 13):
+resources mobilised per partner organisation and per source (fund) in a period, cash and goods
+apart; what was allocated and distributed per category and district; the children supported.
+Read over the read models; standing records only (a reversed receipt, allocation or distribution
+counts nowhere)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from projections.db import Database
+
+# The organisation a receipt's `mobilised_by` names: its code, or None for a gift that came in
+# without a partner; a free text recorded before partners were reference data is read as the
+# partner it names, else kept as it is.
+PartnerOf = Callable[[str | None], str | None]
+
+
+def mobilisation(db: Database, *, date_from: str, date_to: str, seasons: list[str],
+                 partner_of: PartnerOf) -> dict[str, Any]:
+    """Receipts and distributions by their business dates in [date_from, date_to]; allocations
+    of the seasons given (those whose dates meet the period: an allocation has no business date
+    of its own, it belongs to its season)."""
+    received = db.query(
+        "SELECT mobilised_by, fund, channel, COUNT(*) AS receipts, SUM(amount_vnd) AS vnd"
+        " FROM public_donations WHERE reversed = 0 AND received_on BETWEEN ? AND ?"
+        " GROUP BY mobilised_by, fund, channel", (date_from, date_to))
+    partners: dict[str | None, dict[str, Any]] = {}
+    for row in received:
+        code = partner_of(row["mobilised_by"])
+        entry = partners.setdefault(code, {"partner": code, "received_vnd": 0, "cash_vnd": 0,
+                                           "goods_vnd": 0, "receipts": 0, "by_fund": {}})
+        vnd = int(row["vnd"])
+        entry["received_vnd"] += vnd
+        entry["goods_vnd" if row["channel"] == "in_kind" else "cash_vnd"] += vnd
+        entry["receipts"] += int(row["receipts"])
+        entry["by_fund"][row["fund"]] = entry["by_fund"].get(row["fund"], 0) + vnd
+    by_fund: dict[str, dict[str, Any]] = {}
+    for row in received:
+        fund = by_fund.setdefault(row["fund"], {"fund": row["fund"], "received_vnd": 0,
+                                                "cash_vnd": 0, "goods_vnd": 0})
+        fund["received_vnd"] += int(row["vnd"])
+        fund["goods_vnd" if row["channel"] == "in_kind" else "cash_vnd"] += int(row["vnd"])
+
+    marks = ", ".join("?" * len(seasons))
+    allocated = db.query(
+        "SELECT category, district, SUM(amount_vnd) AS vnd, COUNT(*) AS allocations"
+        f" FROM allocations WHERE reversed = 0 AND season IN ({marks})"
+        " GROUP BY category, district ORDER BY category, district", seasons) if seasons else []
+    distributed = db.query(
+        "SELECT category, district, SUM(total_vnd) AS vnd, COUNT(*) AS distributions"
+        " FROM distributions WHERE reversed = 0 AND distributed_on BETWEEN ? AND ?"
+        " GROUP BY category, district ORDER BY category, district", (date_from, date_to))
+    named = db.query(
+        "SELECT d.category, d.district, COUNT(DISTINCT l.child_id) AS children"
+        " FROM distribution_lines l JOIN distributions d ON d.distribution_id = l.distribution_id"
+        " WHERE d.reversed = 0 AND d.distributed_on BETWEEN ? AND ? AND l.child_id IS NOT NULL"
+        " GROUP BY d.category, d.district", (date_from, date_to))
+    # A distribution to children counted, not named (a commune's list of 40): its count.
+    counted = db.query(
+        "SELECT category, district, SUM(beneficiaries_count) AS children FROM distributions"
+        " WHERE reversed = 0 AND named_children = 0 AND distributed_on BETWEEN ? AND ?"
+        " GROUP BY category, district", (date_from, date_to))
+    distinct_named = db.query_one(
+        "SELECT COUNT(DISTINCT l.child_id) AS n FROM distribution_lines l"
+        " JOIN distributions d ON d.distribution_id = l.distribution_id"
+        " WHERE d.reversed = 0 AND d.distributed_on BETWEEN ? AND ? AND l.child_id IS NOT NULL",
+        (date_from, date_to))
+    children: dict[tuple[str, str], dict[str, Any]] = {}
+    for rows, key in ((named, "named_children"), (counted, "counted_children")):
+        for row in rows:
+            cell = children.setdefault((row["category"], row["district"]), {
+                "category": row["category"], "district": row["district"],
+                "named_children": 0, "counted_children": 0})
+            cell[key] = int(row["children"] or 0)
+    total_counted = sum(c["counted_children"] for c in children.values())
+    return {
+        "from": date_from, "to": date_to, "seasons": seasons,
+        "total_received_vnd": sum(p["received_vnd"] for p in partners.values()),
+        "cash_received_vnd": sum(p["cash_vnd"] for p in partners.values()),
+        "goods_received_vnd": sum(p["goods_vnd"] for p in partners.values()),
+        "by_partner": sorted(partners.values(), key=lambda p: (p["partner"] is None,
+                                                                -p["received_vnd"], p["partner"] or "")),
+        "by_fund": sorted(by_fund.values(), key=lambda f: str(f["fund"])),
+        "allocated": [{"category": r["category"], "district": r["district"],
+                       "allocated_vnd": int(r["vnd"]), "allocations": int(r["allocations"])}
+                      for r in allocated],
+        "distributed": [{"category": r["category"], "district": r["district"],
+                         "distributed_vnd": int(r["vnd"]), "distributions": int(r["distributions"])}
+                        for r in distributed],
+        "children": sorted(children.values(), key=lambda c: (c["category"], c["district"])),
+        # Distinct named children in the period, and the children counted on lists (who can't
+        # be told apart: a child on two lists counts twice there).
+        "children_supported": int(distinct_named["n"] if distinct_named else 0) + total_counted,
+    }

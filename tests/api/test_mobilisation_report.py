@@ -1,0 +1,149 @@
+"""The report to the Department (issue 13, item 2), through HTTP on both databases: resources
+mobilised per partner organisation and per source, cash and goods apart, in a period by the
+receipts' business dates; allocations and distributions per category and district; distinct
+children supported. The CSV and the XLSX carry the JSON's numbers; random periods agree with a
+pass over the log's events."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Any
+
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import load_workbook
+
+from ledger.bootstrap import CompositionRoot
+from tests.helpers import API, auth, communes, districts, donor, get, post, receipt
+
+
+def _report(client: TestClient, token: str, after: int, **params: Any) -> dict[str, Any]:
+    return get(client, "/reports/mobilisation", token, after=after, **params)
+
+
+def _ledger(client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> dict[str, Any]:
+    fin, officer = tokens["finance"], tokens["district"]
+    district = districts(services)[0]
+    here = communes(services, district)[0]
+    an, lan = donor(client, fin), donor(client, fin, "Trần Thị Lan")
+    receipt(client, fin, an, 1_000_000, mobilised_by="Hội LHPN tỉnh", received_on="2021-02-01")
+    post(client, "/receipts", fin, {"donor_id": lan, "fund": "campaign", "received_on": "2021-02-02",
+                                    "channel": "in_kind", "mobilised_by": "hlhpn",
+                                    "in_kind": {"item": "Áo ấm", "unit": "chiếc", "quantity": 5,
+                                                "unit_value_vnd": 100_000}})
+    receipt(client, fin, an, 2_000_000, fund="child-protection-fund", mobilised_by="mttq",
+            received_on="2021-03-10")
+    receipt(client, fin, lan, 300_000, received_on="2021-03-11")
+    wrong = receipt(client, fin, lan, 9_000_000, received_on="2021-03-12", mobilised_by="mttq")
+    post(client, "/reversals", fin, {"target_id": wrong["id"], "reason": "ghi nhầm"})
+    receipt(client, fin, an, 4_000_000, received_on="2021-07-01", mobilised_by="ldld")  # later
+    post(client, "/allocations", fin, {"fund": "campaign", "season": "2021", "commune": here,
+                                       "category": "tet-gifts", "amount_vnd": 1_200_000,
+                                       "decision_ref": "QĐ 1"})
+    mai = post(client, "/children", officer, {"commune": here, "full_name": "Lò Thị Mai",
+                                              "birth_year": 2015})["id"]
+    pao = post(client, "/children", officer, {"commune": here, "full_name": "Hoàng Văn Páo",
+                                              "birth_year": 2014})["id"]
+    line = {"description": "Quà Tết", "value_vnd": 100_000}
+    post(client, "/distributions", officer, {
+        "season": "2021", "commune": here, "category": "tet-gifts", "distributed_on": "2021-03-15",
+        "lines": [{**line, "child_id": mai}, {**line, "child_id": pao}]})
+    post(client, "/distributions", officer, {
+        "season": "2021", "commune": here, "category": "tet-gifts", "distributed_on": "2021-03-20",
+        "lines": [{**line, "child_id": mai}], "duplicate_reason": "bổ sung"})
+    last = post(client, "/distributions", officer, {
+        "season": "2021", "commune": here, "category": "tet-gifts", "distributed_on": "2021-03-25",
+        "lines": [{"description": "Quà cho 7 em", "value_vnd": 700_000}], "beneficiaries_count": 7})
+    return {"district": district, "position": last["position"]}
+
+
+def test_the_report_counts_each_partner_source_and_child_once(
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> None:
+    made = _ledger(client, services, tokens)
+    report = _report(client, tokens["auditor"], made["position"], **{"from": "2021-01-01",
+                                                                    "to": "2021-06-30"})
+    assert (report["total_received_vnd"], report["cash_received_vnd"],
+            report["goods_received_vnd"]) == (3_800_000, 3_300_000, 500_000)
+    partners = {p["partner"]: p for p in report["by_partner"]}
+    assert set(partners) == {"hlhpn", "mttq", None}  # the reversed and the later receipts left out
+    assert partners["hlhpn"] | {"by_fund": None} == {
+        "partner": "hlhpn", "name": "Hội Liên hiệp Phụ nữ tỉnh Lạng Sơn", "received_vnd": 1_500_000,
+        "cash_vnd": 1_000_000, "goods_vnd": 500_000, "receipts": 2, "by_fund": None}
+    assert partners["mttq"]["by_fund"] == {"child-protection-fund": 2_000_000}
+    assert partners[None]["name"].startswith("Không qua tổ chức")
+    assert [p["partner"] for p in report["by_partner"]][-1] is None  # "direct" comes last
+    assert report["allocated"] == [{"category": "tet-gifts", "district": made["district"],
+                                    "allocated_vnd": 1_200_000, "allocations": 1,
+                                    "category_name": "Quà Tết", "district_name": report["allocated"][0][
+                                        "district_name"]}]
+    assert report["distributed"][0]["distributed_vnd"] == 1_000_000
+    assert report["children"][0] | {"category_name": None, "district_name": None} == {
+        "category": "tet-gifts", "district": made["district"], "named_children": 2,
+        "counted_children": 7, "category_name": None, "district_name": None}
+    assert report["children_supported"] == 9  # Mai once, Páo, and the 7 counted
+
+    early = _report(client, tokens["finance"], made["position"], **{"from": "2021-01-01",
+                                                                   "to": "2021-02-28"})
+    assert early["total_received_vnd"] == 1_500_000 and early["children_supported"] == 0
+
+    for role in ("district", "admin"):
+        _report(client, tokens[role], made["position"])
+    assert client.get(f"{API}/reports/mobilisation").status_code == 401
+    bad = client.get(f"{API}/reports/mobilisation", params={"from": "2021-05-01", "to": "2021-01-01"},
+                     headers=auth(tokens["finance"]))
+    assert bad.status_code == 422 and bad.json()["code"] == "validation_error"
+
+
+def test_the_csv_and_the_xlsx_carry_the_jsons_numbers(
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> None:
+    made = _ledger(client, services, tokens)
+    period = {"from": "2021-01-01", "to": "2021-12-31", "after": made["position"]}
+    report = get(client, "/reports/mobilisation", tokens["finance"], **period)
+    files = {}
+    for kind in ("csv", "xlsx"):
+        response = client.get(f"{API}/reports/mobilisation", params={**period, "format": kind},
+                              headers=auth(tokens["finance"]))
+        assert response.status_code == 200, response.text
+        assert "bao-cao-van-dong-2021-01-01-2021-12-31" in response.headers["content-disposition"]
+        files[kind] = response.content
+    rows = list(csv.reader(io.StringIO(files["csv"].decode("utf-8-sig"))))
+    sheet = load_workbook(io.BytesIO(files["xlsx"])).active
+    assert sheet is not None
+    cells = [[c.value for c in r] for r in sheet.iter_rows()]
+    for row in (rows, cells):
+        assert row[0][0] == "BÁO CÁO KẾT QUẢ VẬN ĐỘNG NGUỒN LỰC HỖ TRỢ TRẺ EM"
+    total = next(r for r in cells if r[0] == "Tổng nguồn lực vận động (đồng)")
+    assert total[1] == report["total_received_vnd"] == 7_800_000  # a number, not text
+    csv_total = next(r for r in rows if r and r[0] == "Tổng nguồn lực vận động (đồng)")
+    assert int(csv_total[1]) == report["total_received_vnd"]
+    money = next(c for r in sheet.iter_rows() for c in r if c.value == 7_800_000)
+    assert "₫" in money.number_format and "vi-VN" in money.number_format
+    by_name = {r[0]: r for r in cells if r and r[0]}
+    for p in report["by_partner"]:
+        assert by_name[p["name"]][3] == p["received_vnd"]
+        assert int(next(r for r in rows if r and r[0] == p["name"])[3]) == p["received_vnd"]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(first=st.dates(min_value=dt.date(2021, 1, 1), max_value=dt.date(2021, 12, 31)),
+       days=st.integers(min_value=0, max_value=200))
+def test_random_periods_agree_with_the_log(client: TestClient, services: CompositionRoot,
+                                           tokens: dict[str, str], first: Any, days: int) -> None:
+    if services.ledger.recorder.max_notification_id() < 20:  # one ledger for every example
+        services.runner.ensure(_ledger(client, services, tokens)["position"])
+    last = first + dt.timedelta(days=days)
+    report = _report(client, tokens["auditor"], 0, **{"from": first.isoformat(),
+                                                     "to": last.isoformat()})
+    # A pass over the log: receipts recorded in the period, less those reversed.
+    events = list(services.ledger.recorder.select_notifications(1, 10**6))
+    decoded = [services.ledger.mapper.to_domain_event(e) for e in events]
+    reversed_ids = {e.originator_id for e in decoded if type(e).__qualname__ == "Receipt.Reversed"}
+    expected = sum(e.amount_vnd for e in decoded if type(e).__qualname__ == "Receipt.Recorded"
+                   and e.originator_id not in reversed_ids
+                   and first.isoformat() <= e.received_on <= last.isoformat())
+    assert report["total_received_vnd"] == expected
+    assert sum(p["received_vnd"] for p in report["by_partner"]) == expected
+    assert sum(f["received_vnd"] for f in report["by_fund"]) == expected
