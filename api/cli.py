@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import signal
 import threading
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -408,19 +409,13 @@ def bench(
     run_bench(quick=quick, as_json=json_out)
 
 
-@report_app.command("mobilisation")
-def report_mobilisation(
-    start: Annotated[str, typer.Option("--from", help="YYYY-MM-DD")] = "1900-01-01",
-    end: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD (default: today)")] = None,
-    format: Annotated[str, typer.Option(help="text, json, csv or xlsx")] = "text",
-    out: Annotated[str | None, typer.Option(help="file to write (csv and xlsx)")] = None,
-) -> None:
-    """The report to the Department of Labour, Invalids and Social Affairs for a period."""
-    import datetime as dt
+def _plan_report(kind: str, build: Callable[[Any], dict[str, Any]], format: str,
+                 out: str | None) -> dict[str, Any] | None:
+    """Build one of the plan's reports (ledger/plan_reports.py) and write it as asked; the
+    report for a text summary, else None."""
     from pathlib import Path
 
-    from domain.text import format_vnd
-    from ledger import mobilisation
+    from ledger import plan_reports
 
     if format not in ("text", "json", "csv", "xlsx"):
         console.print(f"[red]unknown format {format!r}: text, json, csv or xlsx[/red]")
@@ -431,23 +426,64 @@ def report_mobilisation(
     svc = _services()
     try:
         _catch_up(svc, "projections")
-        report = mobilisation.mobilisation_report(svc, start, end or dt.date.today().isoformat())
+        report = build(svc)
     finally:
         svc.close()
+    rows = getattr(plan_reports, f"{kind}_rows")
     if format in ("csv", "xlsx"):
         assert out is not None
-        body = (mobilisation.mobilisation_csv(report) if format == "csv"
-                else mobilisation.mobilisation_xlsx(report))
+        body = (plan_reports.table_csv(rows(report)) if format == "csv"
+                else plan_reports.table_xlsx(rows(report), kind))
         Path(out).write_bytes(body)
         print(f"wrote {out}")
     elif format == "json":
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
-        print(f"Báo cáo vận động nguồn lực, {report['from']} → {report['to']}")
-        print(f"  {'Tổng / total':34} {format_vnd(report['total_received_vnd']):>22}")
-        for p in report["by_partner"]:
-            print(f"  {p['name'][:34]:34} {format_vnd(p['received_vnd']):>22}")
-        print(f"  {'Trẻ em được hỗ trợ / children':34} {report['children_supported']:>22}")
+        print(plan_reports.table_text(rows(report)))
+    return report
+
+
+Start = Annotated[str, typer.Option("--from", help="YYYY-MM-DD")]
+End = Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD (default: today)")]
+Format = Annotated[str, typer.Option(help="text, json, csv or xlsx")]
+Out = Annotated[str | None, typer.Option(help="file to write (csv and xlsx)")]
+
+
+@report_app.command("mobilisation")
+def report_mobilisation(start: Start = "1900-01-01", end: End = None, format: Format = "text",
+                        out: Out = None) -> None:
+    """The report to the Department of Labour, Invalids and Social Affairs for a period."""
+    from ledger.plan_reports import mobilisation_report
+
+    _plan_report("mobilisation", lambda svc: mobilisation_report(svc, start, end or _today()),
+                 format, out)
+
+
+@report_app.command("recognition")
+def report_recognition(start: Start = "1900-01-01", end: End = None, format: Format = "text",
+                       out: Out = None) -> None:
+    """Donors ranked by what they gave in a period, with their commendation tiers."""
+    from ledger.plan_reports import recognition_report
+
+    _plan_report("recognition", lambda svc: recognition_report(svc, start, end or _today()),
+                 format, out)
+
+
+@report_app.command("pledges")
+def report_pledges(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (default: today)")] = None,
+    format: Format = "text", out: Out = None,
+) -> None:
+    """Pledges outstanding and overdue on a date."""
+    from ledger.plan_reports import pledges_report
+
+    _plan_report("pledges", lambda svc: pledges_report(svc, as_of or _today()), format, out)
+
+
+def _today() -> str:
+    import datetime as dt
+
+    return dt.date.today().isoformat()
 
 
 def main() -> None:

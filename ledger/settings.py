@@ -13,6 +13,7 @@ from domain.dates import AHEAD_DAYS, EARLIEST, DateWindow
 from domain.inputs import CHILD_MAX_AGE
 from domain.money import MAX_AMOUNT_VND
 from domain.proposals import FOUR_EYES_VND
+from domain.recognition import parse_tiers
 
 
 class Settings(BaseSettings):
@@ -38,6 +39,10 @@ class Settings(BaseSettings):
     four_eyes_vnd: int = Field(default=FOUR_EYES_VND, ge=0, le=MAX_AMOUNT_VND,
                                description="allocations and reversals above it wait for a second"
                                            " person's approval")
+    recognition_tiers: str = Field(
+        default="Bằng khen của Chủ tịch UBND tỉnh=100000000;Giấy khen của Giám đốc Sở LĐTBXH=20000000;"
+                "Thư cảm ơn=1",
+        description="the donor recognition list's tiers, `name=least đồng` separated by `;`")
     max_lag_events: int = Field(default=10_000, ge=0,
                                 description="events a projection may lag and still be ready")
     rate_limits: bool = Field(default=True, description="per-client rate limits; off for benchmarks")
@@ -49,6 +54,12 @@ class Settings(BaseSettings):
                                             description="how long ?after= may wait without a token")
     max_anonymous_waiters: int = Field(default=16, ge=0,
                                        description="anonymous ?after= waits at once; beyond: 503 busy")
+
+    @field_validator("recognition_tiers")
+    @classmethod
+    def _tiers(cls, value: str) -> str:
+        parse_tiers(value)
+        return value
 
     @field_validator("public_search_rate", "failed_auth_rate")
     @classmethod

@@ -2,31 +2,42 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
 from api.deps import Caller, Consistent, Svc, period, principal, require
 from api.schemas import QueryDate
-from ledger.mobilisation import mobilisation_csv, mobilisation_report, mobilisation_xlsx
+from ledger import plan_reports
 from ledger.reports import XLSX
 
 # Authenticate before waiting for a position (as api/routes/queries.py).
 router = APIRouter(tags=["reports"], dependencies=[Depends(principal), Consistent])
 READERS = ("finance", "district", "auditor")
+Format = Literal["json", "csv", "xlsx"]
+Start = Annotated[QueryDate | None, Query(alias="from")]
+End = Annotated[QueryDate | None, Query(alias="to")]
 _FILE = {"schema": {"type": "string", "format": "binary"}}
-
-
-@router.get("/reports/mobilisation", response_model=None, responses={200: {
+FILES: dict[int | str, dict[str, Any]] = {200: {
     "description": "the report: JSON, or a CSV or XLSX file with `format`",
-    "content": {"application/json": {"schema": {"type": "object"}},
-                "text/csv": _FILE, XLSX: _FILE}}})
-def mobilisation(
-    svc: Svc, who: Caller,
-    start: Annotated[QueryDate | None, Query(alias="from")] = None,
-    end: Annotated[QueryDate | None, Query(alias="to")] = None,
-    format: Literal["json", "csv", "xlsx"] = "json",
-) -> Any:
+    "content": {"application/json": {"schema": {"type": "object"}}, "text/csv": _FILE, XLSX: _FILE}}}
+
+
+def _answer(report: dict[str, Any], format: Format, name: str,
+            rows: Callable[[dict[str, Any]], Iterator[tuple[Any, ...]]], sheet: str) -> Any:
+    if format == "json":
+        return report
+    body, media = ((plan_reports.table_csv(rows(report)), "text/csv; charset=utf-8")
+                   if format == "csv" else (plan_reports.table_xlsx(rows(report), sheet), XLSX))
+    return Response(body, media_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'})
+
+
+@router.get("/reports/mobilisation", response_model=None, responses=FILES)
+def mobilisation(svc: Svc, who: Caller, start: Start = None, end: End = None,
+                 format: Format = "json") -> Any:
     """The report to the Department of Labour, Invalids and Social Affairs for a period:
     resources mobilised per partner organisation and per source (cash and goods apart, by the
     receipts' business dates), allocations of the seasons meeting the period and distributions
@@ -35,11 +46,28 @@ def mobilisation(
     `children_supported`, …)."""
     require(who, *READERS)
     first, last = period(start, end)
-    report = mobilisation_report(svc, first, last)
-    if format == "json":
-        return report
-    name = f"bao-cao-van-dong-{first}-{last}.{format}"
-    body, media = ((mobilisation_csv(report), "text/csv; charset=utf-8") if format == "csv"
-                   else (mobilisation_xlsx(report), XLSX))
-    return Response(body, media_type=media,
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return _answer(plan_reports.mobilisation_report(svc, first, last), format,
+                   f"bao-cao-van-dong-{first}-{last}", plan_reports.mobilisation_rows,
+                   "Bao cao van dong")
+
+
+@router.get("/reports/recognition", response_model=None, responses=FILES)
+def recognition(svc: Svc, who: Caller, start: Start = None, end: End = None,
+                format: Format = "json") -> Any:
+    """Donors ranked by money and goods received in the period, with the commendation tier each
+    reaches (setting `MINHBACH_RECOGNITION_TIERS`); anonymous donors listed as "Ẩn danh", never
+    named nor identified."""
+    require(who, *READERS)
+    first, last = period(start, end)
+    return _answer(plan_reports.recognition_report(svc, first, last), format,
+                   f"ton-vinh-{first}-{last}", plan_reports.recognition_rows, "Ton vinh")
+
+
+@router.get("/reports/pledges", response_model=None, responses=FILES)
+def pledges(svc: Svc, who: Caller, as_of: QueryDate | None = None, format: Format = "json") -> Any:
+    """Pledges outstanding on `as_of` (default today; receipts counted by their business dates up
+    to it), the overdue ones first, with the days each is overdue."""
+    require(who, *READERS)
+    day = (as_of or dt.date.today()).isoformat()
+    return _answer(plan_reports.pledges_report(svc, day), format, f"cam-ket-{day}",
+                   plan_reports.pledges_rows, "Cam ket")

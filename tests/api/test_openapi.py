@@ -31,6 +31,7 @@ EXPECTED = {
     ("get", "/api/v1/seasons"), ("post", "/api/v1/seasons"), ("post", "/api/v1/seasons/{code}/close"),
     ("post", "/api/v1/children/{child_id}/transfer"),
     ("get", "/api/v1/partners"), ("post", "/api/v1/partners"), ("get", "/api/v1/reports/mobilisation"),
+    ("get", "/api/v1/reports/recognition"), ("get", "/api/v1/reports/pledges"),
     ("get", "/api/v1/proposals"), ("post", "/api/v1/proposals/{proposal_id}/approve"),
     ("post", "/api/v1/proposals/{proposal_id}/reject"),
 }

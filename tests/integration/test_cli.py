@@ -121,3 +121,8 @@ def test_the_mobilisation_report_from_the_command_line(tmp_path: Path) -> None:
     minhbach(data, "report", "mobilisation", *period, "--format", "xlsx", "--out", str(tmp_path / "r.xlsx"))
     sheet = load_workbook(tmp_path / "r.xlsx").active
     assert sheet is not None and sheet["B3"].value == 2_000_000
+    ranked = minhbach(data, "report", "recognition", *period).stdout
+    assert "Nguyễn Văn An" in ranked and "2.000.000 ₫" in ranked and "Thư cảm ơn" in ranked
+    pledges = json.loads(minhbach(data, "report", "pledges", "--as-of", "2021-12-31",
+                                  "--format", "json").stdout)
+    assert (pledges["pledges"], pledges["items"]) == (0, [])

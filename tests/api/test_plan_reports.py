@@ -1,8 +1,10 @@
-"""The report to the Department (issue 13, item 2), through HTTP on both databases: resources
-mobilised per partner organisation and per source, cash and goods apart, in a period by the
-receipts' business dates; allocations and distributions per category and district; distinct
-children supported. The CSV and the XLSX carry the JSON's numbers; random periods agree with a
-pass over the log's events."""
+"""The plan's reports (issue 13, items 2–4), through HTTP on both databases. The report to the
+Department: resources mobilised per partner organisation and per source, cash and goods apart,
+in a period by the receipts' business dates; allocations and distributions per category and
+district; distinct children supported. The CSV and the XLSX carry the JSON's numbers; random
+periods agree with a pass over the log's events. The recognition list ranks donors with their
+tiers and never names an anonymous one; the pledges report shows what is outstanding and
+overdue on a date."""
 
 from __future__ import annotations
 
@@ -20,8 +22,9 @@ from ledger.bootstrap import CompositionRoot
 from tests.helpers import API, auth, communes, districts, donor, get, post, receipt
 
 
-def _report(client: TestClient, token: str, after: int, **params: Any) -> dict[str, Any]:
-    return get(client, "/reports/mobilisation", token, after=after, **params)
+def _report(client: TestClient, token: str, after: int, kind: str = "mobilisation",
+            **params: Any) -> dict[str, Any]:
+    return get(client, f"/reports/{kind}", token, after=after, **params)
 
 
 def _ledger(client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> dict[str, Any]:
@@ -147,3 +150,68 @@ def test_random_periods_agree_with_the_log(client: TestClient, services: Composi
     assert report["total_received_vnd"] == expected
     assert sum(p["received_vnd"] for p in report["by_partner"]) == expected
     assert sum(f["received_vnd"] for f in report["by_fund"]) == expected
+
+
+def test_the_recognition_list_ranks_donors_and_never_names_an_anonymous_one(
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> None:
+    fin = tokens["finance"]
+    an = donor(client, fin)
+    lan = donor(client, fin, "Trần Thị Lan", public_name="Gia đình chị Lan")
+    hidden = donor(client, fin, "Đỗ Văn Kín", anonymous=True)
+    receipt(client, fin, an, 2_000_000, received_on="2021-02-01")
+    post(client, "/receipts", fin, {"donor_id": an, "fund": "campaign", "received_on": "2021-02-02",
+                                    "channel": "in_kind", "in_kind": {
+                                        "item": "Gạo", "unit": "kg", "quantity": 100,
+                                        "unit_value_vnd": 10_000}})
+    receipt(client, fin, lan, 25_000_000, received_on="2021-03-01")
+    receipt(client, fin, hidden, 150_000_000, received_on="2021-03-02")
+    receipt(client, fin, lan, 90_000_000, received_on="2022-01-05")  # after the period
+    wrong = receipt(client, fin, an, 50_000_000, received_on="2021-03-03")
+    last = post(client, "/reversals", fin, {"target_id": wrong["id"], "reason": "ghi nhầm"})
+    period = {"from": "2021-01-01", "to": "2021-12-31"}
+    report = _report(client, tokens["auditor"], last["position"], "recognition", **period)
+    assert [(d["rank"], d["name"], d["given_vnd"], d["tier"]) for d in report["donors"]] == [
+        (1, "Ẩn danh", 150_000_000, "Bằng khen của Chủ tịch UBND tỉnh"),
+        (2, "Gia đình chị Lan", 25_000_000, "Giấy khen của Giám đốc Sở LĐTBXH"),
+        (3, "Nguyễn Văn An", 3_000_000, "Thư cảm ơn")]
+    assert (report["donors"][2]["cash_vnd"], report["donors"][2]["goods_vnd"]) == (2_000_000, 1_000_000)
+    assert report["donors"][0]["donor_id"] is None
+    assert report["total_given_vnd"] == 178_000_000
+    for kind in ("json", "csv", "xlsx"):
+        response = client.get(f"{API}/reports/recognition", params={**period, "format": kind},
+                              headers=auth(tokens["finance"]))
+        assert response.status_code == 200
+        for secret in (hidden, "Đỗ Văn Kín", "Kín"):
+            assert secret.encode() not in response.content, (kind, secret)
+
+
+def test_the_pledges_report_shows_what_is_outstanding_and_overdue_on_a_date(
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> None:
+    fin = tokens["finance"]
+    an = donor(client, fin)
+
+    def pledge(amount: int, due_on: str | None = None) -> str:
+        body: dict[str, Any] = {"donor_id": an, "amount_vnd": amount}
+        if due_on:
+            body["due_on"] = due_on
+        return str(post(client, "/pledges", fin, body)["id"])
+
+    late, open_, paid, dropped = (pledge(10_000_000, "2021-03-01"), pledge(2_000_000),
+                                  pledge(1_000_000, "2021-02-01"), pledge(3_000_000, "2021-01-15"))
+    receipt(client, fin, an, 4_000_000, pledge_id=late, received_on="2021-02-15")
+    receipt(client, fin, an, 1_000_000, pledge_id=late, received_on="2021-05-01")  # after as_of
+    receipt(client, fin, an, 1_000_000, pledge_id=paid, received_on="2021-01-20")
+    last = post(client, "/reversals", fin, {"target_id": dropped, "reason": "nhà hảo tâm rút lại"})
+    report = _report(client, tokens["finance"], last["position"], "pledges", as_of="2021-04-01")
+    assert [(p["pledge_id"], p["outstanding_vnd"], p["days_overdue"], p["overdue"])
+            for p in report["items"]] == [(late, 6_000_000, 31, True), (open_, 2_000_000, 0, False)]
+    assert (report["pledges"], report["outstanding_vnd"], report["overdue"],
+            report["overdue_vnd"]) == (2, 8_000_000, 1, 6_000_000)
+    later = _report(client, tokens["auditor"], last["position"], "pledges", as_of="2021-06-01")
+    assert [p["outstanding_vnd"] for p in later["items"]] == [5_000_000, 2_000_000]
+    sheet = load_workbook(io.BytesIO(client.get(
+        f"{API}/reports/pledges", params={"as_of": "2021-04-01", "format": "xlsx"},
+        headers=auth(fin)).content)).active
+    assert sheet is not None
+    rows = [[c.value for c in r] for r in sheet.iter_rows()]
+    assert [r[4] for r in rows if r[1] in (late, open_)] == [6_000_000, 2_000_000]

@@ -1,12 +1,12 @@
-"""The figures of the report to the Department of Labour, Invalids and Social Affairs (issue 13):
-resources mobilised per partner organisation and per source (fund) in a period, cash and goods
-apart; what was allocated and distributed per category and district; the children supported.
-Read over the read models; standing records only (a reversed receipt, allocation or distribution
-counts nowhere)."""
+"""The figures of the plan's reports (ledger/plan_reports.py lays them out): the report to the
+Department of Labour, Invalids and Social Affairs, the donor recognition list, the pledges
+outstanding. Read over the read models; standing records only (a reversed receipt, allocation or
+distribution counts nowhere)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from projections.db import Database
@@ -94,3 +94,44 @@ def mobilisation(db: Database, *, date_from: str, date_to: str, seasons: list[st
         # be told apart: a child on two lists counts twice there).
         "children_supported": int(distinct_named["n"] if distinct_named else 0) + total_counted,
     }
+
+
+def recognition(db: Database, *, date_from: str, date_to: str) -> list[dict[str, Any]]:
+    """Every donor who gave in the period (receipts by business date, standing ones), with what
+    they gave in money and in goods, most first; an anonymous donor is marked, to be left
+    unnamed."""
+    rows = db.query(
+        "SELECT p.donor_id, d.display_name, d.anonymous, d.kind, COUNT(*) AS receipts,"
+        " SUM(CASE WHEN p.channel = 'in_kind' THEN 0 ELSE p.amount_vnd END) AS cash_vnd,"
+        " SUM(CASE WHEN p.channel = 'in_kind' THEN p.amount_vnd ELSE 0 END) AS goods_vnd"
+        " FROM public_donations p JOIN donors d ON d.donor_id = p.donor_id"
+        " WHERE p.reversed = 0 AND p.received_on BETWEEN ? AND ?"
+        " GROUP BY p.donor_id, d.display_name, d.anonymous, d.kind", (date_from, date_to))
+    found = [{"donor_id": r["donor_id"], "name": r["display_name"], "anonymous": bool(r["anonymous"]),
+              "kind": r["kind"], "receipts": int(r["receipts"]), "cash_vnd": int(r["cash_vnd"]),
+              "goods_vnd": int(r["goods_vnd"]),
+              "given_vnd": int(r["cash_vnd"]) + int(r["goods_vnd"])} for r in rows]
+    return sorted(found, key=lambda x: (-x["given_vnd"], x["name"], x["donor_id"]))
+
+
+def outstanding_pledges(db: Database, *, as_of: str) -> list[dict[str, Any]]:
+    """Pledges not cancelled and not paid in full on `as_of` (receipts counted by their business
+    date up to that day), with the days each is overdue (0 when not yet due), most overdue first."""
+    rows = db.query(
+        "SELECT g.pledge_id, g.donor_id, d.display_name, d.anonymous, g.amount_vnd, g.due_on,"
+        " (SELECT COALESCE(SUM(p.amount_vnd), 0) FROM public_donations p"
+        "  WHERE p.pledge_id = g.pledge_id AND p.reversed = 0 AND p.received_on <= ?) AS paid_vnd"
+        " FROM pledges g JOIN donors d ON d.donor_id = g.donor_id WHERE g.cancelled = 0",
+        (as_of,))
+    found = []
+    for r in rows:
+        left = int(r["amount_vnd"]) - int(r["paid_vnd"])
+        if left <= 0:
+            continue
+        overdue = (date.fromisoformat(as_of) - date.fromisoformat(r["due_on"])).days if r["due_on"] else 0
+        found.append({"pledge_id": r["pledge_id"], "donor_id": r["donor_id"],
+                      "donor": r["display_name"], "anonymous": bool(r["anonymous"]),
+                      "pledged_vnd": int(r["amount_vnd"]), "paid_vnd": int(r["paid_vnd"]),
+                      "outstanding_vnd": left, "due_on": r["due_on"],
+                      "days_overdue": max(overdue, 0), "overdue": overdue > 0})
+    return sorted(found, key=lambda x: (-x["days_overdue"], -x["outstanding_vnd"], x["pledge_id"]))
