@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import health, metrics, problems, site
 from api.limits import RequestLimits
-from api.routes import audit, bank, commands, proposals, public, public_export, queries, seasons
+from api.routes import audit, bank, commands, open_data, proposals, public, public_export, queries, seasons
 from api.schemas import use_date_window
 from api.web_headers import WebHeaders
 from ledger.bootstrap import CompositionRoot, build
@@ -43,7 +43,8 @@ def create_app(settings: Settings | None = None, services: CompositionRoot | Non
     # Inside the metrics middleware, so that its early 401/413/429 answers are counted.
     app.add_middleware(RequestLimits)
     metrics.install(app)
-    for module in (commands, seasons, queries, proposals, bank, public, public_export, audit):
+    for module in (commands, seasons, queries, proposals, bank, public, public_export, open_data,
+                   audit):
         app.include_router(module.router, prefix=PREFIX, responses=problems.OPENAPI_RESPONSES)
 
     app.include_router(health.router)
