@@ -14,6 +14,7 @@ from api.routes import (
     audit,
     bank,
     commands,
+    open_data,
     partners,
     proposals,
     public,
@@ -55,7 +56,7 @@ def create_app(settings: Settings | None = None, services: CompositionRoot | Non
     app.add_middleware(RequestLimits)
     metrics.install(app)
     for module in (commands, seasons, partners, queries, reports, proposals, bank, public,
-                   public_export, audit):
+                   public_export, open_data, audit):
         app.include_router(module.router, prefix=PREFIX, responses=problems.OPENAPI_RESPONSES)
 
     app.include_router(health.router)

@@ -20,6 +20,8 @@ EXPECTED = {
     ("get", "/api/v1/public/donations/{reference}"), ("get", "/api/v1/public/needs"),
     ("get", "/api/v1/public/donations/by-bank-reference/{bank_reference}"),
     ("get", "/api/v1/public/export"),
+    ("get", "/api/v1/public/open-data/iati.xml"), ("get", "/api/v1/public/open-data/360giving.json"),
+    ("get", "/api/v1/public/open-data/360giving.csv"),
     ("get", "/healthz"), ("get", "/readyz"), ("get", "/metrics"),
     ("get", "/api/v1/audit/events"), ("get", "/api/v1/audit/balances"), ("get", "/api/v1/audit/tree-head"),
     ("get", "/api/v1/audit/tree-heads"), ("get", "/api/v1/audit/public-key"),

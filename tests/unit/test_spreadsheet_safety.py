@@ -61,8 +61,9 @@ def test_the_reconciliation_xlsx_holds_no_formula(payload: str) -> None:
     cells = [cell for row in sheet.iter_rows() for cell in row if cell.value is not None]
     assert all(cell.data_type != "f" for cell in cells)
     texts = [cell.value for cell in cells if isinstance(cell.value, str)]
-    # XML reads a carriage return back as a line feed.
-    assert "'" + payload.replace("\r", "\n") in texts
+    # The standard library's XML writer gives a carriage return back as a line feed; openpyxl
+    # writes with lxml when it is installed (the open-data tests bring it), which keeps it.
+    assert {"'" + payload, "'" + payload.replace("\r", "\n")} & set(texts)
     assert not [t for t in texts if t.startswith(FORMULA_STARTS)]
     numbers = {row[0]: row[1] for row in sheet.iter_rows(values_only=True) if row and len(row) > 1}
     assert numbers["difference_vnd"] == -11_000 and numbers["opening_balance_vnd"] == -1_000
