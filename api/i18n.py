@@ -17,6 +17,17 @@ TEXTS: dict[str, tuple[str, str]] = {  # key → (Vietnamese, English)
     "nav_follow": ("Theo dõi khoản ủng hộ", "Follow a donation"),
     "nav_needs": ("Nhu cầu", "Needs"),
     "nav_verify": ("Kiểm chứng", "Verify"),
+    "nav_partners": ("Tổ chức vận động", "Partner organisations"),
+    "partners_intro": ("Các tổ chức vận động nguồn lực theo Kế hoạch: số tiền và hiện vật đã vận "
+                       "động được, và nơi số tiền đó đã được phân bổ đến.",
+                       "The organisations that mobilise resources under the plan: the money and "
+                       "goods each mobilised, and where that money was allocated."),
+    "partner": ("Tổ chức", "Organisation"),
+    "cash": ("Tiền", "Money"),
+    "unallocated": ("Chưa phân bổ", "Not yet allocated"),
+    "partner_went": ("Nơi số tiền đã được phân bổ đến", "Where the money was allocated"),
+    "no_partner_gifts": ("Chưa có khoản ủng hộ nào qua tổ chức này.",
+                         "No donation came through this organisation yet."),
     "other_lang": ("English", "Tiếng Việt"),
     "season": ("Đợt", "Season"),
     "all_seasons": ("Tất cả", "All"),

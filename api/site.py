@@ -22,7 +22,10 @@ from api import charts
 from api.deps import Svc
 from api.i18n import Lang, category_name, fund_name, t
 from api.routes import MAX_INT64
+from domain.errors import PartnerUnknown
 from domain.money import MAX_AMOUNT_VND
+from domain.partners import partner_code
+from domain.small_cells import hide_small
 from domain.text import format_vnd
 from ledger.bootstrap import CompositionRoot
 from ledger.proofs import donation_with_proof
@@ -314,6 +317,45 @@ def needs(request: Request, svc: Svc, season: str | None = None, lang: str | Non
         by_district.setdefault(r["district"], []).append(r)
     return _page(request, svc, "needs.html", language, by_district=by_district, seasons=seasons,
                  season=chosen)
+
+
+@router.get("/partners")
+def partners_page(request: Request, svc: Svc, lang: str | None = None) -> Response:
+    """The partner organisations, each with what it mobilised (those with none too)."""
+    known = svc.ledger.partners()
+    totals: dict[str, dict[str, Any]] = {}
+    for row in PublicPages(svc.db, svc.queries).partners():
+        code = _partner_code(svc, row["mobilised_by"])
+        if code is None:
+            continue
+        cell = totals.setdefault(code, {"cash_vnd": 0, "goods_vnd": 0, "donors": 0})
+        for key in cell:
+            cell[key] += int(row[key])
+    rows = [{"code": c, "name": p["name"], **totals.get(c, {"cash_vnd": 0, "goods_vnd": 0, "donors": 0})}
+            for c, p in known.items()]
+    rows.sort(key=lambda r: (-(r["cash_vnd"] + r["goods_vnd"]), r["name"]))
+    return _page(request, svc, "partners.html", _lang(lang), partners=hide_small(rows))
+
+
+@router.get("/partners/{code}")
+def partner_page(request: Request, svc: Svc, code: str, lang: str | None = None) -> Response:
+    """One partner organisation: what it mobilised, by source, and where it went."""
+    language = _lang(lang)
+    partner = svc.ledger.partners().get(code)
+    if partner is None:
+        return _page(request, svc, "missing.html", language, status=404)
+    pages = PublicPages(svc.db, svc.queries)
+    # The stored values naming it: its code, and free texts of older receipts that name it.
+    values = [r["mobilised_by"] for r in pages.partners()
+              if _partner_code(svc, r["mobilised_by"]) == code]
+    return _page(request, svc, "partner.html", language, partner=partner, figures=pages.partner(values))
+
+
+def _partner_code(svc: CompositionRoot, value: str) -> str | None:
+    try:
+        return partner_code(svc.ledger.partners().values(), value)
+    except PartnerUnknown:
+        return None
 
 
 @router.get("/districts/{code}")

@@ -58,3 +58,47 @@ class PublicPages:
                       if (district is None or n["district"] == district)
                       and (commune is None or n["commune"] == commune)],
         })
+
+    def partners(self) -> list[Row]:
+        """What each value of `mobilised_by` mobilised, in standing receipts: a partner's code
+        (or a free text recorded before partners were reference data) with its money and goods
+        and the donors who gave through it."""
+        return self.db.query(
+            "SELECT mobilised_by, COUNT(DISTINCT donor_id) AS donors,"
+            " SUM(CASE WHEN channel = 'in_kind' THEN 0 ELSE amount_vnd END) AS cash_vnd,"
+            " SUM(CASE WHEN channel = 'in_kind' THEN amount_vnd ELSE 0 END) AS goods_vnd"
+            " FROM public_donations WHERE reversed = 0 AND mobilised_by IS NOT NULL"
+            " GROUP BY mobilised_by")
+
+    def partner(self, values: list[str]) -> dict[str, Any]:
+        """One partner's page (the `mobilised_by` values naming it): what it mobilised by source
+        (fund), cash and goods apart, and where that went: the allocations its receipts paid for,
+        by district and category. Donors counted as persons, below 5 as "< 5"."""
+        marks = ", ".join("?" * len(values))
+        by_fund = self.db.query(
+            "SELECT fund, COUNT(*) AS receipts,"
+            " SUM(CASE WHEN channel = 'in_kind' THEN 0 ELSE amount_vnd END) AS cash_vnd,"
+            " SUM(CASE WHEN channel = 'in_kind' THEN amount_vnd ELSE 0 END) AS goods_vnd"
+            f" FROM public_donations WHERE reversed = 0 AND mobilised_by IN ({marks})"
+            " GROUP BY fund ORDER BY fund", values) if values else []
+        donors = self.db.query_one(
+            "SELECT COUNT(DISTINCT donor_id) AS n FROM public_donations"
+            f" WHERE reversed = 0 AND mobilised_by IN ({marks})", values) if values else None
+        went = self.db.query(
+            "SELECT a.district, a.category, SUM(g.amount_vnd) AS allocated_vnd"
+            " FROM allocation_draws g JOIN allocations a ON a.allocation_id = g.allocation_id"
+            " JOIN public_donations p ON p.receipt_id = g.receipt_id"
+            f" WHERE a.reversed = 0 AND p.reversed = 0 AND p.mobilised_by IN ({marks})"
+            " GROUP BY a.district, a.category ORDER BY a.district, a.category", values) if values else []
+        cash = sum(int(r["cash_vnd"]) for r in by_fund)
+        goods = sum(int(r["goods_vnd"]) for r in by_fund)
+        allocated = sum(int(r["allocated_vnd"]) for r in went)
+        return hide_small({
+            "received_vnd": cash + goods, "cash_vnd": cash, "goods_vnd": goods,
+            "donors": int(donors["n"]) if donors else 0,
+            "by_fund": [{"fund": r["fund"], "cash_vnd": int(r["cash_vnd"]),
+                         "goods_vnd": int(r["goods_vnd"])} for r in by_fund],
+            "allocated_vnd": allocated, "unallocated_vnd": cash + goods - allocated,
+            "went": [{"district": r["district"], "category": r["category"],
+                      "allocated_vnd": int(r["allocated_vnd"])} for r in went],
+        })
