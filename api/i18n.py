@@ -23,6 +23,16 @@ TEXTS: dict[str, tuple[str, str]] = {  # key → (Vietnamese, English)
                        "The organisations that mobilise resources under the plan: the money and "
                        "goods each mobilised, and where that money was allocated."),
     "partner": ("Tổ chức", "Organisation"),
+    "nav_recognition": ("Tôn vinh", "Recognition"),
+    "recognition_intro": ("Các nhà hảo tâm đồng ý công khai tên, theo tổng giá trị đã ủng hộ "
+                          "(tiền và hiện vật), cùng hình thức tôn vinh. Nhà hảo tâm ẩn danh "
+                          "không có trong danh sách.",
+                          "The donors who agreed to be named, by the total they gave (money and "
+                          "goods), with their commendation. Anonymous donors are not listed."),
+    "recognition_tier": ("Hình thức tôn vinh", "Commendation"),
+    "given": ("Đã ủng hộ", "Given"),
+    "year": ("Năm", "Year"),
+    "no_recognition": ("Chưa có nhà hảo tâm nào.", "No donor yet."),
     "cash": ("Tiền", "Money"),
     "unallocated": ("Chưa phân bổ", "Not yet allocated"),
     "partner_went": ("Nơi số tiền đã được phân bổ đến", "Where the money was allocated"),

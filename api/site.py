@@ -28,6 +28,7 @@ from domain.partners import partner_code
 from domain.small_cells import hide_small
 from domain.text import format_vnd
 from ledger.bootstrap import CompositionRoot
+from ledger.plan_reports import recognition_report
 from ledger.proofs import donation_with_proof
 from projections.public_pages import PublicPages
 
@@ -349,6 +350,21 @@ def partner_page(request: Request, svc: Svc, code: str, lang: str | None = None)
     values = [r["mobilised_by"] for r in pages.partners()
               if _partner_code(svc, r["mobilised_by"]) == code]
     return _page(request, svc, "partner.html", language, partner=partner, figures=pages.partner(values))
+
+
+@router.get("/recognition")
+def recognition_page(request: Request, svc: Svc, year: int | None = None,
+                     lang: str | None = None) -> Response:
+    """The donors who agreed to be named, by what they gave (in a year, or in all), with the
+    commendation tier each reached; anonymous donors are not listed at all."""
+    language = _lang(lang)
+    if year is not None and not 2000 <= year <= 2100:
+        year = None
+    first, last = (f"{year}-01-01", f"{year}-12-31") if year else ("1900-01-01", "9999-12-31")
+    report = recognition_report(svc, first, last)
+    named = [d for d in report["donors"] if not d["anonymous"]]
+    return _page(request, svc, "recognition.html", language, donors=named, year=year,
+                 tiers=report["tiers"])
 
 
 def _partner_code(svc: CompositionRoot, value: str) -> str | None:

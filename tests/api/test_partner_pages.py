@@ -54,3 +54,21 @@ def test_a_partners_page_shows_what_it_mobilised_and_where_it_went(
     assert listing.text.index("Ủy ban Mặt trận Tổ quốc") < listing.text.index("Hội Liên hiệp Phụ nữ")
     assert "Hội Nông dân tỉnh Lạng Sơn" in listing.text  # a partner with nothing yet is listed
     assert client.get("/partners/no-such-partner").status_code == 404
+
+
+def test_the_public_recognition_page_names_only_those_who_agreed(
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> None:
+    fin = tokens["finance"]
+    named = donor(client, fin, "Trần Văn Hảo", public_name="Công ty Hảo Tâm")
+    hidden = donor(client, fin, "Đỗ Thị Kín Đáo", anonymous=True)
+    receipt(client, fin, named, 25_000_000)
+    receipt(client, fin, named, 1_000_000, received_on="2022-02-01")
+    last = receipt(client, fin, hidden, 90_000_000)
+    services.runner.ensure(int(last["position"]))
+    page = client.get("/recognition").text
+    assert "Công ty Hảo Tâm" in page and "26.000.000 ₫" in page
+    assert "Giấy khen của Giám đốc Sở LĐTBXH" in page
+    for secret in ("Kín Đáo", "Ẩn danh", "90.000.000", "Trần Văn Hảo", hidden, named):
+        assert secret not in page
+    assert "25.000.000 ₫" in client.get("/recognition?year=2021").text
+    assert "Công ty Hảo Tâm" not in client.get("/recognition?year=2020").text
