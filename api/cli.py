@@ -311,7 +311,8 @@ def import_statement(
         raise typer.Exit(1) from e
     finally:
         svc.close()
-    print(json.dumps({k: str(v) if k == "statement_id" else v for k, v in answer.items()}, indent=2))
+    # Every statement of the file is reported, as the API does; ids print as text.
+    print(json.dumps(answer, indent=2, default=str, ensure_ascii=False))
 
 
 @report_app.command("reconciliation")

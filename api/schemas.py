@@ -19,7 +19,7 @@ from pydantic import (
 )
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
-from domain.bank import MATCH_KINDS, STATEMENT_FORMATS
+from domain.bank import MATCH_KINDS, STATEMENT_FORMATS, STATEMENT_STATUSES
 from domain.children import SEXES
 from domain.dates import DEFAULT_WINDOW, DateWindow, check_date, parse_iso_date
 from domain.donors import DONOR_KINDS
@@ -128,6 +128,7 @@ MatchKind = Annotated[str, OneOf(MATCH_KINDS)]
 StatementFormat = Annotated[str, OneOf(STATEMENT_FORMATS)]
 ProposalKind = Annotated[str, OneOf(PROPOSAL_KINDS)]
 ProposalStatus = Annotated[str, OneOf(PROPOSAL_STATUSES)]
+StatementStatus = Annotated[str, OneOf(STATEMENT_STATUSES)]
 
 
 class Model(BaseModel):
@@ -391,12 +392,18 @@ class BankAccountIn(Model):
     bank: Name  # a bank's short name, full name or NAPAS BIN ("Vietcombank", "970436")
     account_number: Annotated[str, Field(min_length=4, max_length=34, pattern=r"^[A-Za-z0-9 ]+$")]
     fund: Fund
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217: what the account is "
+                                   "kept in; a foreign account's lines are turned to đồng at a rate")] = "VND"
 
 
 class ReceiptFromLine(Model):
     donor_id: UUID | None = None
     restriction: Restriction | None = None
     note: Note | None = None
+    # A foreign line the bank gave no rate for: đồng per unit, and where the officer took it from.
+    rate: Annotated[str | None, Field(pattern=r"^[0-9]{1,12}(\.[0-9]{1,12})?$",
+                                      description="đồng per unit of the line's currency")] = None
+    rate_source: Text | None = None
 
 
 class MatchIn(Model):
@@ -418,7 +425,30 @@ class UndoIn(Model):
     reason: Reason
 
 
+class StatementReport(Model):
+    """One statement of an imported file: where it went, and how its lines stand."""
+
+    account: Annotated[str | None, Field(description="the registered account's code; null when "
+                                                     "the statement's account is not registered")]
+    account_number: Annotated[str | None, Field(description="the account (number or IBAN) as the file"
+                                                            " names it")]
+    currency: str
+    from_: Annotated[str | None, Field(alias="from")] = None
+    to: str | None = None
+    statement_id: UUID | None = None
+    position: int | None = None
+    lines: int
+    new_lines: int
+    matched: int
+    suggested: int
+    unmatched: int
+    status: StatementStatus
+
+
 class StatementImported(Model):
+    """The file's totals over the statements imported (`statement_id`: the one of the account
+    uploaded to, else the first imported), and each statement of the file."""
+
     statement_id: UUID
     position: int
     lines: int
@@ -426,6 +456,7 @@ class StatementImported(Model):
     matched: int
     suggested: int
     unmatched: int
+    statements: list[StatementReport] = []
 
 
 class MatchCreated(Created):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Protocol
 from uuid import UUID, uuid4
 
@@ -32,6 +33,8 @@ from domain.bank import (
     LineInput,
     bank_account_id,
     bank_line_id,
+    foreign_to_vnd,
+    is_currency,
     statement_id,
 )
 from domain.claims import Claim, claim_id
@@ -79,6 +82,10 @@ class StatementInput:
     opening_balance_vnd: int
     closing_balance_vnd: int
     lines: Sequence[LineInput]
+    # A foreign account's statement: its currency and balances in minor units (the _vnd ones 0).
+    currency: str = "VND"
+    opening_balance: int | None = None
+    closing_balance: int | None = None
 
 
 class ImportPlan:
@@ -127,8 +134,11 @@ class BankBook:
     # ---- accounts --------------------------------------------------------------------------
 
     def register_account(self, ctx: Context, request_hash: str, *, code: str, bank: str,
-                         bank_bin: str | None, account_number: str, fund: str) -> AccountRegistered:
+                         bank_bin: str | None, account_number: str, fund: str,
+                         currency: str = "VND") -> AccountRegistered:
         check_fund(fund)
+        if not is_currency(currency):
+            raise InvalidInput("currency must be an ISO 4217 code of three capital letters (VND, USD …)")
         code = check_text(code, "code", max_length=40, required=True)
         account_number = "".join(check_text(account_number, "account_number", max_length=34).split())
         bank = check_text(bank, "bank", max_length=MAX_NAME, required=True)
@@ -142,7 +152,8 @@ class BankBook:
             if self.ledger.find_or_none(account_id, BankAccount) is not None:
                 raise AlreadyRecorded(f"bank account {code!r} is already registered")
             account = BankAccount(id=account_id, code=code, bank=bank, bank_bin=bank_bin,
-                                  account_number=account_number, fund=fund, meta=ctx.meta())
+                                  account_number=account_number, fund=fund, meta=ctx.meta(),
+                                  currency=currency)
             return [account], {"id": str(account_id), "code": code}
 
         return self.ledger.commands.run(ctx, request_hash, build)
@@ -161,6 +172,10 @@ class BankBook:
         records the rest, as every line already recorded is known by its id."""
         statement = check_statement(statement, self.ledger.dates)
         account = self.account(statement.account_code)
+        if statement.currency != account.currency or any(
+                line.currency != account.currency for line in statement.lines):
+            raise InvalidInput(f"the statement is in {statement.currency}; account {account.code} is"
+                               f" kept in {account.currency}")
         sid = statement_id(account.code, statement.sha256)
         ids = [bank_line_id(account.code, line.key) for line in statement.lines]
         if len(set(ids)) != len(ids):
@@ -221,7 +236,7 @@ class BankBook:
                         opening_balance_vnd=statement.opening_balance_vnd,
                         closing_balance_vnd=statement.closing_balance_vnd,
                         lines=len(statement.lines), new_lines=answer["new_lines"],
-                        matched=answer["matched_now"], meta=ctx.meta()))
+                        matched=answer["matched_now"], meta=ctx.meta(), **_foreign_statement(statement)))
                 return aggregates, answer
 
             yield step
@@ -243,7 +258,7 @@ class BankBook:
                 booked_on=line.booked_on, amount_vnd=line.amount_vnd, balance_vnd=line.balance_vnd,
                 bank_txn_id=line.bank_txn_id, counterparty=line.counterparty,
                 counterparty_account=line.counterparty_account, description=line.description,
-                reversal=line.reversal, meta=ctx.meta())
+                reversal=line.reversal, meta=ctx.meta(), **_foreign_line(line))
             aggregates.append(bank_line)
             added += 1
             found = plan.receipt_for(line)
@@ -302,6 +317,9 @@ class BankBook:
         def build() -> tuple[list[Aggregate], Matched]:
             line = self.ledger.require(bank_line_id, BankLine, "bank line")
             account = self.account(line.account_code)
+            if not line.amount_vnd:
+                raise InvalidInput(f"the line is in {line.currency} with no rate: record its rate"
+                                   " (create_receipt with rate and rate_source)")
             target = self.ledger.find_or_none(target_id, Aggregate)
             if isinstance(target, Receipt):
                 kind, amount = "receipt", target.amount_vnd
@@ -329,19 +347,35 @@ class BankBook:
 
     def receipt_from_line(self, ctx: Context, request_hash: str, *, bank_line_id: UUID,
                           donor_id: UUID | None = None, restriction: dict[str, Any] | None = None,
-                          note: str | None = None) -> Matched:
+                          note: str | None = None, rate: str | None = None,
+                          rate_source: str | None = None) -> Matched:
         """Turn an unmatched credit into a receipt, matched to it. The donor is the one given,
-        else the one registered under the counterparty's name, else a new donor of that name."""
+        else the one registered under the counterparty's name, else a new donor of that name.
+        A foreign line the bank gave no rate for takes `rate` (đồng per unit) and `rate_source`
+        (where the officer took it from), recorded on the line before the receipt is made."""
         checked = self.ledger.check_restriction(restriction)
         note = check_note(note)
+        if (rate is None) != (rate_source is None):
+            raise InvalidInput("give a rate with its source (rate_source), or neither")
+        if rate is not None:
+            check_rate(rate)
+            rate_source = check_text(rate_source, "rate_source", max_length=MAX_TEXT, required=True)
 
         def build() -> tuple[list[Aggregate], Matched]:
             line = self.ledger.require(bank_line_id, BankLine, "bank line")
-            if line.amount_vnd <= 0:
+            if line.signed <= 0:
                 raise InvalidInput("only money in can become a receipt")
             if line.match_id is not None:
                 raise InvalidInput(f"bank line {bank_line_id} is already matched")
             account = self.account(line.account_code)
+            if rate is not None and rate_source is not None and line.amount is not None:
+                line.record_rate(rate=rate, rate_source=rate_source, meta=ctx.meta(),
+                                 amount_vnd=foreign_to_vnd(line.amount, line.currency, Decimal(rate)))
+            elif rate is not None:
+                raise InvalidInput("only a foreign line without the bank's rate takes a rate")
+            elif not line.amount_vnd:
+                raise InvalidInput(f"the line is in {line.currency} and the bank gave no rate: give"
+                                   " rate and rate_source")
             aggregates: list[Aggregate] = []
             donor, new_donor = donor_id, None
             if donor is not None:
@@ -401,9 +435,10 @@ def check_line(line: LineInput, where: str, dates: DateWindow) -> LineInput:
 
 def _check_line(line: LineInput, where: str, first: str, last: str) -> LineInput:
     try:
-        if isinstance(line.amount_vnd, bool) or not isinstance(line.amount_vnd, int) or not line.amount_vnd:
+        foreign = _check_foreign(line)
+        if not _whole(line.amount_vnd) or not (line.amount_vnd or foreign):
             raise InvalidInput("a statement line moves money: its amount is a whole, non-zero number")
-        if isinstance(line.balance_vnd, bool) or not isinstance(line.balance_vnd, int):
+        if not _whole(line.balance_vnd):
             raise InvalidInput("balance_vnd must be a whole number")
         booked_on = parse_iso_date(line.booked_on, "booked_on").isoformat()
         if not first <= booked_on <= last:  # ISO dates compare as text
@@ -416,9 +451,48 @@ def _check_line(line: LineInput, where: str, first: str, last: str) -> LineInput
             counterparty_account=check_optional(line.counterparty_account, "counterparty_account",
                                                 max_length=MAX_CODE),
             description=check_text(line.description, "description", max_length=MAX_NOTE),
-            reversal=bool(line.reversal))
+            reversal=bool(line.reversal), currency=line.currency, amount=line.amount,
+            balance=line.balance, rate=line.rate)
     except InvalidInput as e:
         raise InvalidInput(f"{where}: {e.detail}") from None
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_foreign(line: LineInput) -> bool:
+    """A foreign line's own fields; True if it is one. Its đồng value, when it has one, is its
+    amount at its rate (the bank's), with the amount's sign."""
+    if line.currency == "VND":
+        if (line.amount, line.balance, line.rate) != (None, None, None):
+            raise InvalidInput("a VND line has no foreign amount, balance or rate")
+        return False
+    if not is_currency(line.currency):
+        raise InvalidInput("currency must be an ISO 4217 code")
+    if not _whole(line.amount) or not line.amount or not _whole(line.balance):
+        raise InvalidInput("a foreign line's amount (non-zero) and balance are whole minor units")
+    assert isinstance(line.amount, int)
+    if line.rate is None:
+        if line.amount_vnd:
+            raise InvalidInput("a foreign line without a rate has no đồng value yet")
+    elif check_rate(line.rate) and line.amount_vnd != foreign_to_vnd(
+            line.amount, line.currency, Decimal(line.rate)):
+        raise InvalidInput("a foreign line's đồng value is its amount at its rate")
+    return True
+
+
+def check_rate(rate: object) -> bool:
+    """A rate in đồng per unit: a positive decimal, written plainly (`23050.5`)."""
+    if not isinstance(rate, str) or len(rate) > 30:
+        raise InvalidInput("rate must be a decimal number of đồng per unit, as text")
+    try:
+        value = Decimal(rate)
+    except ArithmeticError:
+        raise InvalidInput("rate must be a decimal number of đồng per unit") from None
+    if not value.is_finite() or value <= 0 or rate != format(value, "f"):
+        raise InvalidInput("rate must be a positive decimal number of đồng per unit, written plainly")
+    return True
 
 
 def check_statement(statement: StatementInput, dates: DateWindow) -> StatementInput:
@@ -432,6 +506,12 @@ def check_statement(statement: StatementInput, dates: DateWindow) -> StatementIn
     for balance in (statement.opening_balance_vnd, statement.closing_balance_vnd):
         if isinstance(balance, bool) or not isinstance(balance, int):
             raise InvalidInput("a statement's balances are whole numbers of đồng")
+    if not is_currency(statement.currency):
+        raise InvalidInput("currency must be an ISO 4217 code")
+    foreign = (statement.opening_balance, statement.closing_balance)
+    if (statement.currency != "VND") != all(_whole(b) for b in foreign) or (
+            statement.currency == "VND" and foreign != (None, None)):
+        raise InvalidInput("a foreign statement's balances, and only theirs, are in its currency")
     first, last = dates.first.isoformat(), dates.last.isoformat()
     return StatementInput(
         account_code=check_text(statement.account_code, "account", max_length=40, required=True),
@@ -441,7 +521,20 @@ def check_statement(statement: StatementInput, dates: DateWindow) -> StatementIn
         opening_balance_vnd=statement.opening_balance_vnd,
         closing_balance_vnd=statement.closing_balance_vnd,
         lines=tuple(_check_line(line, f"line {n}", first, last)
-                    for n, line in enumerate(statement.lines, 1)))
+                    for n, line in enumerate(statement.lines, 1)),
+        currency=statement.currency, opening_balance=statement.opening_balance,
+        closing_balance=statement.closing_balance)
+
+
+# The event library needs every keyword given when an aggregate is made (its defaults serve only
+# events stored before the fields existed, when they are replayed).
+def _foreign_line(line: LineInput) -> dict[str, Any]:
+    return {"currency": line.currency, "amount": line.amount, "balance": line.balance, "rate": line.rate}
+
+
+def _foreign_statement(statement: StatementInput) -> dict[str, Any]:
+    return {"currency": statement.currency, "opening_balance": statement.opening_balance,
+            "closing_balance": statement.closing_balance}
 
 
 def _note(line: LineInput | BankLine) -> str | None:

@@ -8,12 +8,14 @@ import csv
 import hashlib
 import io
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from adapters.spreadsheet import safe_row
+from domain.bank import minor_digits
 from domain.text import format_vnd
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -30,6 +32,13 @@ def sha256(data: bytes) -> str:
 
 
 def _verdict_line(report: dict[str, Any]) -> str:
+    currency = report.get("currency", "VND")
+    if currency != "VND":
+        # A foreign account's figures are minor units of its currency.
+        amount = f"{Decimal(report['difference']).scaleb(-minor_digits(currency))} {currency}"
+        if report["reconciled"]:
+            return f"Đã khớp: chênh lệch 0 {currency} / Reconciled: difference 0 {currency}"
+        return f"Chưa khớp: chênh lệch {amount} / Not reconciled: difference {amount}"
     if report["reconciled"]:
         return "Đã khớp: sổ cái và ngân hàng bằng nhau, chênh lệch 0 ₫ / Reconciled: difference 0 ₫"
     return (f"Chưa khớp: chênh lệch {format_vnd(report['difference_vnd'])}"
@@ -60,8 +69,10 @@ def verdict(report: dict[str, Any]) -> str:
 def _rows(report: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
     """The report as one table: a summary, then each list under its own heading."""
     yield ("Đối soát / Reconciliation", report["account"], report["fund"], report["from"], report["to"])
-    for key in ("opening_balance_vnd", "ledger_balance_vnd", "bank_balance_vnd", "difference_vnd",
-                "matched"):
+    figures = (("opening_balance_vnd", "ledger_balance_vnd", "bank_balance_vnd", "difference_vnd")
+               if report.get("currency", "VND") == "VND" else
+               ("currency", "opening_balance", "ledger_balance", "bank_balance", "difference", "matched_vnd"))
+    for key in (*figures, "matched"):
         yield (key, report[key])
     yield ("verdict", _verdict_line(report))
     for title, key, columns in (

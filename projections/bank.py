@@ -26,28 +26,37 @@ class Bank(Projection):
     def account(self, cur: Cursor, e: Any, position: int) -> None:
         self.insert(
             "INSERT INTO bank_accounts (code, account_id, position, bank, bank_bin, account_number,"
-            " fund) VALUES (?,?,?,?,?,?,?)",
-            (e.code, str(e.originator_id), position, e.bank, e.bank_bin, e.account_number, e.fund))
+            " fund, currency) VALUES (?,?,?,?,?,?,?,?)",
+            (e.code, str(e.originator_id), position, e.bank, e.bank_bin, e.account_number, e.fund,
+             _currency(e)))
 
     @handles("BankStatement.Imported")
     def statement(self, cur: Cursor, e: Any, position: int) -> None:
         self.insert(
             "INSERT INTO bank_statements (statement_id, position, account_code, format, sha256,"
             " period_from, period_to, opening_balance_vnd, closing_balance_vnd, lines, new_lines,"
-            " matched) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            " matched, currency, opening_balance, closing_balance) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (str(e.originator_id), position, e.account_code, e.format, e.sha256, e.period_from,
              e.period_to, e.opening_balance_vnd, e.closing_balance_vnd, e.lines, e.new_lines,
-             e.matched))
+             e.matched, _currency(e), getattr(e, "opening_balance", None),
+             getattr(e, "closing_balance", None)))
 
     @handles("BankLine.Imported")
     def line(self, cur: Cursor, e: Any, position: int) -> None:
         self.insert(
             "INSERT INTO bank_lines (line_id, position, account_code, statement_id, booked_on,"
             " amount_vnd, balance_vnd, bank_txn_id, counterparty, counterparty_folded,"
-            " counterparty_account, description, reversal) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " counterparty_account, description, reversal, currency, amount, balance, rate)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (str(e.originator_id), position, e.account_code, str(e.statement_id), e.booked_on,
              e.amount_vnd, e.balance_vnd, e.bank_txn_id, e.counterparty, fold(e.counterparty),
-             e.counterparty_account, e.description, int(e.reversal)))
+             e.counterparty_account, e.description, int(e.reversal), _currency(e),
+             getattr(e, "amount", None), getattr(e, "balance", None), getattr(e, "rate", None)))
+
+    @handles("BankLine.Rated")
+    def rated(self, cur: Cursor, e: Any, position: int) -> None:
+        self.update("UPDATE bank_lines SET amount_vnd = ?, rate = ?, rate_source = ? WHERE line_id = ?",
+                    (e.amount_vnd, e.rate, e.rate_source, str(e.originator_id)))
 
     @handles("BankLine.Matched")
     def matched(self, cur: Cursor, e: Any, position: int) -> None:
@@ -90,3 +99,8 @@ class Bank(Projection):
     def pledge(self, cur: Cursor, e: Any, position: int) -> None:
         self.insert("INSERT INTO bank_pledge_codes (code, pledge_id) VALUES (?,?)",
                     (payment_code(e.originator_id), str(e.originator_id)))
+
+
+def _currency(e: Any) -> str:
+    # Events recorded before accounts had currencies carry none: they are VND.
+    return str(getattr(e, "currency", "VND"))

@@ -22,7 +22,7 @@ MIN_SCORE = 0.5
 MAX_SUGGESTIONS = 3
 LINE_FIELDS = ("line_id, booked_on, amount_vnd, balance_vnd, bank_txn_id, counterparty,"
                " counterparty_account, description, reversal, match_id, target_id, target_kind,"
-               " matched_how")
+               " matched_how, currency, amount, balance, rate, rate_source")
 
 
 def _chunks(values: Collection[Any]) -> Iterator[list[Any]]:
@@ -112,11 +112,12 @@ class BankQueries:
 
     def account(self, code: str) -> Row | None:
         return self.db.query_one(
-            "SELECT code, bank, bank_bin, account_number, fund FROM bank_accounts WHERE code = ?", (code,))
+            "SELECT code, bank, bank_bin, account_number, fund, currency FROM bank_accounts WHERE code = ?",
+            (code,))
 
     def accounts(self) -> list[Row]:
         return self.db.query(
-            "SELECT code, bank, bank_bin, account_number, fund FROM bank_accounts ORDER BY code")
+            "SELECT code, bank, bank_bin, account_number, fund, currency FROM bank_accounts ORDER BY code")
 
     def line(self, line_id: str) -> Row | None:
         return self.db.query_one(f"SELECT account_code, {LINE_FIELDS} FROM bank_lines WHERE line_id = ?",
@@ -190,8 +191,8 @@ class BankQueries:
     # ---- reconciliation ----------------------------------------------------------------------
 
     def timeline(self, code: str) -> Timeline:
-        """The account's balance day by day, from its statements and lines, and the gaps between
-        its statements.
+        """The account's balance day by day, in its own currency (minor units of a foreign one),
+        from its statements and lines, and the gaps between its statements.
 
         A line's stored balance is the running balance in its file's order, which need not be
         date order, and a line met again in an overlapping file is stored once, under the file
@@ -203,14 +204,16 @@ class BankQueries:
         a gap the bank's own opening balance is taken, so that the balances after it are the
         bank's and the gap shows once, where it is."""
         daily = [(r["booked_on"], int(r["total"])) for r in self.db.query(
-            "SELECT booked_on, SUM(amount_vnd) AS total FROM bank_lines WHERE account_code = ?"
+            "SELECT booked_on, SUM(COALESCE(amount, amount_vnd)) AS total FROM bank_lines"
+            " WHERE account_code = ?"
             " GROUP BY booked_on ORDER BY booked_on", (code,))]
         spans = {r["statement_id"]: (r["first"], r["last"]) for r in self.db.query(
             "SELECT statement_id, MIN(booked_on) AS first, MAX(booked_on) AS last FROM bank_lines"
             " WHERE account_code = ? GROUP BY statement_id", (code,))}
         placed = []
         for r in self.db.query(
-                "SELECT statement_id, position, period_from, period_to, opening_balance_vnd"
+                "SELECT statement_id, position, period_from, period_to,"
+                " COALESCE(opening_balance, opening_balance_vnd) AS opening_balance_vnd"
                 " FROM bank_statements WHERE account_code = ? ORDER BY position", (code,)):
             first, last = spans.get(r["statement_id"], (None, None))
             begins = r["period_from"] or first
@@ -224,7 +227,8 @@ class BankQueries:
         if placed:
             book.base = placed[0].opening - book.before(placed[0].begins)
         elif (first_line := self.db.query_one(
-                "SELECT balance_vnd, amount_vnd FROM bank_lines WHERE account_code = ?"
+                "SELECT COALESCE(balance, balance_vnd) AS balance_vnd, COALESCE(amount, amount_vnd) AS"
+                " amount_vnd FROM bank_lines WHERE account_code = ?"
                 " ORDER BY position LIMIT 1", (code,))) is not None:
             # Lines whose statement is not recorded yet (an import under way or interrupted): its
             # first line's running balance less its amount is the file's opening balance.
@@ -278,20 +282,30 @@ class BankQueries:
                 if line["match_id"] is not None:
                     line["note"] = "matched to an entry that was reversed since"
                 open_lines.append(line)
-        entries = self.db.query(
+        currency = account.get("currency") or "VND"
+        # A foreign account is reconciled in its currency (the bank's balance is in it): the ledger
+        # side is its matched lines' amounts. The fund's unmatched bank receipts are in đồng, the
+        # VND accounts' to account for, and are not listed under it.
+        entries = [] if currency != "VND" else self.db.query(
             "SELECT entry_id, kind, booked_on, amount_vnd, reference, bank_txn_id, donor_id"
             " FROM bank_entries WHERE kind = 'receipt' AND fund = ? AND channel = 'bank'"
             " AND reversed = 0 AND line_id IS NULL AND booked_on >= ? AND booked_on <= ?"
             " ORDER BY booked_on, position", (fund, start, end))
-        ledger_balance = (opening + sum(int(r["amount_vnd"]) for r in matched)
+        ledger_balance = (opening + sum(_in_account_currency(r) for r in matched)
                           + sum(int(e["amount_vnd"]) for e in entries))
         difference = bank_balance - ledger_balance
         reconciled = difference == 0 and not open_lines and not entries and not gaps
+        figures: Row = {
+            "opening_balance_vnd": opening, "ledger_balance_vnd": ledger_balance,
+            "bank_balance_vnd": bank_balance, "difference_vnd": difference,
+        } if currency == "VND" else {
+            "opening_balance": opening, "ledger_balance": ledger_balance, "bank_balance": bank_balance,
+            "difference": difference,
+            "matched_vnd": sum(int(r["amount_vnd"]) for r in matched),
+        }
         return {
-            "account": code, "fund": fund, "from": start, "to": end,
-            "opening_balance_vnd": opening,
-            "ledger_balance_vnd": ledger_balance, "bank_balance_vnd": bank_balance,
-            "difference_vnd": difference, "matched": len(matched), "reconciled": reconciled,
+            "account": code, "fund": fund, "from": start, "to": end, "currency": currency, **figures,
+            "matched": len(matched), "reconciled": reconciled,
             "unmatched_bank_lines": open_lines, "unmatched_ledger_entries": entries,
             "suggestions": self.suggestions([r for r in open_lines if r["match_id"] is None], fund),
             "gaps": gaps,
@@ -342,6 +356,10 @@ def _day_after(day: str) -> str:
 def _days_between(ends: str, begins: str) -> int:
     """Whole days no statement covers between one that ends on `ends` and one that begins on `begins`."""
     return max(0, (date.fromisoformat(begins) - date.fromisoformat(ends)).days - 1)
+
+
+def _in_account_currency(line: Row) -> int:
+    return int(line["amount"] if line.get("amount") is not None else line["amount_vnd"])
 
 
 def _line(r: Row) -> Row:

@@ -11,7 +11,7 @@ from adapters.statements.model import (
     StatementLine,
     check_balances,
 )
-from adapters.statements.parse import detect_format, parse_statement
+from adapters.statements.parse import detect_format, parse_statement, parse_statements
 from adapters.statements.writers import write_camt053, write_csv, write_xlsx
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "check_balances",
     "detect_format",
     "parse_statement",
+    "parse_statements",
     "write_camt053",
     "write_csv",
     "write_xlsx",

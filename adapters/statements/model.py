@@ -16,8 +16,9 @@ from domain.text import MAX_CODE, MAX_NOTE, MAX_TEXT, check_text, fold, nfc
 ERROR_CODES = frozenset({
     "statement_format_unknown",   # not CSV, XLSX or camt.053 (or an old binary .xls)
     "statement_unreadable",       # broken encoding, zip or XML; no table header; a forbidden XML construct
-    "statement_multiple",         # a camt.053 file holding more than one statement
-    "statement_currency",         # an amount or account in another currency than VND
+    "statement_multiple",         # several camt.053 statements where one is asked for (parse_statement)
+    "statement_currency",         # an amount in another currency than its statement's (or not ISO 4217)
+    "statement_currency_missing",  # a camt.053 amount or account without its currency (Ccy)
     "statement_date_invalid",     # a date that is not dd/mm/yyyy, yyyy-mm-dd or dd-mm-yyyy
     "statement_amount_invalid",   # fractional đồng, an ambiguous or unreadable amount
     "statement_line_invalid",     # a zero amount, or both debit and credit on one line
@@ -102,6 +103,10 @@ class StatementError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class StatementLine:
+    """One line. `amount_vnd` and `balance_vnd` are in whole minor units of the statement's currency:
+    đồng for VND (every CSV and XLSX), cents of a USD account's camt.053. For a foreign line, `vnd` is
+    its đồng value as the bank booked it, and `rate` the đồng per unit, when the file gives them."""
+
     booked_on: date
     amount_vnd: int
     bank_txn_id: str | None
@@ -114,6 +119,8 @@ class StatementLine:
     # Where the line sits in its file (CSV line, XLSX row, camt entry number), for error messages;
     # not part of the line's identity.
     row: int | None = field(default=None, compare=False)
+    vnd: int | None = None
+    rate: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +133,7 @@ class Statement:
     closing_balance_vnd: int
     lines: tuple[StatementLine, ...]
     statement_id: str | None = None
+    currency: str = "VND"  # ISO 4217; the unit of every amount above (see StatementLine)
 
 
 def check_size(data: bytes, limits: StatementLimits) -> None:

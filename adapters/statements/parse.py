@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from adapters.statements.camt053 import parse_camt053
+from adapters.statements.camt053 import parse_camt053, parse_camt053_all
 from adapters.statements.csv_format import parse_csv
 from adapters.statements.model import (
     DEFAULT_LIMITS,
@@ -64,3 +64,18 @@ def parse_statement(data: bytes, format: str | None = None, filename: str | None
     statement = parser(data, limits)
     check_balances(statement)
     return statement
+
+
+def parse_statements(data: bytes, format: str | None = None, filename: str | None = None,
+                     limits: StatementLimits = DEFAULT_LIMITS) -> tuple[Statement, ...]:
+    """Every statement in `data`: a camt.053 file may hold several (several accounts, or several
+    days of one), each checked to add up; a CSV or XLSX file holds one. Refused whole as
+    parse_statement refuses one."""
+    check_size(data, limits)
+    chosen = detect_format(data, filename) if format is None else format
+    if chosen != "camt053":
+        return (parse_statement(data, chosen, filename, limits),)
+    statements = parse_camt053_all(data, limits)
+    for statement in statements:
+        check_balances(statement)
+    return statements

@@ -56,7 +56,7 @@ async def register_account(body: BankAccountIn, request: Request, svc: Svc, who:
     return await run_command(
         request, who, idempotency_key, body, svc.bank.register_account, code=body.code,
         bank=found.short_name if found else body.bank, bank_bin=found.bin if found else None,
-        account_number=body.account_number, fund=body.fund)
+        account_number=body.account_number, fund=body.fund, currency=body.currency)
 
 
 @router.get("/bank-accounts", response_model=Page)
@@ -108,7 +108,7 @@ async def match(body: MatchIn, request: Request, svc: Svc, who: Caller,
         wanted = body.create_receipt
         result: Mapping[str, Any] = await run_in_threadpool(
             svc.bank.receipt_from_line, ctx, digest, bank_line_id=body.bank_line_id,
-            donor_id=wanted.donor_id, note=wanted.note,
+            donor_id=wanted.donor_id, note=wanted.note, rate=wanted.rate, rate_source=wanted.rate_source,
             restriction=wanted.restriction.model_dump(exclude_none=True) if wanted.restriction else None)
     else:
         assert body.target_id is not None

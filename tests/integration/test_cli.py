@@ -126,3 +126,27 @@ def test_the_mobilisation_report_from_the_command_line(tmp_path: Path) -> None:
     pledges = json.loads(minhbach(data, "report", "pledges", "--as-of", "2021-12-31",
                                   "--format", "json").stdout)
     assert (pledges["pledges"], pledges["items"]) == (0, [])
+
+
+def test_import_statement_of_several_accounts(tmp_path: Path) -> None:
+    """The CLI imports every statement of a camt.053 file into its account and reports the rest."""
+    import json
+
+    from domain.meta import Context
+
+    data = tmp_path / "var"
+    minhbach(data, "migrate")
+    services = make_services(f"sqlite:///{(data / 'minhbach.db').resolve()}", data)
+    try:
+        ctx = Context(actor="test", role="finance")
+        for code, number in (("VCB-QUY", "0011004123456"), ("VCB-HB", "0011004999888")):
+            services.bank.register_account(ctx, "", code=code, bank="Vietcombank", bank_bin="970436",
+                                           account_number=number, fund="campaign")
+    finally:
+        services.close()
+    path = Path(__file__).parent.parent / "fixtures" / "statements" / "camt053-several-accounts.xml"
+    answer = json.loads(minhbach(data, "import-statement", "--account", "VCB-QUY", str(path)).stdout)
+    assert [(s["account"], s["status"], s["new_lines"]) for s in answer["statements"]] == [
+        ("VCB-QUY", "imported", 2), ("VCB-HB", "imported", 1), (None, "account_not_registered", 0)]
+    again = json.loads(minhbach(data, "import-statement", "--account", "VCB-HB", str(path)).stdout)
+    assert again["new_lines"] == 0

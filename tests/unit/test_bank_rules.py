@@ -21,7 +21,7 @@ def line(amount: int) -> BankLine:
     return BankLine(id=uuid4(), account_code="VCB", statement_id=uuid4(), key="txn:1",
                     booked_on="2021-03-01", amount_vnd=amount, balance_vnd=amount, bank_txn_id="1",
                     counterparty="NGUYEN VAN AN", counterparty_account=None, description="",
-                    reversal=False, meta=META)
+                    reversal=False, meta=META, currency="VND", amount=None, balance=None, rate=None)
 
 
 def test_a_line_moves_money() -> None:

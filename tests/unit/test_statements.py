@@ -308,6 +308,7 @@ REFUSALS: list[tuple[str, bytes, int | None]] = [
     ("statement_currency", b"# currency: USD\n" + HEADER.encode(), 1),
     ("statement_currency", camt(CAMT_ENTRY.format(ccy="VND", amount="60") + CAMT_ENTRY.format(
         ccy="USD", amount="40")), 2),
+    ("statement_currency_missing", camt(CAMT_ENTRY.replace(" Ccy='{ccy}'", "").format(amount="100")), 1),
     ("statement_date_invalid", (HEADER + "2021-01-04,A,,100,100,,\n31/02/2021,B,,5,105,,\n").encode(), 3),
     ("statement_amount_invalid", (HEADER + '2021-01-04,A,,"1.250,50",,,\n').encode(), 2),
     ("statement_amount_invalid", camt(CAMT_ENTRY.format(ccy="VND", amount="100.50")), 1),

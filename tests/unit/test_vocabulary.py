@@ -14,7 +14,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from adapters.statements.parse import PARSERS
 from api import schemas
 from api.app import create_app
-from domain.bank import MATCH_KINDS, STATEMENT_FORMATS
+from domain.bank import MATCH_KINDS, STATEMENT_FORMATS, STATEMENT_STATUSES
 from domain.children import SEXES
 from domain.donors import DONOR_KINDS
 from domain.money import CATEGORIES, FUNDS
@@ -26,13 +26,14 @@ VOCABULARIES: dict[str, tuple[str, ...]] = {
     "fund": tuple(FUNDS), "category": tuple(CATEGORIES), "donor kind": DONOR_KINDS, "channel": CHANNELS,
     "sex": SEXES, "match kind": MATCH_KINDS, "statement format": STATEMENT_FORMATS,
     "proposal kind": PROPOSAL_KINDS, "proposal status": PROPOSAL_STATUSES,
+    "statement status": STATEMENT_STATUSES,
 }
 # The HTTP types built from them, and each field that uses one.
 TYPES: dict[str, Any] = {
     "fund": schemas.Fund, "category": schemas.Category, "donor kind": schemas.DonorKind,
     "channel": schemas.Channel, "sex": schemas.Sex, "match kind": schemas.MatchKind,
     "statement format": schemas.StatementFormat, "proposal kind": schemas.ProposalKind,
-    "proposal status": schemas.ProposalStatus,
+    "proposal status": schemas.ProposalStatus, "statement status": schemas.StatementStatus,
 }
 FIELDS: list[tuple[type[BaseModel], str, str]] = [
     (schemas.DonorIn, "kind", "donor kind"),
@@ -43,6 +44,7 @@ FIELDS: list[tuple[type[BaseModel], str, str]] = [
     (schemas.ChildIn, "sex", "sex"), (schemas.BankAccountIn, "fund", "fund"),
     (schemas.MatchCreated, "kind", "match kind"),
     (schemas.ProposalCreated, "kind", "proposal kind"), (schemas.ProposalRow, "status", "proposal status"),
+    (schemas.StatementReport, "status", "statement status"),
 ]
 # Vocabularies of HTTP alone (the representation an answer is sent in), not the domain's.
 HTTP_ONLY = [["json", "png"], ["json", "csv", "xlsx"]]
