@@ -17,18 +17,20 @@ from api.app import create_app
 from domain.bank import MATCH_KINDS, STATEMENT_FORMATS
 from domain.children import SEXES
 from domain.donors import DONOR_KINDS
+from domain.goods import STOCK_LEVELS
 from domain.money import CATEGORIES, FUNDS
 from domain.receipts import CHANNELS
 
 VOCABULARIES: dict[str, tuple[str, ...]] = {
     "fund": tuple(FUNDS), "category": tuple(CATEGORIES), "donor kind": DONOR_KINDS, "channel": CHANNELS,
     "sex": SEXES, "match kind": MATCH_KINDS, "statement format": STATEMENT_FORMATS,
+    "stock level": STOCK_LEVELS,
 }
 # The HTTP types built from them, and each field that uses one.
 TYPES: dict[str, Any] = {
     "fund": schemas.Fund, "category": schemas.Category, "donor kind": schemas.DonorKind,
     "channel": schemas.Channel, "sex": schemas.Sex, "match kind": schemas.MatchKind,
-    "statement format": schemas.StatementFormat,
+    "statement format": schemas.StatementFormat, "stock level": schemas.StockLevel,
 }
 FIELDS: list[tuple[type[BaseModel], str, str]] = [
     (schemas.DonorIn, "kind", "donor kind"),
@@ -87,9 +89,9 @@ def test_the_published_openapi_has_no_enum_the_domain_does_not_define(app: FastA
     domain = [list(words) for words in VOCABULARIES.values()]
     assert [e for e in published if e not in domain and e not in HTTP_ONLY] == []
     # ... and every vocabulary reaches the document: the statement format as a form field, the
-    # category as a query parameter too.
+    # category as a query parameter too (of /balances/programmes and /balances/stock).
     assert all(words in published for words in domain)
-    assert published.count(list(CATEGORIES)) == len([f for f in FIELDS if f[2] == "category"]) + 1
+    assert published.count(list(CATEGORIES)) == len([f for f in FIELDS if f[2] == "category"]) + 2
 
 
 def test_a_word_added_to_a_vocabulary_is_offered_with_it() -> None:
