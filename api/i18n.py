@@ -44,6 +44,7 @@ TEXTS: dict[str, tuple[str, str]] = {  # key → (Vietnamese, English)
     "show": ("Xem", "Show"),
     "pledged": ("Cam kết ủng hộ", "Pledged"),
     "received": ("Đã tiếp nhận", "Received"),
+    "received_goods": ("Trong đó hiện vật (quy ra tiền)", "Of which goods (at their value)"),
     "allocated": ("Đã phân bổ", "Allocated"),
     "distributed": ("Đã cấp phát", "Distributed"),
     "remaining": ("Còn lại", "Remaining"),

@@ -24,6 +24,7 @@ from domain.children import SEXES
 from domain.dates import DEFAULT_WINDOW, DateWindow, check_date, parse_iso_date
 from domain.donors import DONOR_KINDS
 from domain.errors import InvalidInput
+from domain.goods import STOCK_LEVELS
 from domain.money import CATEGORIES, FUNDS, MAX_AMOUNT_VND, MAX_QUANTITY, SEASON_PATTERN
 from domain.proposals import KINDS as PROPOSAL_KINDS
 from domain.proposals import STATUSES as PROPOSAL_STATUSES
@@ -129,6 +130,7 @@ StatementFormat = Annotated[str, OneOf(STATEMENT_FORMATS)]
 ProposalKind = Annotated[str, OneOf(PROPOSAL_KINDS)]
 ProposalStatus = Annotated[str, OneOf(PROPOSAL_STATUSES)]
 StatementStatus = Annotated[str, OneOf(STATEMENT_STATUSES)]
+StockLevel = Annotated[str, OneOf(STOCK_LEVELS)]
 
 
 class Model(BaseModel):
@@ -188,7 +190,14 @@ class ReceiptIn(CashOrGoods):
 
 
 class GoodsWanted(Model):
+    """Goods from the fund's stock: an item is its name and its unit, each compared without
+    regard to case, diacritics or spacing ("Áo ấm" = "ÁO ẤM"; "chiếc" = "cái"), so "Áo ấm" by
+    the piece ("cái") and by the box ("thùng") are two items and one never pays for the other."""
+
     item: Name
+    unit: Annotated[Name, Field(description=(
+        "Required: the unit the goods were received in (cái, thùng, hộp, kg…); "
+        "only receipts of this item in this unit are drawn on."))]
     quantity: Quantity
 
 
@@ -221,11 +230,16 @@ class LineIn(Model):
     quantity: Quantity = 1
     value_vnd: Amount | None = None
     item: Name | None = None
+    unit: Annotated[Name | None, Field(description=(
+        "Required with `item`: the unit of the goods taken from the programme's stock, matched "
+        "as an allocation's `in_kind.unit` is."))] = None
 
     @model_validator(mode="after")
     def _cash_or_goods(self) -> LineIn:
         if (self.value_vnd is None) == (self.item is None):
             raise ValueError("a line gives value_vnd (money) or item (goods from stock)")
+        if (self.item is None) != (self.unit is None):
+            raise ValueError("a line of goods gives both item and unit; a line of money neither")
         return self
 
 
@@ -286,6 +300,7 @@ class Draw(BaseModel):
     amount_vnd: int
     quantity: int
     item: str | None
+    unit: str | None = None  # the goods' unit as their receipt recorded it
 
 
 class AllocationCreated(Created):
@@ -382,6 +397,34 @@ class DuplicateGroups(BaseModel):
 
 class Page(BaseModel):
     items: list[dict[str, Any]]
+    next_cursor: int | str | None = None
+
+
+class StockRow(BaseModel):
+    """Goods in stock of one item in one unit. `level` "fund": in a fund under one restriction
+    (`restriction` as in /balances/funds), received and not yet allocated; `level` "programme":
+    in a programme (`season, district, commune, category`), from the fund `fund`, allocated and
+    not yet distributed. Figures net of reversals; `value_vnd` is the value of what is in stock
+    (each piece at its receipt's unit value). The item's and unit's names are the first recorded."""
+
+    level: str
+    fund: str
+    restriction: str | None
+    season: str | None
+    district: str | None
+    commune: str | None
+    category: str | None
+    item: str
+    unit: str
+    received_quantity: int | None = Field(description="fund level: received; null for a programme")
+    allocated_quantity: int = Field(description="fund level: taken by allocations; programme: allocated in")
+    distributed_quantity: int | None = Field(description="programme level: distributed; null for a fund")
+    in_stock_quantity: int
+    value_vnd: int
+
+
+class StockPage(BaseModel):
+    items: list[StockRow]
     next_cursor: int | str | None = None
 
 

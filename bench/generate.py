@@ -36,6 +36,7 @@ from domain.areas import Area
 from domain.children import Child
 from domain.donors import Donor, Pledge
 from domain.errors import DomainError, DuplicateSupport
+from domain.goods import goods_key
 from domain.meta import Context
 from domain.programmes import Programme
 from domain.receipts import Receipt
@@ -120,7 +121,8 @@ class Generator:
         self.communes = communes
         self.donors: list[UUID] = []
         self.pledges: list[Pledge] = []
-        # Open receipts, oldest first: by (fund, item or "", district or "" when unrestricted).
+        # Open receipts, oldest first: by (fund, goods key text or "", district or "" when
+        # unrestricted).
         self.open: dict[tuple[str, str, str], deque[Receipt]] = {}
         self.receipts: list[Receipt] = []
         self.programmes: list[Programme] = []
@@ -182,7 +184,7 @@ class Generator:
     def _remember(self, a: Aggregate) -> None:
         if isinstance(a, Receipt):
             self.receipts.append(a)
-            key = (a.fund, a.item or "", a.restriction.get("district", ""))
+            key = (a.fund, a.goods_key.text() if a.goods_key else "", a.restriction.get("district", ""))
             if not a.restriction.get("commune") and not a.restriction.get("category"):
                 self.open.setdefault(key, deque()).append(a)
         elif isinstance(a, Programme):
@@ -194,11 +196,11 @@ class Generator:
         elif isinstance(a, Donor):
             self.donors.append(a.id)
 
-    def _open_receipts(self, fund: str, item: str | None, district: str, commune: str,
+    def _open_receipts(self, fund: str, goods: str | None, district: str, commune: str,
                        category: str) -> Iterator[UUID]:
         """Stands in for the open-receipts read model: earmarked for the district first, oldest
         first; drops receipts that are used up or reversed as it passes them."""
-        for key in ((fund, item or "", district), (fund, item or "", "")):
+        for key in ((fund, goods or "", district), (fund, goods or "", "")):
             pool = self.open.get(key, deque())
             while pool and (pool[0].reversed or not _remaining(pool[0])):
                 pool.popleft()
@@ -292,15 +294,19 @@ class Generator:
         commune = rng.choice(self.communes)
         district = str(commune.parent)
         category = rng.choice(CATEGORIES)
-        item = str(rng.choice(GOODS)["item"]) if rng.random() < 0.15 else None
-        candidates = [self.batch.known[i] for i in self._open_receipts(fund, item, district,
+        kind = rng.choice(GOODS) if rng.random() < 0.15 else None
+        item = str(kind["item"]) if kind else None
+        goods = goods_key(str(kind["item"]), str(kind["unit"])).text() if kind else None
+        candidates = [self.batch.known[i] for i in self._open_receipts(fund, goods, district,
                                                                         commune.code, category)]
         available = sum(_remaining(r) for r in candidates[:CANDIDATES] if isinstance(r, Receipt))
         if not available:
             return False
         args: dict[str, Any] = {}
         if item:
-            args["in_kind"] = {"item": item, "quantity": min(available, rng.randrange(20, 400))}
+            assert kind is not None
+            args["in_kind"] = {"item": item, "unit": kind["unit"],
+                               "quantity": min(available, rng.randrange(20, 400))}
         else:
             args["amount_vnd"] = min(available, rng.randrange(10, 600) * 100_000)
         self.ledger.allocate(self.ctx(), "bench", fund=fund, season=SEASON, commune=commune.code,
@@ -314,7 +320,8 @@ class Generator:
         rng = self.rng
         programme = rng.choice(self.programmes)
         # Sized from the programme's public state; a line it can't pay is refused and skipped.
-        stock = {str(g["item"]): programme.stock(str(g["item"])) for g in GOODS}
+        stock = {str(g["item"]): programme.stock(str(g["item"]), str(g["unit"])) for g in GOODS}
+        units = {str(g["item"]): str(g["unit"]) for g in GOODS}
         goods_vnd = sum(stock[str(g["item"])] * int(g["unit_value_vnd"]) for g in GOODS)
         held = {"": programme.remaining_vnd - goods_vnd, **stock}
         item = next((k for k, v in stock.items() if v), None)
@@ -327,7 +334,7 @@ class Generator:
         named = waiting if rng.random() < 0.6 else []
         lines = []
         for n in range(count):
-            line: dict[str, Any] = {"item": item, "quantity": per_line} if item else {
+            line: dict[str, Any] = {"item": item, "unit": units[item], "quantity": per_line} if item else {
                 "value_vnd": per_line}
             if n < len(named):
                 line.update(child_id=str(named[n].id), description="Hỗ trợ trẻ em")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import AlreadyReversed, InsufficientFunds
+from domain.goods import GoodsKey, describe
 from domain.meta import Meta
 from domain.money import restriction_allows, specificity
 from domain.receipts import Receipt
@@ -18,6 +19,8 @@ class Draw(TypedDict):
     amount_vnd: int
     quantity: int
     item: str | None
+    # The goods' unit as their receipt recorded it; draws stored before units were matched have none.
+    unit: NotRequired[str | None]
 
 
 class Allocation(Aggregate):
@@ -40,9 +43,12 @@ class Allocation(Aggregate):
         note: str | None,
         meta: Meta,
         override_reason: str | None = None,
+        unit: str | None = None,
     ) -> None:
         """A fund's money or goods were allocated to a programme by a decision, drawn FIFO from
-        receipts; `override_reason` is an admin's, when the commune is not extremely difficult."""
+        receipts; `override_reason` is an admin's, when the commune is not extremely difficult;
+        `unit` is the goods' unit as the decision named it (with `item`, matched folded against
+        the receipts': domain/goods.py), absent in allocations recorded before it was asked."""
         self.fund = fund
         self.override_reason = override_reason
         self.programme_id = programme_id
@@ -74,14 +80,20 @@ def plan_draws(
     commune: str,
     category: str,
     amount_vnd: int,
-    item: str | None,
+    goods: GoodsKey | None,
     quantity: int,
+    label: str | None = None,
 ) -> list[Draw]:
-    """Which receipts pay for an allocation, and how much each. Refuses if the fund can't pay."""
+    """Which receipts pay for an allocation, and how much each. Refuses if the fund can't pay.
+
+    Goods are drawn only from receipts of the same item in the same unit (`goods`), never from
+    the same item counted in another unit; money only from receipts of money. `label` names
+    the goods in a refusal as the command wrote them."""
+    item = goods is not None
     eligible = sorted(
         (
             r for r in receipts
-            if r.fund == fund and not r.reversed and r.item == item
+            if r.fund == fund and not r.reversed and r.goods_key == goods
             and (r.remaining_quantity if item else r.remaining_vnd) > 0
             and restriction_allows(r.restriction, district, commune, category)
         ),
@@ -96,14 +108,14 @@ def plan_draws(
             assert r.goods is not None
             take = min(need, r.remaining_quantity)
             draws.append(Draw(receipt_id=str(r.id), amount_vnd=take * r.goods["unit_value_vnd"],
-                              quantity=take, item=item))
+                              quantity=take, item=r.goods["item"], unit=r.goods.get("unit")))
         else:
             take = min(need, r.remaining_vnd)
             draws.append(Draw(receipt_id=str(r.id), amount_vnd=take, quantity=0, item=None))
         need -= take
     if need:
         available = sum(r.remaining_quantity if item else r.remaining_vnd for r in eligible)
-        unit = f"× {item}" if item else "đồng"
+        unit = f"× {label or describe(goods.item, goods.unit)}" if goods else "đồng"
         raise InsufficientFunds(
             f"fund {fund} has {available} {unit} available for commune {commune}, category {category}, "
             f"{quantity if item else amount_vnd} asked"

@@ -31,7 +31,10 @@ class Distribution(Aggregate):
         total_vnd: int,
         meta: Meta,
     ) -> None:
-        """Support went from a programme to children or a counted group, each đồng traced to receipts."""
+        """Support went from a programme to children or a counted group, each đồng traced to receipts.
+
+        A line of goods names its `item` and `unit` (matched folded against the programme's
+        stock, domain/goods.py); lines recorded before units were asked for name no unit."""
         self.programme_id = programme_id
         self.lines = lines
         self.total_vnd = total_vnd

@@ -7,12 +7,13 @@ over tranches knows exactly which receipts paid for it.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import AlreadyReversed, DistributedBeforeReceived, InsufficientFunds
+from domain.goods import GoodsKey, describe, goods_key
 from domain.meta import Meta
 
 
@@ -20,6 +21,9 @@ class Tranche(TypedDict):
     allocation_id: str
     receipt_id: str
     item: str | None
+    # The goods' unit as their receipt recorded it; None in tranches allocated before it was
+    # kept (and in snapshots taken then), which match no unit a distribution names.
+    unit: NotRequired[str | None]
     unit_value_vnd: int
     remaining_vnd: int
     remaining_quantity: int
@@ -56,12 +60,18 @@ class Programme(Aggregate):
     def remaining_vnd(self) -> int:
         return self.allocated_vnd - self.distributed_vnd - self.returned_vnd
 
-    def stock(self, item: str | None) -> int:
-        return sum(t["remaining_quantity"] for t in self.tranches.values() if t["item"] == item and item)
+    def stock(self, item: str, unit: str) -> int:
+        """How many of this item, in this unit (matched as domain/goods.py says), are left."""
+        wanted = goods_key(item, unit)
+        return sum(t["remaining_quantity"] for t in self.tranches.values() if tranche_key(t) == wanted)
 
     @event("FundsAllocated")
     def receive(self, *, allocation_id: UUID, pieces: list[dict[str, Any]], meta: Meta) -> None:
-        """An allocation's money or goods came into the programme, one tranche per receipt drawn on."""
+        """An allocation's money or goods came into the programme, one tranche per receipt drawn on.
+
+        Each piece names its receipt, amount, quantity and, for goods, the `item` and `unit` its
+        receipt recorded, the receipt's `received_on` and the `fund` that paid; pieces recorded
+        by older releases may lack the unit, the date or the fund."""
         total = 0
         for p in pieces:
             quantity = int(p["quantity"])
@@ -69,6 +79,7 @@ class Programme(Aggregate):
                 allocation_id=str(allocation_id),
                 receipt_id=str(p["receipt_id"]),
                 item=p.get("item"),
+                unit=p.get("unit"),
                 unit_value_vnd=int(p["amount_vnd"]) // quantity if quantity else 0,
                 remaining_vnd=int(p["amount_vnd"]),
                 remaining_quantity=quantity,
@@ -78,10 +89,22 @@ class Programme(Aggregate):
         self.allocated_vnd += total
         self.allocations[str(allocation_id)] = total
 
-    def plan(self, lines: list[tuple[int, str | None, int]]) -> list[list[Piece]]:
-        """FIFO pieces for each (amount_vnd, item, quantity) line, in order; state is untouched."""
+    def plan(self, lines: list[tuple[int, GoodsKey | None, int]],
+             units: dict[str, str | None] | None = None) -> list[list[Piece]]:
+        """FIFO pieces for each (amount_vnd, goods, quantity) line, in order; state is untouched.
+
+        `units` gives, by receipt id, the unit of goods in tranches that were allocated before
+        tranches kept it (`legacy_receipts` names them): the unit their receipt recorded."""
         tranches = [Tranche(**t) for t in self.tranches.values()]
-        return [draw_fifo(tranches, amount_vnd, item, quantity) for amount_vnd, item, quantity in lines]
+        for t in tranches:
+            if t["item"] and t.get("unit") is None and units:
+                t["unit"] = units.get(t["receipt_id"])
+        return [draw_fifo(tranches, amount_vnd, goods, quantity) for amount_vnd, goods, quantity in lines]
+
+    def legacy_receipts(self) -> list[str]:
+        """Receipts of goods in tranches that keep no unit (allocated before units were kept)."""
+        return sorted({t["receipt_id"] for t in self.tranches.values()
+                       if t["item"] and t.get("unit") is None and t["remaining_quantity"]})
 
     def check_dated(self, distributed_on: str, pieces: list[Piece]) -> None:
         """A distribution is not dated before any receipt it draws on was received: support
@@ -150,15 +173,23 @@ class Programme(Aggregate):
         return self.tranches[f"{piece['allocation_id']}|{piece['receipt_id']}"]
 
 
-def draw_fifo(tranches: list[Tranche], amount_vnd: int, item: str | None, quantity: int) -> list[Piece]:
-    """Take from the oldest tranches first; goods by quantity of one item, money by đồng."""
+def tranche_key(tranche: Tranche) -> GoodsKey | None:
+    item = tranche["item"]
+    return goods_key(item, tranche.get("unit")) if item else None
+
+
+def draw_fifo(tranches: list[Tranche], amount_vnd: int, goods: GoodsKey | None,
+              quantity: int) -> list[Piece]:
+    """Take from the oldest tranches first; goods by quantity of one item in one unit (never
+    the same item counted in another unit), money by đồng."""
     pieces: list[Piece] = []
+    item = goods is not None
     need = quantity if item else amount_vnd
     for t in tranches:
         if need == 0:
             break
         if item:
-            if t["item"] != item or t["remaining_quantity"] == 0:
+            if tranche_key(t) != goods or t["remaining_quantity"] == 0:
                 continue
             take = min(need, t["remaining_quantity"])
             value = take * t["unit_value_vnd"]
@@ -172,6 +203,16 @@ def draw_fifo(tranches: list[Tranche], amount_vnd: int, item: str | None, quanti
                             amount_vnd=value, quantity=take if item else 0))
         need -= take
     if need:
-        what = f"{item!r}" if item else "money"
-        raise InsufficientFunds(f"the programme holds too little {what} for this distribution")
+        if goods is None:
+            raise InsufficientFunds("the programme holds too little money for this distribution")
+        # Name what the programme does hold of the item in other units: the usual mistake.
+        others = sorted({describe(str(t["item"]), t.get("unit")) for t in tranches
+                         if t["item"] and t["remaining_quantity"] and tranche_key(t) != goods
+                         and goods_key(t["item"], None).item == goods.item})
+        held = quantity - need
+        shown = next((describe(str(t["item"]), t.get("unit")) for t in tranches
+                      if tranche_key(t) == goods), describe(goods.item, goods.unit))
+        raise InsufficientFunds(
+            f"the programme holds {held} of {shown}, {quantity} asked"
+            + (f"; it holds this item in another unit: {', '.join(others)}" if others else ""))
     return pieces

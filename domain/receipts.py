@@ -13,6 +13,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import AlreadyReversed, InsufficientFunds
+from domain.goods import GoodsKey, goods_key
 from domain.meta import Meta
 from domain.money import Goods, Restriction
 
@@ -61,6 +62,11 @@ class Receipt(Aggregate):
     @property
     def item(self) -> str | None:
         return self.goods["item"] if self.goods else None
+
+    @property
+    def goods_key(self) -> GoodsKey | None:
+        """What the goods are, by name and unit (domain/goods.py); None for money."""
+        return goods_key(self.goods["item"], self.goods.get("unit")) if self.goods else None
 
     def draw(self, *, allocation_id: UUID, amount_vnd: int, quantity: int, meta: Meta) -> None:
         if self.reversed:

@@ -34,6 +34,7 @@ from domain.errors import (
     PartnerUnknown,
     TotalLimitReached,
 )
+from domain.goods import GoodsKey, describe, goods_key
 from domain.ids import child_code, need_id, partners_id, programme_id, seasons_id
 from domain.inputs import CHILD_MAX_AGE, as_uuid, check_channel, check_child_age, check_note, check_personal
 from domain.leaf import ANONYMOUS, receipt_reference
@@ -77,12 +78,13 @@ A = TypeVar("A", bound=Aggregate)
 
 
 class OpenReceipts(Protocol):
-    """Ids of receipts that may still pay for (fund, item, place, category), oldest first.
+    """Ids of receipts that may still pay for (fund, goods, place, category), oldest first;
+    `goods` is the goods' key text (`GoodsKey.text()`, item and unit folded), None for money.
 
     A read model may lag or be stale: the ledger re-reads each receipt from the log before
     drawing on it, so a stale answer costs a retry, never a broken rule."""
 
-    def __call__(self, fund: str, item: str | None, district: str, commune: str,
+    def __call__(self, fund: str, goods: str | None, district: str, commune: str,
                  category: str) -> Iterable[UUID]: ...
 
 
@@ -504,9 +506,14 @@ class Ledger(GroupCommitApplication):
         check_fund(fund)
         check_category(category)
         _, override_reason = self._supported_place(ctx, season, commune, override_reason)
+        if in_kind is not None and not isinstance(in_kind, dict):
+            raise InvalidInput("in_kind must be an object")
         item = check_text(in_kind.get("item"), "in_kind.item", max_length=MAX_NAME,
                           required=True) if in_kind else None
-        quantity = check_quantity(in_kind["quantity"]) if in_kind else 0
+        # The unit is part of what the goods are: 'Áo ấm' by the piece never pays for a box.
+        unit = check_text(in_kind.get("unit"), "in_kind.unit", max_length=MAX_NAME,
+                          required=True) if in_kind else None
+        quantity = check_quantity(in_kind.get("quantity")) if in_kind else 0  # type: ignore[arg-type]
         if in_kind is None:
             if amount_vnd is None:
                 raise InvalidInput("give amount_vnd or in_kind")
@@ -518,7 +525,7 @@ class Ledger(GroupCommitApplication):
         decision_ref = check_text(decision_ref, "decision_ref", max_length=MAX_NAME)
         return {"fund": fund, "season": season, "commune": commune, "category": category,
                 "decision_ref": decision_ref, "amount_vnd": amount_vnd,
-                "in_kind": {"item": item, "quantity": quantity} if item else None,
+                "in_kind": {"item": item, "unit": unit, "quantity": quantity} if item else None,
                 "note": check_note(note), "override_reason": override_reason}
 
     @staticmethod
@@ -533,6 +540,8 @@ class Ledger(GroupCommitApplication):
         fund, season, commune, category = args["fund"], args["season"], args["commune"], args["category"]
         district = self.areas.district_of(commune)
         item = args["in_kind"]["item"] if args["in_kind"] else None
+        unit = args["in_kind"]["unit"] if args["in_kind"] else None
+        goods = goods_key(item, unit) if item else None
         quantity = int(args["in_kind"]["quantity"]) if args["in_kind"] else 0
         amount_vnd: int | None = args["amount_vnd"]
         decision_ref, note, override_reason = args["decision_ref"], args["note"], args["override_reason"]
@@ -540,11 +549,11 @@ class Ledger(GroupCommitApplication):
         def build() -> tuple[list[Aggregate], Allocated | Proposed]:
             proposal = self._deciding(ctx, approval)
             programme = self._programme(season, district, commune, category, ctx.meta())
-            receipts = self._candidates(fund, item, district, commune, category,
+            receipts = self._candidates(fund, goods, district, commune, category,
                                         quantity if item else amount_vnd or 0)
             draws = plan_draws(receipts, fund=fund, district=district, commune=commune,
-                               category=category, amount_vnd=amount_vnd or 0, item=item,
-                               quantity=quantity)
+                               category=category, amount_vnd=amount_vnd or 0, goods=goods,
+                               quantity=quantity, label=describe(item, unit) if item else None)
             allocation_id = uuid4()
             by_id = {str(r.id): r for r in receipts}
             for d in draws:
@@ -559,11 +568,13 @@ class Ledger(GroupCommitApplication):
                 id=allocation_id, fund=fund, programme_id=programme.id, season=season,
                 district=district, commune=commune, category=category, amount_vnd=total,
                 item=item, quantity=quantity, decision_ref=decision_ref, drawn_from=draws,
-                note=note, meta=ctx.meta(note), override_reason=override_reason,
+                note=note, meta=ctx.meta(note), override_reason=override_reason, unit=unit,
             )
-            # Each tranche keeps its receipt's date: no distribution may be dated before it.
+            # Each tranche keeps its receipt's date: no distribution may be dated before it; and
+            # its fund, so that the programme's goods can be told by fund without the receipt.
             programme.receive(allocation_id=allocation_id, meta=ctx.meta(note), pieces=[
-                {**d, "received_on": by_id[d["receipt_id"]].received_on} for d in draws])
+                {**d, "received_on": by_id[d["receipt_id"]].received_on, "fund": fund}
+                for d in draws])
             touched: list[Aggregate] = [by_id[d["receipt_id"]] for d in draws]
             if proposal is not None and approval is not None:
                 touched.append(self._approve(proposal, ctx, allocation_id, approval.reason))
@@ -583,17 +594,18 @@ class Ledger(GroupCommitApplication):
             commune, override_reason=check_note(override_reason, "override_reason"),
             admin=ctx.role == "admin")
 
-    def _candidates(self, fund: str, item: str | None, district: str, commune: str,
+    def _candidates(self, fund: str, goods: GoodsKey | None, district: str, commune: str,
                     category: str, need: int) -> list[Receipt]:
         """Read the eligible receipts from the log, oldest first, until they cover the need."""
         loaded: list[Receipt] = []
         covered = 0
-        for receipt_id in self.open_receipts(fund, item, district, commune, category):
+        for receipt_id in self.open_receipts(fund, goods.text() if goods else None, district,
+                                             commune, category):
             receipt = self.find_or_none(receipt_id, Receipt)
-            if receipt is None or receipt.reversed:
+            if receipt is None or receipt.reversed or receipt.goods_key != goods:
                 continue
             loaded.append(receipt)
-            covered += receipt.remaining_quantity if item else receipt.remaining_vnd
+            covered += receipt.remaining_quantity if goods else receipt.remaining_vnd
             if covered >= need:
                 break
         return loaded
@@ -621,7 +633,8 @@ class Ledger(GroupCommitApplication):
             raise InvalidInput("a distribution needs at least one line")
         if len(lines) > MAX_LINES:
             raise InvalidInput(f"at most {MAX_LINES} lines in one distribution")
-        wanted = []
+        wanted: list[tuple[int, GoodsKey | None, int]] = []
+        shown: list[tuple[str | None, str | None]] = []
         descriptions = []
         for n, line in enumerate(lines):
             if not isinstance(line, dict):
@@ -629,9 +642,13 @@ class Ledger(GroupCommitApplication):
             descriptions.append(check_text(line.get("description") or "", f"lines[{n}].description"))
             item = (check_text(line["item"], f"lines[{n}].item", max_length=MAX_NAME)
                     if line.get("item") else None) or None
+            # Goods are taken from stock by name and unit: the unit says what one of them is.
+            unit = check_text(line.get("unit"), f"lines[{n}].unit", max_length=MAX_NAME,
+                              required=True) if item else None
             quantity = check_quantity(1 if line.get("quantity") is None else line["quantity"])
             value = 0 if item else check_amount(line.get("value_vnd") or 0, "value_vnd")
-            wanted.append((value, item, quantity))
+            wanted.append((value, goods_key(item, unit) if item else None, quantity))
+            shown.append((item, unit))
         child_ids = [as_uuid(line["child_id"], f"lines[{n}].child_id")
                      for n, line in enumerate(lines) if line.get("child_id")]
         if len(set(child_ids)) != len(child_ids):
@@ -650,15 +667,19 @@ class Ledger(GroupCommitApplication):
                                                      duplicate_reason=duplicate_reason)
                        for child in children}
             overrides = sum(repeats.values())
-            planned = programme.plan(wanted)
+            # Goods allocated before tranches kept their unit have their receipt's.
+            units = {rid: self._unit_of(rid) for rid in programme.legacy_receipts()} if any(
+                goods for _, goods, _ in wanted) else {}
+            planned = programme.plan(wanted, units)
             programme.check_dated(distributed_on, [p for ps in planned for p in ps])
             recorded_lines: list[dict[str, Any]] = []
-            for line, description, (_, item, quantity), pieces in zip(
-                    lines, descriptions, wanted, planned, strict=True):
+            for line, description, (_, _, quantity), (item, unit), pieces in zip(
+                    lines, descriptions, wanted, shown, planned, strict=True):
                 recorded_lines.append({
                     "child_id": str(as_uuid(line["child_id"], "child_id")) if line.get("child_id") else None,
                     "description": description,
                     "item": item,
+                    **({"unit": unit} if item else {}),
                     "quantity": quantity,
                     "value_vnd": sum(p["amount_vnd"] for p in pieces),
                     "drawn_from": pieces,
@@ -685,6 +706,10 @@ class Ledger(GroupCommitApplication):
 
         return self.commands.run(ctx, request_hash, build,
                         serialise_on=(f"programme:{programme_id(season, commune, category)}",))
+
+    def _unit_of(self, receipt_id: str) -> str | None:
+        goods = self.require(UUID(receipt_id), Receipt, "receipt").goods
+        return goods.get("unit") if goods else None
 
     def _child_in(self, child_id: UUID, district: str, commune: str) -> Child:
         """A named child of a distribution, who must be registered in its commune: support is

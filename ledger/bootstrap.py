@@ -125,10 +125,10 @@ def build(settings: Settings | None = None) -> CompositionRoot:
         # ProjectionFailed: the command is refused with a 503, not decided on stale candidates.
         runner.ensure(ledger.recorder.max_notification_id() or 0)
 
-    def open_receipts(fund: str, item: str | None, district: str, commune: str,
+    def open_receipts(fund: str, goods: str | None, district: str, commune: str,
                       category: str) -> Iterator[UUID]:
         catch_up()
-        return queries.open_receipts(fund, item, district, commune, category)
+        return queries.open_receipts(fund, goods, district, commune, category)
 
     def totals(figure: str, *, exact: bool) -> int:
         # Each event the projection has not applied yet adds at most MAX_AMOUNT_VND to a total.

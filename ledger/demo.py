@@ -53,6 +53,8 @@ COAT_ITEM = "Áo ấm trẻ em"
 MILK_ITEM = "Sữa bột"
 COAT: dict[str, Any] = {"item": COAT_ITEM, "unit": "chiếc", "unit_value_vnd": 150_000}
 MILK: dict[str, Any] = {"item": MILK_ITEM, "unit": "hộp", "unit_value_vnd": 250_000}
+# An item of goods is its name and unit (domain/goods.py): allocations and lines name both.
+UNITS: dict[str, str] = {COAT_ITEM: COAT["unit"], MILK_ITEM: MILK["unit"]}
 FUNDS = ("state-budget", "child-protection-fund", "fund-for-the-poor", "campaign")
 
 CATEGORIES = ("nutrition-health", "play-recreation", "warm-clothing", "tet-gifts")
@@ -871,7 +873,8 @@ class _Loader:
                     self.ctx(note), REQUEST_HASH, fund=fund, season=SEASON,
                     commune=commune.code, category=category, decision_ref=decision,
                     amount_vnd=None if item else want,
-                    in_kind={"item": item, "quantity": want} if item else None, note=note,
+                    in_kind={"item": item, "unit": UNITS[item], "quantity": want} if item else None,
+                    note=note,
                 ), note))
             except InsufficientFunds as e:
                 log.info("demo: allocation to %s/%s shrunk: %s", commune.code, category, e)
@@ -1021,11 +1024,11 @@ class _Loader:
             if prog.category == "warm-clothing" and coats >= 1:
                 coats -= 1
                 lines.append({"child_id": child.id, "description": "Áo ấm trẻ em",
-                              "item": COAT_ITEM, "quantity": 1})
+                              "item": COAT_ITEM, "unit": UNITS[COAT_ITEM], "quantity": 1})
             elif prog.category == "nutrition-health" and milk >= 4:
                 milk -= 4
                 lines.append({"child_id": child.id, "description": "Sữa bột cho trẻ",
-                              "item": MILK_ITEM, "quantity": 4})
+                              "item": MILK_ITEM, "unit": UNITS[MILK_ITEM], "quantity": 4})
             elif cash >= value:
                 cash -= value
                 lines.append({"child_id": child.id, "description": description,
@@ -1076,7 +1079,7 @@ class _Loader:
             item = str(kind_of["item"])
             if prog.stock.get(item, 0) > 0:
                 lines.append({"description": f"{item} ({kind_of['unit']})", "item": item,
-                              "quantity": prog.stock[item]})
+                              "unit": kind_of["unit"], "quantity": prog.stock[item]})
         if lines:
             self.distribute(prog, on, lines, beneficiaries=count,
                             note=f"{DEMO} Cấp phát cho {count} trẻ theo danh sách khảo sát")

@@ -4,7 +4,8 @@ the public summary's totals.
 Beside one row per receipt, the projection keeps the totals of the public overview small, so that
 it reads a few hundred rows however many receipts and distributions there are (migration 0004):
 
-- `public_received`: amount and number of receipts per month and fund;
+- `public_received`: amount (and of it, goods at their value) and number of receipts per month
+  and fund;
 - `donors`: each donor's current public name (`display_name`, corrected by `Donor.Corrected`),
   which the public lists show; `public_donations.donor_display` keeps the name as recorded;
 - `public_names`: receipts per searchable donor name (folded; anonymous donors have none), so
@@ -63,6 +64,7 @@ class _Receipt:
     fund: str
     donor: str  # who counts as one donor in public: see public_donor
     donor_folded: str
+    goods: bool = False  # goods, counted at their value, not money
 
 
 def public_donor(display: str, reference: str) -> str:
@@ -111,7 +113,7 @@ class Donations(Projection):
         self._reset_totals()
 
     def _reset_totals(self) -> None:
-        self.received: defaultdict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+        self.received: defaultdict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
         self.names: defaultdict[str, int] = defaultdict(int)
         self.donor_years: defaultdict[tuple[str, str], int] = defaultdict(int)
         self.counters: defaultdict[str, int] = defaultdict(int)
@@ -249,7 +251,7 @@ class Donations(Projection):
         pledge_id = str(e.pledge_id) if e.pledge_id else None
         reference = receipt_reference(e.received_on, position)
         receipt = _Receipt(pledge_id, e.amount_vnd, e.received_on, e.fund,
-                           public_donor(display, reference), folded)
+                           public_donor(display, reference), folded, goods=bool(e.goods))
         self.batch_receipts[str(e.originator_id)] = receipt
         if pledge_id:
             self._pledge_received(cur, pledge_id, e.amount_vnd, position)
@@ -261,12 +263,13 @@ class Donations(Projection):
         receipt_id = str(e.originator_id)
         if receipt_id not in self.batch_receipts:
             row = cur.execute("SELECT pledge_id, amount_vnd, received_on, fund, donor_display,"
-                              " reference, donor_folded FROM public_donations WHERE receipt_id = ?",
-                              (receipt_id,)).fetchone()
+                              " reference, donor_folded, item FROM public_donations"
+                              " WHERE receipt_id = ?", (receipt_id,)).fetchone()
             assert row is not None, f"receipt {receipt_id} unknown at position {position}"
             self.batch_receipts[receipt_id] = _Receipt(
                 row["pledge_id"], int(row["amount_vnd"]), row["received_on"], row["fund"],
-                public_donor(row["donor_display"], row["reference"]), row["donor_folded"])
+                public_donor(row["donor_display"], row["reference"]), row["donor_folded"],
+                goods=row["item"] is not None)
         receipt = self.batch_receipts[receipt_id]
         self.update("UPDATE public_donations SET reversed = 1 WHERE receipt_id = ?", (receipt_id,))
         if receipt.pledge_id:
@@ -286,6 +289,7 @@ class Donations(Projection):
         totals = self.received[(r.received_on[:7], r.fund)]
         totals[0] += sign * r.amount_vnd
         totals[1] += sign
+        totals[2] += (sign * r.amount_vnd) if r.goods else 0
         if r.donor_folded:
             self.names[r.donor_folded] += sign
         self.donor_years[(r.donor, r.received_on[:4])] += sign
@@ -347,7 +351,7 @@ class Donations(Projection):
 
     def finish(self, cur: Cursor) -> None:
         super().finish(cur)
-        _add(cur, "public_received", ("month", "fund"), ("received_vnd", "receipts"),
+        _add(cur, "public_received", ("month", "fund"), ("received_vnd", "receipts", "goods_vnd"),
              [(*key, *totals) for key, totals in self.received.items()])
         _add(cur, "public_names", ("folded",), ("receipts",),
              [(name, n) for name, n in self.names.items()])

@@ -40,11 +40,13 @@ class Queries:
 
     # ---- the ledger's FIFO candidates -----------------------------------------------------
 
-    def open_receipts(self, fund: str, item: str | None, district: str, commune: str,
+    def open_receipts(self, fund: str, goods: str | None, district: str, commune: str,
                       category: str) -> Iterator[UUID]:
+        """`goods` is the goods' key text (domain/goods.py: folded item and unit), None for money."""
+        item = goods
         sql = (
             "SELECT receipt_id FROM receipt_balances WHERE fund = ? AND remaining_vnd > 0"
-            " AND reversed = 0 AND " + ("item = ?" if item else "item IS NULL") +
+            " AND reversed = 0 AND " + ("goods_key = ?" if item else "item IS NULL") +
             " AND (r_district IS NULL OR r_district = ?) AND (r_commune IS NULL OR r_commune = ?)"
             " AND (r_category IS NULL OR r_category = ?)"
             " ORDER BY specificity DESC, received_on, position LIMIT ? OFFSET ?"
@@ -62,11 +64,19 @@ class Queries:
     # ---- balances ---------------------------------------------------------------------------
 
     def fund_balances(self) -> list[Row]:
+        """Per fund and restriction. Received, allocated and returned count money and goods
+        (at their value); `available_vnd` is the money alone, which a money allocation can
+        take, and `goods_value_vnd` the value of the goods still in the fund (by item and unit
+        at /balances/stock): available_vnd + goods_value_vnd = received − allocated + returned."""
         rows = self.db.query(
-            "SELECT fund, restriction, received_vnd, allocated_vnd, returned_vnd FROM fund_balances"
-            " ORDER BY fund, restriction")
+            "SELECT f.fund, f.restriction, f.received_vnd, f.allocated_vnd, f.returned_vnd,"
+            " COALESCE((SELECT SUM(g.value_vnd) FROM goods_stock g WHERE g.level = 'fund'"
+            "   AND g.fund = f.fund AND g.restriction = f.restriction), 0) AS goods_value_vnd"
+            " FROM fund_balances f ORDER BY f.fund, f.restriction")
         for r in rows:
-            r["available_vnd"] = r["received_vnd"] - r["allocated_vnd"] + r["returned_vnd"]
+            r["goods_value_vnd"] = int(r["goods_value_vnd"])
+            r["available_vnd"] = (r["received_vnd"] - r["allocated_vnd"] + r["returned_vnd"]
+                                  - r["goods_value_vnd"])
         return rows
 
     def programme_balances(self, *, season: str | None = None, district: str | None = None,
@@ -81,13 +91,63 @@ class Queries:
             "   WHERE d.programme_id = p.programme_id AND d.reversed = 0"
             "   AND l.child_id IS NOT NULL), 0) AS named_children,"
             " COALESCE((SELECT SUM(d.beneficiaries_count) FROM distributions d"
-            "   WHERE d.programme_id = p.programme_id AND d.reversed = 0), 0) AS group_children"
+            "   WHERE d.programme_id = p.programme_id AND d.reversed = 0), 0) AS group_children,"
+            " COALESCE((SELECT SUM(g.value_vnd) FROM goods_stock g WHERE g.level = 'programme'"
+            "   AND g.programme_id = p.programme_id), 0) AS goods_value_vnd"
             f" FROM programme_balances p {where}"
             " ORDER BY p.season, p.district, p.commune, p.category", params)
         for r in rows:
-            r["remaining_vnd"] = r["allocated_vnd"] - r["distributed_vnd"] - r["returned_vnd"]
+            # Money alone, which a money line can take; the goods' value stands apart.
+            r["goods_value_vnd"] = int(r["goods_value_vnd"])
+            r["remaining_vnd"] = (r["allocated_vnd"] - r["distributed_vnd"] - r["returned_vnd"]
+                                  - r["goods_value_vnd"])
             r["children_reached"] = int(r.pop("named_children")) + int(r.pop("group_children"))
         return rows
+
+    def stock(self, *, fund: str | None = None, season: str | None = None,
+              commune: str | None = None, category: str | None = None,
+              level: str | None = None) -> list[Row]:
+        """Goods in stock per item and unit (projections/stock.py): rows of the fund level
+        (per fund and restriction) and of the programme level (per programme and the fund the
+        goods came from). `season`, `commune` and `category` name programmes, so they leave the
+        fund level out; `fund` applies to both. Rows whose every figure is zero are left out."""
+        where, params = ["(g.received_quantity <> 0 OR g.allocated_quantity <> 0"
+                         " OR g.distributed_quantity <> 0)"], []
+        for clause, value in (("g.fund = ?", fund), ("p.season = ?", season),
+                              ("p.commune = ?", commune), ("p.category = ?", category),
+                              ("g.level = ?", level)):
+            if value:
+                where.append(clause)
+                params.append(value)
+        if season or commune or category:
+            where.append("g.level = 'programme'")
+        rows = self.db.query(
+            "SELECT g.level, g.fund, g.restriction, p.season, p.district, p.commune, p.category,"
+            " n.item, n.unit, g.received_quantity, g.allocated_quantity, g.distributed_quantity,"
+            " g.value_vnd FROM goods_stock g JOIN goods_names n ON n.goods_key = g.goods_key"
+            " LEFT JOIN programme_balances p ON p.programme_id = g.programme_id"
+            f" WHERE {' AND '.join(where)}"
+            " ORDER BY g.level, g.fund, g.restriction, p.season, p.district, p.commune, p.category,"
+            " g.goods_key", params)
+        out = []
+        for r in rows:
+            fund_level = r["level"] == "fund"
+            received, allocated, distributed = (int(r["received_quantity"]),
+                                                int(r["allocated_quantity"]),
+                                                int(r["distributed_quantity"]))
+            out.append({
+                "level": r["level"], "fund": r["fund"],
+                "restriction": r["restriction"] if fund_level else None,
+                "season": r["season"], "district": r["district"], "commune": r["commune"],
+                "category": r["category"], "item": r["item"], "unit": r["unit"],
+                # A programme receives goods by allocation only: what came in is allocated.
+                "received_quantity": received if fund_level else None,
+                "allocated_quantity": allocated,
+                "distributed_quantity": None if fund_level else distributed,
+                "in_stock_quantity": received - allocated if fund_level else allocated - distributed,
+                "value_vnd": int(r["value_vnd"]),
+            })
+        return out
 
     # ---- donors -----------------------------------------------------------------------------
 
@@ -131,7 +191,7 @@ class Queries:
     def child_history(self, child_id: str) -> list[Row]:
         lines = self.db.query(
             "SELECT d.distribution_id, d.season, d.commune, d.category, d.distributed_on,"
-            " d.reversed, l.line_no, l.item, l.quantity, l.value_vnd FROM distribution_lines l"
+            " d.reversed, l.line_no, l.item, l.unit, l.quantity, l.value_vnd FROM distribution_lines l"
             " JOIN distributions d ON d.distribution_id = l.distribution_id"
             " WHERE l.child_id = ? ORDER BY d.position", (child_id,))
         for line in lines:
@@ -270,7 +330,7 @@ class Queries:
             " COALESCE(SUM(distributed_vnd), 0) AS distributed FROM programme_balances")
         assert programmes is not None
         return {"received_vnd": sum(int(f["received_vnd"]) for f in funds),
-                "in_funds_vnd": sum(int(f["available_vnd"]) for f in funds),
+                "in_funds_vnd": sum(int(f["available_vnd"]) + f["goods_value_vnd"] for f in funds),
                 "in_programmes_vnd": int(programmes["held"]),
                 "distributed_vnd": int(programmes["distributed"])}
 
@@ -300,7 +360,7 @@ class Queries:
         year = season[:4] if season else None
         with self.db.read() as cur:  # one snapshot: the figures agree with each other
             received = cur.execute(
-                "SELECT month, fund, received_vnd, receipts FROM public_received"
+                "SELECT month, fund, received_vnd, receipts, goods_vnd FROM public_received"
                 + (" WHERE month LIKE ?" if year else ""), [f"{year}-%"] if year else []).fetchall()
             counters = {r["name"]: int(r["value"]) for r in cur.execute(
                 "SELECT name, value FROM public_counters WHERE name IN (?, ?)",
@@ -315,8 +375,10 @@ class Queries:
             assert overridden is not None  # an aggregate always answers one row
         by_fund: dict[str, int] = {}
         by_month: dict[str, list[int]] = {}
+        goods = 0
         for r in received:
             if int(r["receipts"]):
+                goods += int(r["goods_vnd"])
                 by_fund[r["fund"]] = by_fund.get(r["fund"], 0) + int(r["received_vnd"])
                 month = by_month.setdefault(r["month"], [0, 0])
                 month[0] += int(r["received_vnd"])
@@ -339,6 +401,8 @@ class Queries:
         return hide_small({
             "season": season,
             "received_vnd": sum(by_fund.values()),
+            # Of what was received, goods at their value; the rest came as money.
+            "received_goods_vnd": goods,
             "pledged_vnd": counters.get("pledged_vnd", 0),
             "allocated_vnd": sum(g["allocated_vnd"] for g in groups),
             "distributed_vnd": sum(g["distributed_vnd"] for g in groups),

@@ -46,9 +46,9 @@ class Traces(Projection):
         )
         for n, line in enumerate(e.lines):
             self.insert("INSERT INTO distribution_lines (distribution_id, line_no, child_id, item,"
-                        " quantity, value_vnd) VALUES (?,?,?,?,?,?)",
-                        (did, n, line.get("child_id"), line.get("item"), line["quantity"],
-                         line["value_vnd"]))
+                        " unit, quantity, value_vnd) VALUES (?,?,?,?,?,?,?)",
+                        (did, n, line.get("child_id"), line.get("item"), line.get("unit"),
+                         line["quantity"], line["value_vnd"]))
             for k, p in enumerate(line["drawn_from"]):
                 self.insert("INSERT INTO distribution_draws (distribution_id, line_no, piece_no,"
                             " allocation_id, receipt_id, amount_vnd, quantity) VALUES (?,?,?,?,?,?,?)",

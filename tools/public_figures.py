@@ -11,7 +11,8 @@ facts (docs/verifiable-log.md §1.2) and prints, as JSON, the figures of `/api/v
 
 - `received_vnd`, `by_fund`, `by_month` (money received and receipts per month): every
   `Receipt.Recorded`, less the receipts a `Receipt.Reversed` names; a season `YYYY...` keeps the
-  receipts received in year `YYYY`;
+  receipts received in year `YYYY`; `received_goods_vnd`, of those, the receipts of goods (a
+  receipt's `goods` fact) at their value;
 - `allocated_vnd`, `distributed_vnd`, and both per category (`by_category`) and per district
   (`by_district`): `Allocation.Made` less reversed allocations, `Distribution.Made` less
   reversed distributions, of the season's programmes (all seasons without one);
@@ -60,7 +61,7 @@ def _every_month(months: dict[str, list[int]]) -> list[dict[str, Any]]:
 
 def figures(leaves: Iterable[tuple[str, dict[str, Any]]], season: str | None = None) -> dict[str, Any]:
     year = season[:4] if season else None
-    funds: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])  # (month, fund)
+    funds: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])  # (month, fund)
     donors: dict[str, int] = defaultdict(int)  # public name (or one anonymous gift) → receipts
     places: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])  # (district, category)
 
@@ -70,6 +71,8 @@ def figures(leaves: Iterable[tuple[str, dict[str, Any]]], season: str | None = N
         fund = funds[(str(r["received_on"])[:7], r["fund"])]
         fund[0] += sign * r["amount_vnd"]
         fund[1] += sign
+        if r.get("goods"):  # goods, at their value
+            fund[2] += sign * r["amount_vnd"]
         who = r["donor"]
         donors[f"gift:{r['reference']}" if who in (None, ANONYMOUS) else f"name:{who}"] += sign
 
@@ -95,8 +98,10 @@ def figures(leaves: Iterable[tuple[str, dict[str, Any]]], season: str | None = N
     # As the summary: a month, or a fund in a month, with no receipt left counts for nothing.
     months: dict[str, list[int]] = {}
     by_fund: dict[str, int] = defaultdict(int)
-    for (month, fund), (value, count) in funds.items():
+    goods = 0
+    for (month, fund), (value, count, goods_value) in funds.items():
         if count:
+            goods += goods_value
             by_fund[fund] += value
             kept = months.setdefault(month, [0, 0])
             kept[0] += value
@@ -112,6 +117,7 @@ def figures(leaves: Iterable[tuple[str, dict[str, Any]]], season: str | None = N
     return {
         "season": season,
         "received_vnd": sum(by_fund.values()),
+        "received_goods_vnd": goods,
         "allocated_vnd": sum(a for a, _ in places.values()),
         "distributed_vnd": sum(d for _, d in places.values()),
         "donors": sum(1 for n in donors.values() if n > 0),

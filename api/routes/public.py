@@ -39,6 +39,10 @@ def categories(response: Response) -> dict[str, Any]:
 
 @router.get("/public/summary", dependencies=[Consistent])
 def summary(svc: Svc, response: Response, season: Season | None = None) -> dict[str, Any]:
+    """The public overview. `received_vnd` (and `by_fund`, `by_month`), `allocated_vnd` and
+    `distributed_vnd` count money and goods alike, goods at quantity × unit value: they say how
+    much was given and where it went, not how much money is left to allocate (staff see that,
+    money apart from goods, at /balances/funds and /balances/stock)."""
     response.headers["Cache-Control"] = PUBLIC_CACHE
     # DESIGN §7: the summary names the latest signed tree head, so its figures can be checked.
     return {**svc.queries.summary(season), "tree_head": svc.tree_heads.latest()}

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 
 from api.deps import STAFF, Caller, Consistent, Svc, principal, require, require_district
 from api.problems import Problem
-from api.schemas import Category, ChildrenFound, DuplicateGroups, Page, Season
+from api.schemas import Category, ChildrenFound, DuplicateGroups, Fund, Page, Season, StockLevel, StockPage
 from domain.children import Child
 from domain.donors import Donor
 from domain.text import MAX_NAME
@@ -25,6 +25,9 @@ ERASED = "[đã xoá]"  # shown for a donor's legal name or a child's personal f
 
 @router.get("/balances/funds", response_model=Page)
 def fund_balances(svc: Svc, who: Caller) -> dict[str, Any]:
+    """Per fund and restriction: `received_vnd`, `allocated_vnd`, `returned_vnd` (money and goods
+    at their value), `available_vnd` (money only: what a money allocation can take) and
+    `goods_value_vnd` (the goods still in the fund, by item and unit at /balances/stock)."""
     require(who, *READERS)
     return {"items": svc.queries.fund_balances(), "next_cursor": None}
 
@@ -37,9 +40,30 @@ def programme_balances(
     commune: Annotated[str | None, Query(max_length=40)] = None,
     category: Category | None = None,
 ) -> dict[str, Any]:
+    """Per programme: `allocated_vnd`, `distributed_vnd`, `returned_vnd` (money and goods at
+    their value), `remaining_vnd` (money only: what money lines can take), `goods_value_vnd`
+    (the goods still in the programme) and `children_reached`."""
     require(who, *READERS)
     items = svc.queries.programme_balances(season=season, district=district, commune=commune,
                                            category=category)
+    return {"items": items, "next_cursor": None}
+
+
+@router.get("/balances/stock", response_model=StockPage)
+def stock(
+    svc: Svc, who: Caller,
+    fund: Fund | None = None,
+    season: Season | None = None,
+    commune: Annotated[str | None, Query(max_length=40)] = None,
+    category: Category | None = None,
+    level: StockLevel | None = None,
+) -> dict[str, Any]:
+    """Goods in stock per item and unit, at the fund level (received, not yet allocated) and at
+    the programme level (allocated, not yet distributed). `season`, `commune` and `category`
+    select programmes (so the fund level is left out); `fund` selects both levels."""
+    require(who, *READERS)
+    items = svc.queries.stock(fund=fund, season=season, commune=commune, category=category,
+                              level=level)
     return {"items": items, "next_cursor": None}
 
 

@@ -31,7 +31,8 @@ def test_money_follows_from_receipt_to_child(client: TestClient, services: Compo
 
     funds = get(client, "/balances/funds", fin, after=dist["position"])["items"]
     assert funds == [{"fund": "campaign", "restriction": "", "received_vnd": 3_000_000,
-                      "allocated_vnd": 1_500_000, "returned_vnd": 0, "available_vnd": 1_500_000}]
+                      "allocated_vnd": 1_500_000, "returned_vnd": 0, "available_vnd": 1_500_000,
+                      "goods_value_vnd": 0}]
     [prog] = get(client, "/balances/programmes", fin, season="2021")["items"]
     assert (prog["allocated_vnd"], prog["distributed_vnd"], prog["remaining_vnd"],
             prog["children_reached"]) == (1_500_000, 1_200_000, 300_000, 1)

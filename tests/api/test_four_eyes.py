@@ -109,7 +109,7 @@ def test_above_the_amount_it_waits_for_a_second_person(
     assert (approved["status"], approved["proposal_id"], approved["amount_vnd"]) == (
         "approved", proposed["id"], LARGE_VND)
     assert approved["drawn_from"] == [{"receipt_id": funded["id"], "amount_vnd": LARGE_VND,
-                                       "quantity": 0, "item": None}]
+                                       "quantity": 0, "item": None, "unit": None}]
     [fund] = get(client, "/balances/funds", fin, after=approved["position"])["items"]
     assert (fund["allocated_vnd"], fund["available_vnd"]) == (LARGE_VND, 50_000_000)
     assert get(client, "/public/summary")["allocated_vnd"] == LARGE_VND
@@ -260,10 +260,10 @@ def test_goods_wait_by_the_value_fifo_planning_gives_them(
                                     "received_on": "2021-03-01", "channel": "in_kind",
                                     "in_kind": goods})
     body = {"fund": "campaign", "season": SEASON, "commune": commune, "category": "warm-clothing",
-            "decision_ref": "QĐ 5", "in_kind": {"item": "Áo ấm trẻ em", "quantity": 500}}
+            "decision_ref": "QĐ 5", "in_kind": {"item": "Áo ấm trẻ em", "unit": "chiếc", "quantity": 500}}
     assert post(client, "/allocations", fin, body)["amount_vnd"] == 100_000_000  # at once
-    proposed = post(client, "/allocations", fin, {**body, "in_kind": {"item": "Áo ấm trẻ em",
-                                                                      "quantity": 501}}, expect=202)
+    more = {**body, "in_kind": {"item": "Áo ấm trẻ em", "unit": "chiếc", "quantity": 501}}
+    proposed = post(client, "/allocations", fin, more, expect=202)
     assert proposed["amount_vnd"] == 100_200_000
     made = post(client, f"/proposals/{proposed['id']}/approve", tokens["admin"], {})
     assert made["drawn_from"][0]["quantity"] == 501

@@ -15,6 +15,7 @@ EXPECTED = {
     ("get", "/api/v1/children"), ("get", "/api/v1/children/duplicates"),
     ("get", "/api/v1/areas"), ("get", "/api/v1/funds"), ("get", "/api/v1/categories"),
     ("get", "/api/v1/balances/funds"), ("get", "/api/v1/balances/programmes"),
+    ("get", "/api/v1/balances/stock"),
     ("get", "/api/v1/donors/{donor_id}"), ("get", "/api/v1/children/{child_id}/history"),
     ("get", "/api/v1/public/summary"), ("get", "/api/v1/public/donations"),
     ("get", "/api/v1/public/donations/{reference}"), ("get", "/api/v1/public/needs"),

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from domain.areas import AreaTree
 from domain.claims import Claim, claim_id
+from domain.goods import goods_key
 from domain.money import restriction_allows, specificity
 from ledger.application import Ledger
 from ledger.demo import DEMO, load_demo
@@ -38,7 +39,8 @@ class OpenReceipts:
                 if kind == "Recorded":
                     goods = event.goods
                     self.left[event.originator_id] = {
-                        "fund": event.fund, "item": goods["item"] if goods else None,
+                        "fund": event.fund,
+                        "item": goods_key(goods["item"], goods["unit"]).text() if goods else None,
                         "restriction": event.restriction,
                         "received_on": event.received_on,
                         "left": goods["quantity"] if goods else event.amount_vnd,

@@ -21,7 +21,8 @@ assert _spec and _spec.loader
 public_figures = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(public_figures)
 
-MONEY = ("received_vnd", "allocated_vnd", "distributed_vnd", "by_fund", "by_month")
+MONEY = ("received_vnd", "received_goods_vnd", "allocated_vnd", "distributed_vnd", "by_fund",
+         "by_month")
 
 
 def recomputed(client: TestClient, services: CompositionRoot, season: str | None = None) -> dict[str, Any]:
@@ -53,6 +54,12 @@ def test_the_figures_recomputed_from_the_public_export_are_the_summary(
              receipt(client, fin, hidden, 500_000, received_on="2021-05-02"),
              receipt(client, fin, named, 700_000, fund="child-protection-fund")]
     post(client, "/reversals", fin, {"target_id": gifts[2]["id"], "reason": "nhập nhầm"})
+    # Goods count at their value, and apart as goods; a reversed one no longer counts.
+    goods = [post(client, "/receipts", fin, {
+        "donor_id": named, "fund": "campaign", "received_on": "2021-05-02", "channel": "in_kind",
+        "in_kind": {"item": "Áo ấm", "unit": "cái", "quantity": n, "unit_value_vnd": 100_000}})
+        for n in (3, 4)]
+    post(client, "/reversals", fin, {"target_id": goods[1]["id"], "reason": "nhập nhầm"})
     allocation = post(client, "/allocations", fin, {
         "fund": "campaign", "season": "2021", "commune": commune, "category": "warm-clothing",
         "amount_vnd": 1_200_000, "decision_ref": "QĐ 1"})
@@ -67,7 +74,8 @@ def test_the_figures_recomputed_from_the_public_export_are_the_summary(
     figures = recomputed(client, services)
     summary = get(client, "/public/summary")
     assert money_of(figures) == money_of(summary)
-    assert figures["received_vnd"] == 2_500_000 and figures["allocated_vnd"] == 1_500_000
+    assert figures["received_vnd"] == 2_800_000 and figures["allocated_vnd"] == 1_500_000
+    assert figures["received_goods_vnd"] == summary["received_goods_vnd"] == 300_000
     assert figures["distributed_vnd"] == 600_000
     # One named donor (by public name) and one anonymous gift; the summary hides counts below 5.
     assert figures["donors"] == 2

@@ -113,7 +113,9 @@ def scanned_summary(services: CompositionRoot, season: str | None) -> dict[str, 
     where = "WHERE reversed = 0" + (" AND received_on LIKE ?" if year else "")
     params = [f"{year}%"] if year else []
     # Donors as the public can count them: a public name once, each anonymous gift once.
-    received = db.query_one("SELECT COALESCE(SUM(amount_vnd), 0) AS v, COUNT(DISTINCT CASE"
+    received = db.query_one("SELECT COALESCE(SUM(amount_vnd), 0) AS v,"
+                            " COALESCE(SUM(CASE WHEN item IS NOT NULL THEN amount_vnd END), 0) AS goods,"
+                            " COUNT(DISTINCT CASE"
                             " WHEN donor_display = 'Ẩn danh' THEN 'gift:' || reference"
                             " ELSE 'name:' || donor_display END) AS donors"
                             f" FROM public_donations {where}", params)
@@ -165,6 +167,7 @@ def scanned_summary(services: CompositionRoot, season: str | None) -> dict[str, 
     return hide_small({
         "season": season,
         "received_vnd": int(received["v"]),
+        "received_goods_vnd": int(received["goods"]),
         "pledged_vnd": int(pledged["v"]),
         "allocated_vnd": sum(p["allocated_vnd"] - p["returned_vnd"] for p in programmes),
         "distributed_vnd": sum(p["distributed_vnd"] for p in programmes),

@@ -311,9 +311,13 @@ class LedgerMachine(RuleBasedStateMachine):
         queries = self.services.queries
 
         funds = queries.fund_balances()
+        # Money and goods apart: what is available is money alone.
+        goods_in = {fk: sum(r.remaining_vnd for r in self.receipts
+                            if r.key == fk and r.item and not r.reversed) for fk in self.funds}
         expected_funds = [
             {"fund": fund, "restriction": key, "received_vnd": v[0], "allocated_vnd": v[1],
-             "returned_vnd": v[2], "available_vnd": v[0] - v[1] + v[2]}
+             "returned_vnd": v[2], "goods_value_vnd": goods_in[(fund, key)],
+             "available_vnd": v[0] - v[1] + v[2] - goods_in[(fund, key)]}
             for (fund, key), v in sorted(self.funds.items())
         ]
         assert [dict(r) for r in funds] == expected_funds
@@ -328,7 +332,8 @@ class LedgerMachine(RuleBasedStateMachine):
                 "season": p.season, "district": p.district, "commune": p.commune,
                 "category": p.category, "allocated_vnd": p.allocated_vnd,
                 "distributed_vnd": p.distributed_vnd, "returned_vnd": p.returned_vnd,
-                "remaining_vnd": p.remaining_vnd,
+                "goods_value_vnd": p.remaining_vnd - p.money(),
+                "remaining_vnd": p.money(),
                 "children_reached": len(named) + sum(d.beneficiaries_count for d in live),
             })
         got = [{k: v for k, v in r.items() if k != "programme_id"} for r in programmes]
@@ -337,8 +342,9 @@ class LedgerMachine(RuleBasedStateMachine):
         assert all(f["available_vnd"] >= 0 for f in funds), funds
         assert all(p["remaining_vnd"] >= 0 for p in programmes), programmes
         received = sum(f["received_vnd"] for f in funds)
-        in_funds = sum(f["available_vnd"] for f in funds)
-        in_programmes = sum(p["remaining_vnd"] for p in programmes)
+        # Money and goods alike: the balances show them apart.
+        in_funds = sum(f["available_vnd"] + f["goods_value_vnd"] for f in funds)
+        in_programmes = sum(p["remaining_vnd"] + p["goods_value_vnd"] for p in programmes)
         distributed = sum(p["distributed_vnd"] for p in programmes)
         assert received == in_funds + in_programmes + distributed, "trial balance"
         assert received == sum(r.amount_vnd for r in self.receipts if not r.reversed)
@@ -504,7 +510,8 @@ class LedgerMachine(RuleBasedStateMachine):
             InsufficientFunds if need else None, self.services.ledger.allocate, fund=fund,
             season=season, commune=commune, category=category, decision_ref="QĐ 12/QĐ-UBND",
             amount_vnd=None if wanted_item else amount,
-            in_kind={"item": wanted_item, "quantity": quantity} if wanted_item else None)
+            in_kind={"item": wanted_item, "unit": ITEMS[wanted_item], "quantity": quantity}
+            if wanted_item else None)
         if response is None:
             return
         assert [(d["receipt_id"], d["amount_vnd"], d["quantity"]) for d in response["drawn_from"]] == [
@@ -576,7 +583,8 @@ class LedgerMachine(RuleBasedStateMachine):
             if goods:
                 item = stocked[pick % len(stocked)] if aimed else item
                 stock = programme.stock(item) if programme else 0
-                line.update(item=item, quantity=max(1, stock * fraction // 100 // len(specs))
+                line.update(item=item, unit=ITEMS[item],
+                            quantity=max(1, stock * fraction // 100 // len(specs))
                             if aimed else share % 20 + 1)
             else:
                 line["value_vnd"] = (max(1, money * fraction // 100 // len(specs)) if aimed

@@ -57,6 +57,8 @@ AREAS = AreaTree.from_json(json.dumps({"areas": [
 SERVICE_KEY = b"k" * 32
 FINANCE = Context(actor="finance-1", role="finance", request_id="req-unit")
 CLOTHES = {"item": "Áo ấm", "unit": "chiếc", "quantity": 100, "unit_value_vnd": 150_000}
+# The unit these tests' goods are counted in, when a command doesn't name one.
+UNITS = {"Áo ấm": "chiếc", "Sữa": "hộp", "Chăn": "chiếc"}
 
 
 class Book:
@@ -79,7 +81,7 @@ class Book:
         found = []
         for receipt_id in self.receipts:
             receipt = self.ledger.require(receipt_id, Receipt, "receipt")
-            if receipt.fund == fund and receipt.item == item:
+            if receipt.fund == fund and (receipt.goods_key.text() if receipt.goods_key else None) == item:
                 found.append(receipt_id)
         return found
 
@@ -123,16 +125,20 @@ class Book:
     def allocate(self, amount_vnd: int | None = None, *, commune: str = C1,
                  category: str = "warm-clothing", fund: str = "campaign", season: str = "2021",
                  item: str | None = None, quantity: int = 0, ctx: Context = FINANCE,
-                 request_hash: str | None = None) -> dict[str, Any]:
+                 request_hash: str | None = None, unit: str | None = None) -> dict[str, Any]:
         return self.ledger.allocate(
             ctx, request_hash or self._hash(), fund=fund, season=season, commune=commune,
             category=category, decision_ref="QĐ 12/QĐ-UBND", amount_vnd=amount_vnd,
-            in_kind={"item": item, "quantity": quantity} if item else None)
+            in_kind={"item": item, "unit": unit or UNITS.get(item, "chiếc"), "quantity": quantity}
+            if item else None)
 
     def distribute(self, lines: list[dict[str, Any]], *, commune: str = C1,
                    category: str = "warm-clothing", season: str = "2021",
                    duplicate_reason: str | None = None, beneficiaries_count: int | None = None,
                    ctx: Context = FINANCE) -> dict[str, Any]:
+        lines = [{**line, "unit": UNITS.get(line["item"], "chiếc")}
+                 if isinstance(line, dict) and line.get("item") and "unit" not in line else line
+                 for line in lines]
         return self.ledger.distribute(
             ctx, self._hash(), season=season, commune=commune, category=category,
             distributed_on=f"{season}-12-01", lines=lines, beneficiaries_count=beneficiaries_count,
@@ -356,12 +362,12 @@ def test_plan_draws_orders_and_filters_whatever_it_is_given(book: Book) -> None:
     other_fund = book.receive(100, fund="state-budget")
     loaded = [book.receipt(r["id"]) for r in (free, other_commune, goods, by_commune, other_fund)]
     plan = plan_draws(list(reversed(loaded)), fund="campaign", district=D1, commune=C1,
-                      category="warm-clothing", amount_vnd=150, item=None, quantity=0)
+                      category="warm-clothing", amount_vnd=150, goods=None, quantity=0)
     assert [(d["receipt_id"], d["amount_vnd"]) for d in plan] == [(by_commune["id"], 100),
                                                                    (free["id"], 50)]
     with pytest.raises(InsufficientFunds):
         plan_draws(loaded, fund="campaign", district=D1, commune=C1, category="warm-clothing",
-                   amount_vnd=201, item=None, quantity=0)
+                   amount_vnd=201, goods=None, quantity=0)
     assert specificity({"district": D1, "commune": C1, "category": "x"}) > specificity(
         {"district": D1, "commune": C1}) > specificity({"district": D1, "category": "x"}) > (
         specificity({"district": D1})) > specificity({"category": "x"}) > specificity({})
@@ -446,7 +452,7 @@ def test_goods_distributions_never_take_the_programme_below_zero_stock(book: Boo
                     beneficiaries_count=10)
     programme = book.programme()
     assert programme is not None
-    assert programme.stock("Áo ấm") == 0
+    assert programme.stock("Áo ấm", "chiếc") == 0
     assert programme.remaining_vnd == 0
 
 

@@ -17,6 +17,7 @@ from api.app import create_app
 from domain.bank import MATCH_KINDS, STATEMENT_FORMATS, STATEMENT_STATUSES
 from domain.children import SEXES
 from domain.donors import DONOR_KINDS
+from domain.goods import STOCK_LEVELS
 from domain.money import CATEGORIES, FUNDS
 from domain.proposals import KINDS as PROPOSAL_KINDS
 from domain.proposals import STATUSES as PROPOSAL_STATUSES
@@ -26,7 +27,7 @@ VOCABULARIES: dict[str, tuple[str, ...]] = {
     "fund": tuple(FUNDS), "category": tuple(CATEGORIES), "donor kind": DONOR_KINDS, "channel": CHANNELS,
     "sex": SEXES, "match kind": MATCH_KINDS, "statement format": STATEMENT_FORMATS,
     "proposal kind": PROPOSAL_KINDS, "proposal status": PROPOSAL_STATUSES,
-    "statement status": STATEMENT_STATUSES,
+    "statement status": STATEMENT_STATUSES, "stock level": STOCK_LEVELS,
 }
 # The HTTP types built from them, and each field that uses one.
 TYPES: dict[str, Any] = {
@@ -34,6 +35,7 @@ TYPES: dict[str, Any] = {
     "channel": schemas.Channel, "sex": schemas.Sex, "match kind": schemas.MatchKind,
     "statement format": schemas.StatementFormat, "proposal kind": schemas.ProposalKind,
     "proposal status": schemas.ProposalStatus, "statement status": schemas.StatementStatus,
+    "stock level": schemas.StockLevel,
 }
 FIELDS: list[tuple[type[BaseModel], str, str]] = [
     (schemas.DonorIn, "kind", "donor kind"),
@@ -94,9 +96,9 @@ def test_the_published_openapi_has_no_enum_the_domain_does_not_define(app: FastA
     domain = [list(words) for words in VOCABULARIES.values()]
     assert [e for e in published if e not in domain and e not in HTTP_ONLY] == []
     # ... and every vocabulary reaches the document: the statement format as a form field, the
-    # category as a query parameter too.
+    # category as a query parameter too (of /balances/programmes and /balances/stock).
     assert all(words in published for words in domain)
-    assert published.count(list(CATEGORIES)) == len([f for f in FIELDS if f[2] == "category"]) + 1
+    assert published.count(list(CATEGORIES)) == len([f for f in FIELDS if f[2] == "category"]) + 2
 
 
 def test_a_word_added_to_a_vocabulary_is_offered_with_it() -> None:
