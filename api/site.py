@@ -22,9 +22,7 @@ from api import charts
 from api.deps import Svc
 from api.i18n import Lang, category_name, fund_name, t
 from api.routes import MAX_INT64
-from domain.errors import PartnerUnknown
 from domain.money import MAX_AMOUNT_VND
-from domain.partners import partner_code
 from domain.small_cells import hide_small
 from domain.text import format_vnd
 from ledger.bootstrap import CompositionRoot
@@ -326,7 +324,7 @@ def partners_page(request: Request, svc: Svc, lang: str | None = None) -> Respon
     known = svc.ledger.partners()
     totals: dict[str, dict[str, Any]] = {}
     for row in PublicPages(svc.db, svc.queries).partners():
-        code = _partner_code(svc, row["mobilised_by"])
+        code = svc.ledger.partner_of(row["mobilised_by"])
         if code is None:
             continue
         cell = totals.setdefault(code, {"cash_vnd": 0, "goods_vnd": 0, "donors": 0})
@@ -348,7 +346,7 @@ def partner_page(request: Request, svc: Svc, code: str, lang: str | None = None)
     pages = PublicPages(svc.db, svc.queries)
     # The stored values naming it: its code, and free texts of older receipts that name it.
     values = [r["mobilised_by"] for r in pages.partners()
-              if _partner_code(svc, r["mobilised_by"]) == code]
+              if svc.ledger.partner_of(r["mobilised_by"]) == code]
     return _page(request, svc, "partner.html", language, partner=partner, figures=pages.partner(values))
 
 
@@ -365,13 +363,6 @@ def recognition_page(request: Request, svc: Svc, year: int | None = None,
     named = [d for d in report["donors"] if not d["anonymous"]]
     return _page(request, svc, "recognition.html", language, donors=named, year=year,
                  tiers=report["tiers"])
-
-
-def _partner_code(svc: CompositionRoot, value: str) -> str | None:
-    try:
-        return partner_code(svc.ledger.partners().values(), value)
-    except PartnerUnknown:
-        return None
 
 
 @router.get("/districts/{code}")

@@ -418,6 +418,14 @@ class Ledger(GroupCommitApplication):
             self._partners = {p["code"]: p for p in (*PLAN_PARTNERS, *extra)}
         return self._partners
 
+    def partner_of(self, value: str) -> str | None:
+        """The code of the partner a stored `mobilised_by` names (its code, or a free text of
+        an older event naming it), or None when it names none."""
+        try:
+            return self.mobilised(value)
+        except (PartnerUnknown, InvalidInput):
+            return None
+
     def mobilised(self, value: str | None) -> str | None:
         """The code of the partner organisation `mobilised_by` names, or None when none is."""
         value = check_optional(value, "mobilised_by", max_length=MAX_NAME)

@@ -20,10 +20,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from adapters.spreadsheet import safe_row
-from domain.errors import PartnerUnknown
 from domain.leaf import ANONYMOUS
 from domain.money import CATEGORIES, FUNDS
-from domain.partners import partner_code
 from domain.recognition import parse_tiers, tier_of
 from domain.text import format_vnd
 from projections.plan_reports import mobilisation, outstanding_pledges, recognition
@@ -41,12 +39,8 @@ def mobilisation_report(svc: CompositionRoot, date_from: str, date_to: str) -> d
     partners = svc.ledger.partners(fresh=True)
 
     def partner_of(value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return partner_code(partners.values(), value)
-        except PartnerUnknown:
-            return value  # a free text recorded before partners were reference data
+        # A free text of an older event that names no partner is kept as it is.
+        return None if value is None else svc.ledger.partner_of(value) or value
 
     seasons = [s["code"] for s in svc.ledger.seasons()
                if s["starts_on"] <= date_to and date_from <= s["ends_on"]]
