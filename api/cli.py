@@ -6,6 +6,7 @@ import json
 import signal
 import threading
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -228,18 +229,28 @@ def audit_verify() -> None:
         raise typer.Exit(1)
 
 
+class ReplayBy(StrEnum):
+    recorded = "recorded"
+    business = "business"
+
+
 @audit_app.command("replay")
-def audit_replay(as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD (end of day, UTC)")]) -> None:
+def audit_replay(
+    as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD (end of day, UTC)")],
+    by: Annotated[ReplayBy, typer.Option(
+        "--by", help="recorded: what had been recorded by then; business: what had happened by"
+                     " then (a receipt counts on the day it was received)")] = ReplayBy.recorded,
+) -> None:
     """Fund and programme balances as they stood at a date, rebuilt from the log alone."""
 
     from ledger.audit import replay_balances
 
     svc = _services()
     try:
-        balances = replay_balances(svc, as_of)
+        balances = replay_balances(svc, as_of, by.value)
     finally:
         svc.close()
-    print(json.dumps({"as_of": as_of, **balances}, ensure_ascii=False, indent=2))
+    print(json.dumps({"as_of": as_of, "by": by.value, **balances}, ensure_ascii=False, indent=2))
 
 
 @audit_app.command("export")

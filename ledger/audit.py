@@ -23,6 +23,7 @@ from eventsourcing.persistence import Notification
 import migrations
 from adapters.signing import verify_head
 from domain import merkle
+from domain.business_dates import Entry, business_days
 from domain.leaf import ORIGIN_KINDS, Facts, leaf
 from domain.merkle import Frontier
 from ledger.bootstrap import CompositionRoot
@@ -201,22 +202,37 @@ def _check_trial_balance(db: Database, report: Report) -> None:
                    f"distributed {parts}")
 
 
-def replay_balances(services: CompositionRoot, as_of: str) -> dict[str, list[dict[str, Any]]]:
-    """Fund and programme balances as the log stood at the end of `as_of` (UTC), from the log alone."""
+def _domain_event(services: CompositionRoot, stored: Notification) -> DomainEvent:
+    event = services.ledger.mapper.to_domain_event(stored)
+    assert isinstance(event, DomainEvent)  # every stored event of ours is one
+    return event
+
+
+def _entry(stored: Notification, event: DomainEvent) -> Entry:
+    fields = {k: v for k, v in vars(event).items() if k not in ("originator_id", "timestamp")}
+    return Entry(position=stored.id, kind=stored.topic.split(":", 1)[-1],
+                 subject=event.originator_id,
+                 recorded_on=event.timestamp.astimezone(UTC).date().isoformat(), fields=fields)
+
+
+def replay_balances(services: CompositionRoot, as_of: str,
+                    by: str = "recorded") -> dict[str, list[dict[str, Any]]]:
+    """Fund and programme balances as they stood at the end of `as_of`, from the log alone:
+    by what had been recorded by then (UTC), or by what had happened by then (`by="business"`,
+    domain/business_dates.py: a receipt recorded in March for a January gift counts in January)."""
     cutoff = datetime.combine(datetime.fromisoformat(as_of).date(), time.min, UTC) + timedelta(days=1)
     with tempfile.TemporaryDirectory(prefix="minhbach-replay-") as tmp:
         scratch = scratch_database(Path(tmp))
         try:
             runner = Runner(scratch, services.ledger, all_projections())
-            last = 0
-            for stored in stored_events(services):
-                event = services.ledger.mapper.to_domain_event(stored)
-                assert isinstance(event, DomainEvent)  # every stored event of ours is one
-                if event.timestamp >= cutoff:
-                    break
-                last = stored.id
-            if last:
-                runner.catch_up(stop=last)
+            decoded = [(stored, _domain_event(services, stored)) for stored in stored_events(services)]
+            if by == "business":
+                entries = [_entry(stored, event) for stored, event in decoded]
+                days = business_days(entries)
+                chosen = [pair for pair in decoded if days[pair[0].id] <= as_of]
+            else:
+                chosen = list(itertools.takewhile(lambda pair: pair[1].timestamp < cutoff, decoded))
+            runner.replay(chosen)
             queries = Queries(scratch)
             return {"funds": queries.fund_balances(), "programmes": queries.programme_balances()}
         finally:

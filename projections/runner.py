@@ -305,6 +305,12 @@ class Runner:
         self.check(stop)
         return total
 
+    def replay(self, events: Sequence[Event]) -> None:
+        """Apply these decoded events, a chosen part of the log in log order, to every
+        projection, batch by batch (a scratch store's replay of the log as of a date)."""
+        for start in range(0, len(events), self.batch_size):
+            self._commit(self.projections, events[start:start + self.batch_size])
+
     def ensure(self, position: int) -> None:
         """Apply the log up to `position` in this thread, if no one else has yet. Raises
         ProjectionFailed if a stopped projection has not got there."""

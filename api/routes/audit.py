@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
@@ -62,10 +62,12 @@ def proof_consistency(svc: Svc, first: Annotated[int, Query(ge=1, le=MAX_INT64)]
 
 
 @router.get("/balances")
-def balances_as_of(svc: Svc, who: Caller, as_of: QueryDate) -> dict[str, Any]:
-    """Fund and programme balances as the log stood at the end of `as_of` (UTC), replayed."""
+def balances_as_of(svc: Svc, who: Caller, as_of: QueryDate,
+                   by: Literal["recorded", "business"] = "recorded") -> dict[str, Any]:
+    """Fund and programme balances at the end of `as_of`, replayed from the log: as recorded by
+    then (UTC), or as had happened by then by business date (`by=business`)."""
     require(who, "finance", "district", "auditor")
-    return {"as_of": as_of.isoformat(), **replay_balances(svc, as_of.isoformat())}
+    return {"as_of": as_of.isoformat(), "by": by, **replay_balances(svc, as_of.isoformat(), by)}
 
 
 @router.get("/events")

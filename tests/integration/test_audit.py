@@ -107,6 +107,34 @@ def test_verify_passes_on_an_honest_log_and_replays_as_of(client: TestClient, se
     assert over_http["funds"] == now["funds"] and over_http["programmes"] == now["programmes"]
 
 
+def test_replay_by_business_date_counts_a_late_receipt_when_it_was_received(
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> None:
+    fin = tokens["finance"]
+    d = donor(client, fin, name="Hoàng Văn Lâm")
+    # Recorded today for gifts received in 2021: by business date they count in 2021.
+    receipt(client, fin, d, 300_000, received_on="2021-01-15")
+    receipt(client, fin, d, 200_000, received_on="2021-02-10")
+    post(client, "/allocations", fin, {"fund": "campaign", "season": "2021",
+                                       "commune": communes(services)[0], "category": "other",
+                                       "amount_vnd": 100_000, "decision_ref": "QĐ 10"})
+    services.runner.catch_up()
+
+    def total(balances: dict[str, Any]) -> int:
+        return sum(int(f["available_vnd"]) for f in balances["funds"])
+
+    assert replay_balances(services, "2021-01-31", "recorded")["funds"] == []
+    assert total(replay_balances(services, "2021-01-14", "business")) == 0
+    assert total(replay_balances(services, "2021-01-31", "business")) == 300_000
+    in_february = replay_balances(services, "2021-02-28", "business")
+    # The allocation has no date of its own: it happened when it was recorded, today.
+    assert total(in_february) == 500_000 and in_february["programmes"] == []
+    assert replay_balances(services, "2100-01-01", "business") == replay_balances(
+        services, "2100-01-01", "recorded")
+    over_http = get(client, "/audit/balances", tokens["auditor"], as_of="2021-01-31", by="business")
+    assert over_http["by"] == "business" and total(over_http) == 300_000
+    get(client, "/audit/balances", tokens["auditor"], as_of="2021-01-31", by="someday", expect=422)
+
+
 def _events_table(services: CompositionRoot) -> tuple[str, str]:
     if services.db.dialect == "sqlite":
         return "stored_events", "rowid"

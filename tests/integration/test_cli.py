@@ -126,6 +126,12 @@ def test_the_mobilisation_report_from_the_command_line(tmp_path: Path) -> None:
     pledges = json.loads(minhbach(data, "report", "pledges", "--as-of", "2021-12-31",
                                   "--format", "json").stdout)
     assert (pledges["pledges"], pledges["items"]) == (0, [])
+    # Recorded today, received in April 2021: by business date the money was there in April.
+    replay = ("audit", "replay", "--as-of", "2021-04-30")
+    as_recorded = json.loads(minhbach(data, *replay).stdout)
+    as_happened = json.loads(minhbach(data, *replay, "--by", "business").stdout)
+    assert (as_recorded["by"], as_recorded["funds"]) == ("recorded", [])
+    assert sum(f["available_vnd"] for f in as_happened["funds"]) == 2_000_000
 
 
 def test_import_statement_of_several_accounts(tmp_path: Path) -> None:
