@@ -6,13 +6,13 @@ import json
 import signal
 import threading
 from collections.abc import Callable
-from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from domain.business_dates import DATE_BASES
 from ledger.bootstrap import CompositionRoot, build
 from ledger.settings import Settings
 
@@ -229,28 +229,25 @@ def audit_verify() -> None:
         raise typer.Exit(1)
 
 
-class ReplayBy(StrEnum):
-    recorded = "recorded"
-    business = "business"
-
-
 @audit_app.command("replay")
 def audit_replay(
     as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD (end of day, UTC)")],
-    by: Annotated[ReplayBy, typer.Option(
+    by: Annotated[str, typer.Option(
         "--by", help="recorded: what had been recorded by then; business: what had happened by"
-                     " then (a receipt counts on the day it was received)")] = ReplayBy.recorded,
+                     " then (a receipt counts on the day it was received)")] = "recorded",
 ) -> None:
     """Fund and programme balances as they stood at a date, rebuilt from the log alone."""
+    if by not in DATE_BASES:
+        raise typer.BadParameter(f"--by is one of {', '.join(DATE_BASES)}, not {by!r}")
 
     from ledger.audit import replay_balances
 
     svc = _services()
     try:
-        balances = replay_balances(svc, as_of, by.value)
+        balances = replay_balances(svc, as_of, by)
     finally:
         svc.close()
-    print(json.dumps({"as_of": as_of, "by": by.value, **balances}, ensure_ascii=False, indent=2))
+    print(json.dumps({"as_of": as_of, "by": by, **balances}, ensure_ascii=False, indent=2))
 
 
 @audit_app.command("export")

@@ -24,6 +24,22 @@ TEXTS: dict[str, tuple[str, str]] = {  # key → (Vietnamese, English)
                        "goods each mobilised, and where that money was allocated."),
     "partner": ("Tổ chức", "Organisation"),
     "nav_recognition": ("Tôn vinh", "Recognition"),
+    "season_dates": ("Từ ngày {start} đến ngày {end}", "From {start} to {end}"),
+    "season_open": ("Đang mở", "Open"),
+    "season_closed": ("Đã khoá sổ", "Closed"),
+    "after_closing": ("Ghi sau khi khoá sổ", "Recorded after closing"),
+    "after_closing_intro": ("Các bút toán thuộc đợt này được ghi sổ sau khi đợt đã khoá sổ, mỗi "
+                            "bút toán có lý do của quản trị viên (lưu kín trong sổ cái).",
+                            "Entries of this season recorded after it was closed, each with an "
+                            "administrator's reason (kept sealed in the ledger)."),
+    "no_after_closing": ("Không có bút toán nào được ghi sau khi khoá sổ.",
+                         "No entry was recorded after closing."),
+    "entry_kind": ("Loại", "Kind"),
+    "kind_receipt": ("Phiếu thu", "Receipt"),
+    "kind_allocation": ("Phân bổ", "Allocation"),
+    "kind_distribution": ("Cấp phát", "Distribution"),
+    "kind_need": ("Nhu cầu", "Need"),
+    "recorded_on": ("Ngày ghi sổ", "Recorded on"),
     "recognition_intro": ("Các nhà hảo tâm đồng ý công khai tên, theo tổng giá trị đã ủng hộ "
                           "(tiền và hiện vật), cùng hình thức tôn vinh. Nhà hảo tâm ẩn danh "
                           "không có trong danh sách.",

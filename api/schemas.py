@@ -20,6 +20,7 @@ from pydantic import (
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from domain.bank import MATCH_KINDS, STATEMENT_FORMATS, STATEMENT_STATUSES
+from domain.business_dates import DATE_BASES
 from domain.children import SEXES
 from domain.dates import DEFAULT_WINDOW, DateWindow, check_date, parse_iso_date
 from domain.donors import DONOR_KINDS
@@ -131,6 +132,7 @@ ProposalKind = Annotated[str, OneOf(PROPOSAL_KINDS)]
 ProposalStatus = Annotated[str, OneOf(PROPOSAL_STATUSES)]
 StatementStatus = Annotated[str, OneOf(STATEMENT_STATUSES)]
 StockLevel = Annotated[str, OneOf(STOCK_LEVELS)]
+DateBasis = Annotated[str, OneOf(DATE_BASES)]
 
 
 class Model(BaseModel):
@@ -177,6 +179,13 @@ class PledgeIn(CashOrGoods):
     note: Note | None = None
 
 
+# An admin's reason to record an entry dated inside a closed season (else 409 season_closed);
+# kept sealed, while the public season page lists the entry as recorded after closing.
+AfterClosingReason = Annotated[Note | None, Field(description=(
+    "An admin's reason to record this inside a closed season (else refused with season_closed); "
+    "the public season page lists it as recorded after closing."))]
+
+
 class ReceiptIn(CashOrGoods):
     donor_id: UUID
     fund: Fund
@@ -187,6 +196,7 @@ class ReceiptIn(CashOrGoods):
     bank_txn_id: Identifier | None = None
     mobilised_by: Name | None = None
     note: Note | None = None
+    after_closing_reason: AfterClosingReason = None
 
 
 class GoodsWanted(Model):
@@ -216,6 +226,7 @@ class AllocationIn(Model):
     override_reason: Annotated[Note | None, Field(description=(
         "An admin's reason to act for a commune not flagged extremely difficult (else refused "
         "with commune_not_eligible); recorded, and overrides are counted on the public pages."))] = None
+    after_closing_reason: AfterClosingReason = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> AllocationIn:
@@ -251,6 +262,7 @@ class DistributionIn(Model):
     lines: Annotated[list[LineIn], Field(min_length=1, max_length=1000)]
     beneficiaries_count: Annotated[int, Field(ge=0, le=1_000_000, strict=True)] | None = None
     duplicate_reason: Note | None = None
+    after_closing_reason: AfterClosingReason = None
 
 
 class ReversalIn(Model):
@@ -278,6 +290,7 @@ class NeedIn(Model):
     override_reason: Annotated[Note | None, Field(description=(
         "An admin's reason to act for a commune not flagged extremely difficult (else refused "
         "with commune_not_eligible); recorded, and overrides are counted on the public pages."))] = None
+    after_closing_reason: AfterClosingReason = None
 
 
 # ---- responses ------------------------------------------------------------------------------

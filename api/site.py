@@ -28,6 +28,7 @@ from domain.text import format_vnd
 from ledger.bootstrap import CompositionRoot
 from ledger.plan_reports import recognition_report
 from ledger.proofs import donation_with_proof
+from projections.after_closing import recorded_after_closing
 from projections.public_pages import PublicPages
 
 router = APIRouter(include_in_schema=False)
@@ -363,6 +364,17 @@ def recognition_page(request: Request, svc: Svc, year: int | None = None,
     named = [d for d in report["donors"] if not d["anonymous"]]
     return _page(request, svc, "recognition.html", language, donors=named, year=year,
                  tiers=report["tiers"])
+
+
+@router.get("/seasons/{code}")
+def season_page(request: Request, svc: Svc, code: str, lang: str | None = None) -> Response:
+    """A season: its dates, whether it is closed, and the entries recorded after its closing."""
+    language = _lang(lang)
+    found = next((x for x in svc.ledger.seasons() if x["code"] == code), None)
+    if found is None:
+        return _page(request, svc, "missing.html", language, status=404)
+    return _page(request, svc, "season.html", language, season=found,
+                 late=recorded_after_closing(svc.db, code))
 
 
 @router.get("/districts/{code}")

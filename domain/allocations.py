@@ -12,6 +12,7 @@ from domain.goods import GoodsKey, describe
 from domain.meta import Meta
 from domain.money import restriction_allows, specificity
 from domain.receipts import Receipt
+from domain.seasons import AfterClosing
 
 
 class Draw(TypedDict):
@@ -44,11 +45,13 @@ class Allocation(Aggregate):
         meta: Meta,
         override_reason: str | None = None,
         unit: str | None = None,
+        after_closing: AfterClosing | None = None,
     ) -> None:
         """A fund's money or goods were allocated to a programme by a decision, drawn FIFO from
         receipts; `override_reason` is an admin's, when the commune is not extremely difficult;
         `unit` is the goods' unit as the decision named it (with `item`, matched folded against
-        the receipts': domain/goods.py), absent in allocations recorded before it was asked."""
+        the receipts': domain/goods.py), absent in allocations recorded before it was asked;
+        `after_closing` the admin's reason when its season was closed already."""
         self.fund = fund
         self.override_reason = override_reason
         self.programme_id = programme_id

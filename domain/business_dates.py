@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+# The two readings of "as of a date": what had been recorded by then, what had happened by then.
+DATE_BASES = ("recorded", "business")
+
 
 @dataclass(frozen=True)
 class Entry:

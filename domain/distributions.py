@@ -10,6 +10,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.errors import AlreadyReversed
 from domain.meta import Meta
 from domain.programmes import Piece
+from domain.seasons import AfterClosing
 
 
 class Distribution(Aggregate):
@@ -30,11 +31,13 @@ class Distribution(Aggregate):
         overrides: int,
         total_vnd: int,
         meta: Meta,
+        after_closing: AfterClosing | None = None,
     ) -> None:
         """Support went from a programme to children or a counted group, each đồng traced to receipts.
 
         A line of goods names its `item` and `unit` (matched folded against the programme's
-        stock, domain/goods.py); lines recorded before units were asked for name no unit."""
+        stock, domain/goods.py); lines recorded before units were asked for name no unit.
+        `after_closing` is the admin's reason when its season was closed already."""
         self.programme_id = programme_id
         self.lines = lines
         self.total_vnd = total_vnd

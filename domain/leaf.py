@@ -81,6 +81,13 @@ def _pick(attrs: dict[str, Any], *keys: str) -> dict[str, Any]:
     return {k: attrs.get(k) for k in keys}
 
 
+def _late(attrs: dict[str, Any]) -> dict[str, Any]:
+    # Only in entries recorded after their season was closed (the admin's reason stays sealed),
+    # so that every earlier leaf keeps its bytes.
+    late = attrs.get("after_closing")
+    return {"recorded_after_closing": late.get("season")} if isinstance(late, dict) else {}
+
+
 def public_facts(kind: str, attrs: dict[str, Any], position: int, origin: Facts = None) -> Facts:
     """What the leaf of one event shows in clear (docs/verifiable-log.md §1.2).
 
@@ -99,10 +106,11 @@ def public_facts(kind: str, attrs: dict[str, Any], position: int, origin: Facts 
             "restriction": _restriction(attrs.get("restriction")),
             "donor": attrs.get("donor_name"),
             "mobilised_by": attrs.get("mobilised_by"),
+            **_late(attrs),
         }
     if kind == "Allocation.Made":
-        return _pick(attrs, "fund", "season", "district", "commune", "category", "amount_vnd",
-                     "item", "quantity", "decision_ref")
+        return {**_pick(attrs, "fund", "season", "district", "commune", "category", "amount_vnd",
+                         "item", "quantity", "decision_ref"), **_late(attrs)}
     if kind == "Distribution.Made":
         lines = attrs.get("lines")
         lines = lines if isinstance(lines, list) else []
@@ -112,6 +120,7 @@ def public_facts(kind: str, attrs: dict[str, Any], position: int, origin: Facts 
             **_pick(attrs, "season", "district", "commune", "category", "distributed_on",
                     "total_vnd", "beneficiaries_count", "overrides"),
             "named_children": sum(1 for x in lines if isinstance(x, dict) and x.get("child_id")),
+            **_late(attrs),
         })
     if kind == "Pledge.Made":
         return {**_pick(attrs, "amount_vnd", "due_on", "mobilised_by"),
@@ -120,7 +129,8 @@ def public_facts(kind: str, attrs: dict[str, Any], position: int, origin: Facts 
     if kind == "Need.Opened":
         return _pick(attrs, "season", "district", "commune", "category")
     if kind == "Need.Surveyed":
-        return hide_small({"need": origin, **_pick(attrs, "children_count", "estimated_vnd")})
+        return hide_small({"need": origin, **_pick(attrs, "children_count", "estimated_vnd"),
+                           **_late(attrs)})
     if kind in ("Receipt.Reversed", "Allocation.Reversed", "Distribution.Reversed",
                 "Pledge.Cancelled"):
         return {"reverses": origin}

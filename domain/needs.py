@@ -7,6 +7,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.meta import Meta
+from domain.seasons import AfterClosing
 
 
 class Need(Aggregate):
@@ -21,8 +22,10 @@ class Need(Aggregate):
 
     @event("Surveyed")
     def survey(self, *, children_count: int, estimated_vnd: int, note: str | None, meta: Meta,
-               override_reason: str | None = None) -> None:
+               override_reason: str | None = None,
+               after_closing: AfterClosing | None = None) -> None:
         """A survey counted the children in need and the estimated cost; the latest survey stands.
-        `override_reason` is an admin's, when the commune is not extremely difficult."""
+        `override_reason` is an admin's, when the commune is not extremely difficult;
+        `after_closing` the admin's reason when its season was closed already."""
         self.children_count = children_count
         self.estimated_vnd = estimated_vnd

@@ -16,6 +16,7 @@ from domain.errors import AlreadyReversed, InsufficientFunds
 from domain.goods import GoodsKey, goods_key
 from domain.meta import Meta
 from domain.money import Goods, Restriction
+from domain.seasons import AfterClosing
 
 CHANNELS = ("bank", "cash", "in_kind")
 
@@ -42,8 +43,11 @@ class Receipt(Aggregate):
         note: str | None,
         meta: Meta,
         donor_name: str | None = None,
+        after_closing: AfterClosing | None = None,
     ) -> None:
-        """Money or goods from a donor arrived in a fund: a receipt voucher, where all tracing starts."""
+        """Money or goods from a donor arrived in a fund: a receipt voucher, where all tracing starts;
+        `after_closing` names the closed season its date falls in and the admin's reason, when it
+        was recorded after that season was closed."""
         # donor_name is the donor's name as the public sees it when the gift is recorded (the
         # public name, or "Ẩn danh"): the receipt's public leaf shows it (domain/leaf.py), so it
         # must be in the event itself. Events recorded before it existed have none.

@@ -18,6 +18,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.errors import (
     AlreadyRecorded,
     InvalidInput,
+    NotAllowed,
     OutsideSeason,
     SeasonClosed,
     SeasonOverlap,
@@ -32,6 +33,14 @@ class Season(TypedDict):
     starts_on: str
     ends_on: str
     closed: bool
+
+
+class AfterClosing(TypedDict):
+    """An entry dated inside a season recorded after the season was closed, with the admin's
+    reason (sealed; the public sees that it was recorded after closing, and in which season)."""
+
+    season: str
+    reason: str
 
 
 class Seasons(Aggregate):
@@ -81,15 +90,38 @@ class Seasons(Aggregate):
             raise SeasonUnknown(f"no season {code} was opened (GET /seasons lists them)")
         return found
 
-    def check_open(self, code: str) -> Season:
-        """The season, which must be open for new allocations, needs and distributions."""
-        found = self.season(code)
-        if found["closed"]:
-            raise SeasonClosed(f"season {code} is closed: it takes nothing new")
-        return found
+    def check_open(self, code: str, *, reason: str | None = None,
+                   admin: bool = False) -> AfterClosing | None:
+        """What to record of an entry in season `code`: nothing in an open season; in a closed
+        one, only an admin's entry with a reason (issue 13: the books of a closed season change
+        only visibly), which is returned to be recorded with it."""
+        return _after_closing(self.season(code), reason, admin)
 
-    def check_in(self, code: str, day: str, what: str) -> None:
-        found = self.check_open(code)
+    def check_in(self, code: str, day: str, what: str, *, reason: str | None = None,
+                 admin: bool = False) -> AfterClosing | None:
+        """As `check_open`, for an entry dated `day`, which must lie in the season."""
+        found = self.season(code)
         if not found["starts_on"] <= day <= found["ends_on"]:
             raise OutsideSeason(f"{what} {day} is outside season {code} "
                                 f"({found['starts_on']} – {found['ends_on']})")
+        return _after_closing(found, reason, admin)
+
+    def check_dated(self, day: str, *, reason: str | None = None,
+                    admin: bool = False) -> AfterClosing | None:
+        """As `check_open`, for an entry that names no season (a receipt): the season its day
+        falls in, if any (seasons never overlap, so there is at most one)."""
+        found = next((x for x in self.seasons.values() if x["starts_on"] <= day <= x["ends_on"]), None)
+        return _after_closing(found, reason, admin)
+
+
+def _after_closing(season: Season | None, reason: str | None, admin: bool) -> AfterClosing | None:
+    # A reason from anyone but an admin is refused rather than ignored (they asked for an
+    # exception they may not make), as for commune overrides; in an open season none is kept.
+    if reason is not None and not admin:
+        raise NotAllowed("only an admin may record an entry in a closed season (after_closing_reason)")
+    if season is None or not season["closed"]:
+        return None
+    if not reason:
+        raise SeasonClosed(f"season {season['code']} is closed: an entry dated inside it needs an"
+                           " admin's reason (after_closing_reason)")
+    return AfterClosing(season=season["code"], reason=reason)

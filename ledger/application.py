@@ -57,7 +57,7 @@ from domain.partners import PLAN_PARTNERS, Partner, Partners, partner_code
 from domain.programmes import Programme
 from domain.proposals import FOUR_EYES_VND, Proposal, needs_second_person
 from domain.receipts import Receipt
-from domain.seasons import Season, Seasons
+from domain.seasons import AfterClosing, Season, Seasons
 from domain.text import MAX_CODE, MAX_NAME, MAX_NOTE, check_optional, check_text, fold
 from ledger.answers import (
     Allocated,
@@ -328,7 +328,8 @@ class Ledger(GroupCommitApplication):
                        received_on: str, channel: str, amount_vnd: int | None = None,
                        in_kind: Goods | None = None, restriction: dict[str, Any] | None = None,
                        pledge_id: UUID | None = None, bank_txn_id: str | None = None,
-                       mobilised_by: str | None = None, note: str | None = None) -> ReceiptRecorded:
+                       mobilised_by: str | None = None, note: str | None = None,
+                       after_closing_reason: str | None = None) -> ReceiptRecorded:
         check_fund(fund)
         value, goods = self._value(amount_vnd, in_kind)
         checked = self.check_restriction(restriction)
@@ -350,7 +351,8 @@ class Ledger(GroupCommitApplication):
             aggregates = self.new_receipt(
                 ctx, donor_id=donor_id, fund=fund, received_on=received_on, channel=channel,
                 amount_vnd=value, goods=goods, restriction=earmark, pledge_id=pledge_id,
-                bank_txn_id=bank_txn_id, mobilised_by=mobilised_by, note=note)
+                bank_txn_id=bank_txn_id, mobilised_by=mobilised_by, note=note,
+                after_closing_reason=after_closing_reason)
             receipt = aggregates[0]
             return aggregates, {"id": str(receipt.id), "received_on": received_on}
 
@@ -363,7 +365,8 @@ class Ledger(GroupCommitApplication):
     def new_receipt(self, ctx: Context, *, donor_id: UUID, fund: str, received_on: str,
                     channel: str, amount_vnd: int, goods: Goods | None, restriction: Restriction,
                     pledge_id: UUID | None, bank_txn_id: str | None, mobilised_by: str | None,
-                    note: str | None, new_donor: Donor | None = None) -> list[Aggregate]:
+                    note: str | None, new_donor: Donor | None = None,
+                    after_closing_reason: str | None = None) -> list[Aggregate]:
         """A new receipt, and the claim on its bank transaction id (first, the receipt);
         `new_donor` is its donor when the same command registers it.
 
@@ -377,12 +380,16 @@ class Ledger(GroupCommitApplication):
         # as recorded, even a free text recorded before partners were reference data).
         mobilised_by = check_optional(mobilised_by, "mobilised_by", max_length=MAX_NAME)
         note = check_note(note)
+        after_closing = self._calendar().check_dated(
+            received_on, reason=check_note(after_closing_reason, "after_closing_reason"),
+            admin=ctx.role == "admin")
         self.within_limit("received", amount_vnd)
         receipt = Receipt(id=uuid4(), donor_id=donor_id, fund=fund, received_on=received_on,
                           channel=channel, amount_vnd=amount_vnd, goods=goods,
                           restriction=restriction, pledge_id=pledge_id, bank_txn_id=bank_txn_id,
                           mobilised_by=mobilised_by, note=note, meta=ctx.meta(note),
-                          donor_name=self.public_donor_name(donor_id, new_donor))
+                          donor_name=self.public_donor_name(donor_id, new_donor),
+                          after_closing=after_closing)
         aggregates: list[Aggregate] = [receipt]
         if bank_txn_id:
             claimed = claim_id("bank-txn", bank_txn_id)
@@ -493,7 +500,8 @@ class Ledger(GroupCommitApplication):
     def allocate(self, ctx: Context, request_hash: str, *, fund: str, season: str, commune: str,
                  category: str, decision_ref: str, amount_vnd: int | None = None,
                  in_kind: dict[str, Any] | None = None, note: str | None = None,
-                 override_reason: str | None = None) -> Allocated | Proposed:
+                 override_reason: str | None = None,
+                 after_closing_reason: str | None = None) -> Allocated | Proposed:
         """Allocate a fund's money or goods to a programme, drawn FIFO from its receipts. Above
         the four-eyes amount (goods by the value FIFO planning gives them) it is recorded as a
         proposal instead, which takes effect when a second person approves it
@@ -501,19 +509,22 @@ class Ledger(GroupCommitApplication):
         args = self._allocation_arguments(ctx, fund=fund, season=season, commune=commune,
                                           category=category, decision_ref=decision_ref,
                                           amount_vnd=amount_vnd, in_kind=in_kind, note=note,
-                                          override_reason=override_reason)
+                                          override_reason=override_reason,
+                                          after_closing_reason=after_closing_reason)
         return self.commands.run(ctx, request_hash, self._allocation(ctx, args),
                                  serialise_on=self._allocation_keys(args))
 
     def _allocation_arguments(self, ctx: Context, *, fund: str, season: str, commune: str,
                               category: str, decision_ref: str, amount_vnd: int | None,
                               in_kind: dict[str, Any] | None, note: str | None,
-                              override_reason: str | None) -> dict[str, Any]:
+                              override_reason: str | None,
+                              after_closing_reason: str | None = None) -> dict[str, Any]:
         """An allocation's arguments, checked (`ctx` is whose rights count: an admin may
         override the plan's communes); what a proposal stores, and checks again on approval."""
         check_fund(fund)
         check_category(category)
-        _, override_reason = self._supported_place(ctx, season, commune, override_reason)
+        _, override_reason, after_closing = self._supported_place(ctx, season, commune,
+                                                                 override_reason, after_closing_reason)
         if in_kind is not None and not isinstance(in_kind, dict):
             raise InvalidInput("in_kind must be an object")
         item = check_text(in_kind.get("item"), "in_kind.item", max_length=MAX_NAME,
@@ -534,7 +545,9 @@ class Ledger(GroupCommitApplication):
         return {"fund": fund, "season": season, "commune": commune, "category": category,
                 "decision_ref": decision_ref, "amount_vnd": amount_vnd,
                 "in_kind": {"item": item, "unit": unit, "quantity": quantity} if item else None,
-                "note": check_note(note), "override_reason": override_reason}
+                "note": check_note(note), "override_reason": override_reason,
+                # Kept only when needed: what a proposal stores is again an argument of this.
+                "after_closing_reason": after_closing["reason"] if after_closing else None}
 
     @staticmethod
     def _allocation_keys(args: dict[str, Any]) -> tuple[str, ...]:
@@ -553,6 +566,7 @@ class Ledger(GroupCommitApplication):
         quantity = int(args["in_kind"]["quantity"]) if args["in_kind"] else 0
         amount_vnd: int | None = args["amount_vnd"]
         decision_ref, note, override_reason = args["decision_ref"], args["note"], args["override_reason"]
+        late = args.get("after_closing_reason")  # proposals made before closing existed have none
 
         def build() -> tuple[list[Aggregate], Allocated | Proposed]:
             proposal = self._deciding(ctx, approval)
@@ -577,6 +591,7 @@ class Ledger(GroupCommitApplication):
                 district=district, commune=commune, category=category, amount_vnd=total,
                 item=item, quantity=quantity, decision_ref=decision_ref, drawn_from=draws,
                 note=note, meta=ctx.meta(note), override_reason=override_reason, unit=unit,
+                after_closing=AfterClosing(season=season, reason=late) if late else None,
             )
             # Each tranche keeps its receipt's date: no distribution may be dated before it; and
             # its fund, so that the programme's goods can be told by fund without the receipt.
@@ -593,14 +608,19 @@ class Ledger(GroupCommitApplication):
         return build
 
     def _supported_place(self, ctx: Context, season: str, commune: str,
-                         override_reason: str | None) -> tuple[str, str | None]:
-        """The district of a commune the plan supports in an open season, and the admin's
-        override reason when it does not (the same rule for allocations and needs)."""
-        self._calendar().check_open(check_season(season, self.dates))
+                         override_reason: str | None, after_closing_reason: str | None,
+                         ) -> tuple[str, str | None, AfterClosing | None]:
+        """The district of a commune the plan supports in an opened season, the admin's
+        override reason when it does not, and the admin's reason to record it when the season
+        is closed (the same rules for allocations and needs)."""
+        admin = ctx.role == "admin"
+        after_closing = self._calendar().check_open(
+            check_season(season, self.dates),
+            reason=check_note(after_closing_reason, "after_closing_reason"), admin=admin)
         district = self.areas.district_of(commune)
         return district, self.areas.check_eligible(
             commune, override_reason=check_note(override_reason, "override_reason"),
-            admin=ctx.role == "admin")
+            admin=admin), after_closing
 
     def _candidates(self, fund: str, goods: GoodsKey | None, district: str, commune: str,
                     category: str, need: int) -> list[Receipt]:
@@ -630,12 +650,16 @@ class Ledger(GroupCommitApplication):
     def distribute(self, ctx: Context, request_hash: str, *, season: str, commune: str,
                    category: str, distributed_on: str, lines: list[dict[str, Any]],
                    beneficiaries_count: int | None = None,
-                   duplicate_reason: str | None = None) -> Distributed:
+                   duplicate_reason: str | None = None,
+                   after_closing_reason: str | None = None) -> Distributed:
         check_category(category)
         check_season(season, self.dates)
         district = self.areas.district_of(commune)
         distributed_on = check_date(distributed_on, "distributed_on", self.dates)
-        self._calendar().check_in(season, distributed_on, "distributed_on")
+        after_closing = self._calendar().check_in(
+            season, distributed_on, "distributed_on",
+            reason=check_note(after_closing_reason, "after_closing_reason"),
+            admin=ctx.role == "admin")
         duplicate_reason = check_note(duplicate_reason, "duplicate_reason")
         if not isinstance(lines, list) or not lines:
             raise InvalidInput("a distribution needs at least one line")
@@ -699,6 +723,7 @@ class Ledger(GroupCommitApplication):
                 commune=commune, category=category, distributed_on=distributed_on,
                 lines=recorded_lines, beneficiaries_count=counted,
                 duplicate_reason=duplicate_reason, overrides=overrides, total_vnd=total, meta=meta,
+                after_closing=after_closing,
             )
             programme.distribute(distribution_id=distribution_id,
                                  pieces=[p for ps in planned for p in ps], meta=meta)
@@ -1083,9 +1108,11 @@ class Ledger(GroupCommitApplication):
 
     def record_need(self, ctx: Context, request_hash: str, *, season: str, commune: str,
                     category: str, children_count: int, estimated_vnd: int,
-                    note: str | None = None, override_reason: str | None = None) -> Created:
+                    note: str | None = None, override_reason: str | None = None,
+                    after_closing_reason: str | None = None) -> Created:
         check_category(category)
-        district, override_reason = self._supported_place(ctx, season, commune, override_reason)
+        district, override_reason, after_closing = self._supported_place(
+            ctx, season, commune, override_reason, after_closing_reason)
         note = check_note(note)
         check_count(children_count, "children_count")
         if estimated_vnd != 0:
@@ -1098,7 +1125,8 @@ class Ledger(GroupCommitApplication):
                                                commune=commune, category=category,
                                                meta=ctx.meta(note))
             need.survey(children_count=children_count, estimated_vnd=estimated_vnd, note=note,
-                        meta=ctx.meta(note), override_reason=override_reason)
+                        meta=ctx.meta(note), override_reason=override_reason,
+                        after_closing=after_closing)
             return [need], {"id": str(nid)}
 
         return self.commands.run(ctx, request_hash, build)
@@ -1122,7 +1150,7 @@ class Ledger(GroupCommitApplication):
             self.within_limit("estimated", estimated_vnd)
             # The need was surveyed already: its commune's eligibility was settled then.
             need.survey(children_count=children_count, estimated_vnd=estimated_vnd, note=reason,
-                        meta=ctx.meta(reason), override_reason=None)
+                        meta=ctx.meta(reason), override_reason=None, after_closing=None)
             return [need], {"id": str(need_id)}
 
         return self.commands.run(ctx, request_hash, build)

@@ -41,7 +41,7 @@ from domain.claims import Claim, claim_id
 from domain.dates import DateWindow, check_optional_date, parse_iso_date
 from domain.distributions import Distribution
 from domain.donors import Pledge
-from domain.errors import AlreadyRecorded, InvalidInput, NotFound
+from domain.errors import AlreadyRecorded, InvalidInput, NotFound, SeasonClosed
 from domain.inputs import check_note
 from domain.matching import find_payment_codes, find_receipt_references
 from domain.meta import Context
@@ -306,7 +306,8 @@ class BankBook:
                 channel="bank", amount_vnd=line.amount_vnd, goods=None,
                 restriction=pledge.restriction, pledge_id=pledge_id, bank_txn_id=line.bank_txn_id,
                 mobilised_by=pledge.mobilised_by, note=_note(line))
-        except AlreadyRecorded:
+        except (AlreadyRecorded, SeasonClosed):
+            # Left unmatched for staff (a line dated in a closed season needs an admin's reason).
             return []
 
     # ---- matches ---------------------------------------------------------------------------

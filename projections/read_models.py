@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from projections.after_closing import AfterClosing
 from projections.balances import Balances
 from projections.bank import Bank
 from projections.base import Projection
@@ -14,7 +15,8 @@ from projections.traces import Traces
 
 
 def all_projections() -> list[Projection]:
-    return [Balances(), Donations(), Traces(), Children(), Needs(), Bank(), Proposals(), MerkleTree()]
+    return [Balances(), Donations(), Traces(), Children(), Needs(), Bank(), Proposals(), AfterClosing(),
+            MerkleTree()]
 
 
 class UnknownProjection(ValueError):

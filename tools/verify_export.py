@@ -254,6 +254,17 @@ PERSON_COUNTS = ("beneficiaries_count", "overrides", "named_children", "children
 
 def public_facts(kind: str, a: dict[str, Any], position: int, origin: Any) -> Any:
     """What the leaf of one event shows in clear: docs/verifiable-log.md §1.2, the table."""
+    facts = _facts(kind, a, position, origin)
+    late = a.get("after_closing")
+    if isinstance(facts, dict) and isinstance(late, dict) and kind in AFTER_CLOSING:
+        facts["recorded_after_closing"] = late.get("season")
+    return facts
+
+
+AFTER_CLOSING = ("Receipt.Recorded", "Allocation.Made", "Distribution.Made", "Need.Surveyed")
+
+
+def _facts(kind: str, a: dict[str, Any], position: int, origin: Any) -> Any:
     if kind == "Receipt.Recorded":
         received_on = str(a.get("received_on"))
         return {"reference": f"PT-{received_on[:4]}-{position:06d}",

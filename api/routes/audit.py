@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import base64
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
 from api.deps import Caller, Svc, require
 from api.problems import Problem
 from api.routes import MAX_INT64
-from api.schemas import QueryDate
+from api.schemas import DateBasis, QueryDate
 from domain import merkle
 from ledger.audit import leaf_record, replay_balances
 from ledger.proofs import inclusion_proof
@@ -63,7 +63,7 @@ def proof_consistency(svc: Svc, first: Annotated[int, Query(ge=1, le=MAX_INT64)]
 
 @router.get("/balances")
 def balances_as_of(svc: Svc, who: Caller, as_of: QueryDate,
-                   by: Literal["recorded", "business"] = "recorded") -> dict[str, Any]:
+                   by: DateBasis = "recorded") -> dict[str, Any]:
     """Fund and programme balances at the end of `as_of`, replayed from the log: as recorded by
     then (UTC), or as had happened by then by business date (`by=business`)."""
     require(who, "finance", "district", "auditor")

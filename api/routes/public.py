@@ -12,6 +12,7 @@ from api.routes import MAX_INT64
 from api.schemas import Page, QueryDate, Season
 from domain.money import CATEGORIES, FUNDS, MAX_AMOUNT_VND
 from ledger.proofs import donation_with_proof
+from projections.after_closing import recorded_after_closing
 
 router = APIRouter(tags=["public"])
 PUBLIC_CACHE = "public, max-age=10"
@@ -100,3 +101,15 @@ def donation(reference: str, svc: Svc, response: Response) -> dict[str, Any]:
 def needs(svc: Svc, response: Response, season: Season | None = None) -> dict[str, Any]:
     response.headers["Cache-Control"] = PUBLIC_CACHE
     return {"items": svc.queries.needs(season), "next_cursor": None}
+
+
+@router.get("/public/seasons/{code}", dependencies=[Consistent])
+def season(svc: Svc, response: Response, code: Annotated[Season, Path()]) -> dict[str, Any]:
+    """A season with the entries recorded after it was closed (their public facts; the admin's
+    reason for each stays sealed in the ledger)."""
+    found = next((x for x in svc.ledger.seasons() if x["code"] == code), None)
+    if found is None:
+        raise Problem(404, "not_found", "No such season", f"no season {code} was opened")
+    response.headers["Cache-Control"] = PUBLIC_CACHE
+    return {**found, "recorded_after_closing": [
+        {**row, "reversed": bool(row["reversed"])} for row in recorded_after_closing(svc.db, code)]}

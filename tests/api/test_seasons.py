@@ -139,6 +139,59 @@ def test_distributions_lie_in_their_season_and_closed_seasons_take_nothing_new(
                                                       distributed_on="2022-02-01"))
 
 
+def test_entries_dated_in_a_closed_season_need_an_admin_reason_and_are_listed_publicly(
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> None:
+    import base64
+    import json
+
+    fin, admin = tokens["finance"], tokens["admin"]
+    commune = communes(services)[0]
+    payer = donor(client, fin)
+    receipt(client, fin, payer, 5_000_000)
+    post(client, "/seasons/2021/close", admin, {"reason": "Khoá sổ năm 2021"})
+    reason = "Phiếu thu tháng 5 nộp muộn, đã đối chiếu sao kê"
+    late_receipt = {"donor_id": payer, "fund": "campaign", "received_on": "2021-05-01",
+                    "channel": "cash", "amount_vnd": 700_000}
+    entries = (("/receipts", late_receipt), ("/allocations", _allocation(commune)),
+               ("/needs", _need(commune)), ("/distributions", _distribution(commune)))
+    head = _head(services)
+    for path, body in entries:
+        assert post(client, path, fin, body, expect=409)["code"] == "season_closed", path
+        assert post(client, path, fin, {**body, "after_closing_reason": reason},
+                    expect=403)["code"] == "forbidden", path
+        assert post(client, path, admin, body, expect=409)["code"] == "season_closed", path
+    assert _head(services) == head
+    made = [post(client, path, admin, {**body, "after_closing_reason": reason})
+            for path, body in entries]
+    # A day in no season, and a season still open, need no reason.
+    post(client, "/receipts", fin, {**late_receipt, "received_on": "2023-03-01"})
+    last = post(client, "/allocations", fin, _allocation(commune, season="2022"))["position"]
+
+    public = get(client, "/public/seasons/2021", after=last)
+    assert public["closed"] is True
+    listed = public["recorded_after_closing"]
+    assert [e["kind"] for e in listed] == ["receipt", "allocation", "need", "distribution"]
+    assert [e["amount_vnd"] for e in listed] == [700_000, 1_000_000, 1_000_000, 100_000]
+    assert listed[0]["reference"] == made[0]["reference"] and listed[0]["dated_on"] == "2021-05-01"
+    assert all(e["commune"] == commune and e["category"] == "tet-gifts" for e in listed[1:])
+    assert get(client, "/public/seasons/2022")["recorded_after_closing"] == []
+    get(client, "/public/seasons/2030", expect=404)
+    # The leaf says it was recorded after closing; the reason stays sealed everywhere public.
+    found = get(client, f"/public/donations/{made[0]['reference']}")
+    assert json.loads(base64.b64decode(found["leaf"]))["public"]["recorded_after_closing"] == "2021"
+    page = client.get("/seasons/2021")
+    assert page.status_code == 200 and "Ghi sau khi khoá sổ" in page.text
+    assert made[0]["reference"] in page.text
+    for text in (json.dumps(public, ensure_ascii=False), json.dumps(found, ensure_ascii=False),
+                 page.text):
+        assert reason not in text
+    assert client.get("/seasons/2030").status_code == 404
+    # Reversed later, it stays listed, marked.
+    undone = post(client, "/reversals", admin, {"target_id": made[3]["id"], "reason": "ghi nhầm"})
+    after = get(client, "/public/seasons/2021", after=undone["position"])["recorded_after_closing"]
+    assert [e["reversed"] for e in after] == [False, False, False, True]
+
+
 def test_a_child_who_moved_is_transferred_and_their_support_follows_them(
         client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> None:
     fin, officer, other = tokens["finance"], tokens["district"], tokens["district_other"]

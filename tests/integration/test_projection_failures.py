@@ -366,4 +366,4 @@ def test_unknown_projection_names_exit_at_once_with_the_valid_ones(
     assert done.returncode == 2
     said = " ".join(done.stderr.split())
     assert f"unknown projection {args[-1]}" in said
-    assert "balances, donations, traces, children, needs, bank, proposals, merkle" in said
+    assert "balances, donations, traces, children, needs, bank, proposals, after_closing, merkle" in said

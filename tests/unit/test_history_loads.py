@@ -48,7 +48,8 @@ def test_stored_events_that_break_todays_rules_still_load() -> None:
     odd_donor = Donor(id=uuid4(), kind="alien", public_name=None, anonymous=False, sealed={}, meta=META)
     odd_receipt = Receipt(id=uuid4(), donor_id=odd_donor.id, fund="campaign", received_on="1999-01-01",
                           channel="pigeon", amount_vnd=1, goods=None, restriction={}, pledge_id=None,
-                          bank_txn_id=None, mobilised_by=None, note=None, meta=META, donor_name=None)
+                          bank_txn_id=None, mobilised_by=None, note=None, meta=META, donor_name=None,
+                          after_closing=None)
     account = BankAccount(id=uuid4(), code="", bank="", bank_bin=None, account_number="", fund="campaign",
                           meta=META, currency="VND")
     line = BankLine(id=uuid4(), account_code="", statement_id=uuid4(), key="k", booked_on="1999-01-01",

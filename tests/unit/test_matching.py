@@ -86,7 +86,12 @@ def test_a_code_with_one_character_changed_matches_nothing(pledge_id: UUID, posi
     code = payment_code(pledge_id)
     typo = data.draw(st.sampled_from([ch for ch in ALPHABET if ch != code[position]]))
     changed = code[:position] + typo + code[position + 1:]
-    assert find_payment_codes(f"ung ho {changed} tre em") == []
+    found = find_payment_codes(f"ung ho {changed} tre em")
+    # Neither the pledge's code nor the typo is read. (Codes may run into the words around
+    # them, so an "MB" inside the typo followed by the next words passes its check character
+    # one time in 32: another code, which names a pledge only if one has exactly that code.)
+    assert code not in found and changed not in found
+    assert all(f.startswith("MB") and changed.find(f[:4]) > 0 for f in found)
 
 
 @pytest.mark.parametrize(("a", "b"), [

@@ -79,9 +79,10 @@ attrs = st.dictionaries(st.sampled_from([
     "amount_vnd", "fund", "received_on", "channel", "goods", "restriction", "donor_name",
     "mobilised_by", "season", "district", "commune", "category", "item", "quantity", "lines",
     "total_vnd", "beneficiaries_count", "overrides", "distributed_on", "due_on",
-    "children_count", "estimated_vnd", "note"]), st.one_of(
+    "children_count", "estimated_vnd", "note", "after_closing"]), st.one_of(
         text, st.dictionaries(st.sampled_from(["item", "unit", "quantity", "district", "commune",
-                                               "category", "x"]), text, max_size=4),
+                                               "category", "season", "reason", "x"]), text,
+                              max_size=4),
         st.lists(st.dictionaries(st.sampled_from(["child_id", "x"]), text, max_size=2), max_size=3)))
 kinds = st.sampled_from(sorted(leaves.ORIGIN_KINDS | {
     "Need.Surveyed", "Receipt.Reversed", "Allocation.Reversed", "Distribution.Reversed",

@@ -15,6 +15,7 @@ from adapters.statements.parse import PARSERS
 from api import schemas
 from api.app import create_app
 from domain.bank import MATCH_KINDS, STATEMENT_FORMATS, STATEMENT_STATUSES
+from domain.business_dates import DATE_BASES
 from domain.children import SEXES
 from domain.donors import DONOR_KINDS
 from domain.goods import STOCK_LEVELS
@@ -27,7 +28,7 @@ VOCABULARIES: dict[str, tuple[str, ...]] = {
     "fund": tuple(FUNDS), "category": tuple(CATEGORIES), "donor kind": DONOR_KINDS, "channel": CHANNELS,
     "sex": SEXES, "match kind": MATCH_KINDS, "statement format": STATEMENT_FORMATS,
     "proposal kind": PROPOSAL_KINDS, "proposal status": PROPOSAL_STATUSES,
-    "statement status": STATEMENT_STATUSES, "stock level": STOCK_LEVELS,
+    "statement status": STATEMENT_STATUSES, "stock level": STOCK_LEVELS, "date basis": DATE_BASES,
 }
 # The HTTP types built from them, and each field that uses one.
 TYPES: dict[str, Any] = {
@@ -35,7 +36,7 @@ TYPES: dict[str, Any] = {
     "channel": schemas.Channel, "sex": schemas.Sex, "match kind": schemas.MatchKind,
     "statement format": schemas.StatementFormat, "proposal kind": schemas.ProposalKind,
     "proposal status": schemas.ProposalStatus, "statement status": schemas.StatementStatus,
-    "stock level": schemas.StockLevel,
+    "stock level": schemas.StockLevel, "date basis": schemas.DateBasis,
 }
 FIELDS: list[tuple[type[BaseModel], str, str]] = [
     (schemas.DonorIn, "kind", "donor kind"),
