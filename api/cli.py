@@ -229,16 +229,23 @@ def audit_verify() -> None:
         raise typer.Exit(1)
 
 
+By = Annotated[str, typer.Option(
+    "--by", help="business: entries on the day they happened (a receipt on the day it was"
+                 " received); recorded: on the day they were recorded")]
+
+
+def _check_by(by: str) -> None:
+    if by not in DATE_BASES:
+        raise typer.BadParameter(f"--by is one of {', '.join(DATE_BASES)}, not {by!r}")
+
+
 @audit_app.command("replay")
 def audit_replay(
     as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD (end of day, UTC)")],
-    by: Annotated[str, typer.Option(
-        "--by", help="recorded: what had been recorded by then; business: what had happened by"
-                     " then (a receipt counts on the day it was received)")] = "recorded",
+    by: By = "recorded",
 ) -> None:
     """Fund and programme balances as they stood at a date, rebuilt from the log alone."""
-    if by not in DATE_BASES:
-        raise typer.BadParameter(f"--by is one of {', '.join(DATE_BASES)}, not {by!r}")
+    _check_by(by)
 
     from ledger.audit import replay_balances
 
@@ -419,7 +426,7 @@ def bench(
 
 
 def _plan_report(kind: str, build: Callable[[Any], dict[str, Any]], format: str,
-                 out: str | None) -> dict[str, Any] | None:
+                 out: str | None, by: str) -> dict[str, Any] | None:
     """Build one of the plan's reports (ledger/plan_reports.py) and write it as asked; the
     report for a text summary, else None."""
     from pathlib import Path
@@ -429,6 +436,7 @@ def _plan_report(kind: str, build: Callable[[Any], dict[str, Any]], format: str,
     if format not in ("text", "json", "csv", "xlsx"):
         console.print(f"[red]unknown format {format!r}: text, json, csv or xlsx[/red]")
         raise typer.Exit(2)
+    _check_by(by)
     if format in ("csv", "xlsx") and out is None:
         console.print("[red]--out FILE is needed for csv and xlsx[/red]")
         raise typer.Exit(2)
@@ -460,33 +468,33 @@ Out = Annotated[str | None, typer.Option(help="file to write (csv and xlsx)")]
 
 @report_app.command("mobilisation")
 def report_mobilisation(start: Start = "1900-01-01", end: End = None, format: Format = "text",
-                        out: Out = None) -> None:
+                        out: Out = None, by: By = "business") -> None:
     """The report to the Department of Labour, Invalids and Social Affairs for a period."""
     from ledger.plan_reports import mobilisation_report
 
-    _plan_report("mobilisation", lambda svc: mobilisation_report(svc, start, end or _today()),
-                 format, out)
+    _plan_report("mobilisation", lambda svc: mobilisation_report(svc, start, end or _today(), by),
+                 format, out, by)
 
 
 @report_app.command("recognition")
 def report_recognition(start: Start = "1900-01-01", end: End = None, format: Format = "text",
-                       out: Out = None) -> None:
+                       out: Out = None, by: By = "business") -> None:
     """Donors ranked by what they gave in a period, with their commendation tiers."""
     from ledger.plan_reports import recognition_report
 
-    _plan_report("recognition", lambda svc: recognition_report(svc, start, end or _today()),
-                 format, out)
+    _plan_report("recognition", lambda svc: recognition_report(svc, start, end or _today(), by),
+                 format, out, by)
 
 
 @report_app.command("pledges")
 def report_pledges(
     as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (default: today)")] = None,
-    format: Format = "text", out: Out = None,
+    format: Format = "text", out: Out = None, by: By = "business",
 ) -> None:
     """Pledges outstanding and overdue on a date."""
     from ledger.plan_reports import pledges_report
 
-    _plan_report("pledges", lambda svc: pledges_report(svc, as_of or _today()), format, out)
+    _plan_report("pledges", lambda svc: pledges_report(svc, as_of or _today(), by), format, out, by)
 
 
 def _today() -> str:

@@ -34,8 +34,10 @@ DIRECT = "Không qua tổ chức (trực tiếp)"
 VND_FORMAT = '[$-vi-VN]#,##0 "₫"'
 
 
-def mobilisation_report(svc: CompositionRoot, date_from: str, date_to: str) -> dict[str, Any]:
-    """The report's figures, with the names of partners, funds, categories and districts."""
+def mobilisation_report(svc: CompositionRoot, date_from: str, date_to: str,
+                        by: str = "business") -> dict[str, Any]:
+    """The report's figures, with the names of partners, funds, categories and districts;
+    entries dated by business date or by the day they were recorded (`by`)."""
     partners = svc.ledger.partners(fresh=True)
 
     def partner_of(value: str | None) -> str | None:
@@ -45,7 +47,7 @@ def mobilisation_report(svc: CompositionRoot, date_from: str, date_to: str) -> d
     seasons = [s["code"] for s in svc.ledger.seasons()
                if s["starts_on"] <= date_to and date_from <= s["ends_on"]]
     report = mobilisation(svc.db, date_from=date_from, date_to=date_to, seasons=seasons,
-                          partner_of=partner_of)
+                          partner_of=partner_of, by=by)
     for row in report["by_partner"]:
         code = row["partner"]
         row["name"] = DIRECT if code is None else partners[code]["name"] if code in partners else code
@@ -155,17 +157,19 @@ def table_xlsx(rows: Iterable[tuple[Any, ...]], title: str) -> bytes:
 
 # ---- the donor recognition list -----------------------------------------------------------------
 
-def recognition_report(svc: CompositionRoot, date_from: str, date_to: str) -> dict[str, Any]:
+def recognition_report(svc: CompositionRoot, date_from: str, date_to: str,
+                       by: str = "business") -> dict[str, Any]:
     """Donors ranked by what they gave in the period, each with the tier reached; an anonymous
     donor is listed as "Ẩn danh" with neither name nor id (they asked not to be named)."""
     tiers = parse_tiers(svc.settings.recognition_tiers)
     donors = []
-    for rank, row in enumerate(recognition(svc.db, date_from=date_from, date_to=date_to), start=1):
+    ranked = recognition(svc.db, date_from=date_from, date_to=date_to, by=by)
+    for rank, row in enumerate(ranked, start=1):
         named = not row["anonymous"]
         donors.append({**row, "rank": rank, "name": row["name"] if named else ANONYMOUS,
                        "donor_id": row["donor_id"] if named else None,
                        "tier": tier_of(row["given_vnd"], tiers)})
-    return {"from": date_from, "to": date_to,
+    return {"from": date_from, "to": date_to, "by": by,
             "tiers": [{"name": n, "least_vnd": least} for n, least in tiers],
             "total_given_vnd": sum(d["given_vnd"] for d in donors), "donors": donors}
 
@@ -184,10 +188,10 @@ def recognition_rows(report: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
 
 # ---- pledges outstanding and overdue ------------------------------------------------------------
 
-def pledges_report(svc: CompositionRoot, as_of: str) -> dict[str, Any]:
+def pledges_report(svc: CompositionRoot, as_of: str, by: str = "business") -> dict[str, Any]:
     """Pledges still expecting money on `as_of`, the overdue ones first (for follow-up calls)."""
-    pledges = outstanding_pledges(svc.db, as_of=as_of)
-    return {"as_of": as_of, "pledges": len(pledges),
+    pledges = outstanding_pledges(svc.db, as_of=as_of, by=by)
+    return {"as_of": as_of, "by": by, "pledges": len(pledges),
             "outstanding_vnd": sum(p["outstanding_vnd"] for p in pledges),
             "overdue": sum(p["overdue"] for p in pledges),
             "overdue_vnd": sum(p["outstanding_vnd"] for p in pledges if p["overdue"]),

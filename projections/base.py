@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC
 from typing import Any, TypeVar
 
 from eventsourcing.persistence import Notification
@@ -77,3 +78,9 @@ def handles(*topics: str) -> Callable[[MethodT], MethodT]:
         return fn
 
     return mark
+
+
+def recorded_day(e: Any) -> str:
+    """The day (UTC) an event was recorded, the date reports `by=recorded` put it on (its
+    business date, `received_on` or `distributed_on`, is another column)."""
+    return str(e.timestamp.astimezone(UTC).date().isoformat())

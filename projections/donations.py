@@ -43,7 +43,7 @@ from domain.donors import counted_as_pledged
 from domain.leaf import receipt_reference
 from domain.money import restriction_key
 from domain.text import fold
-from projections.base import Projection, handles
+from projections.base import Projection, handles, recorded_day
 from projections.db import Cursor, Row
 
 ANONYMOUS = "Ẩn danh"
@@ -241,12 +241,12 @@ class Donations(Projection):
         self.insert(
             "INSERT INTO public_donations (receipt_id, reference, position, donor_id, donor_display,"
             " donor_folded, pledge_id, fund, channel, amount_vnd, item, quantity, received_on,"
-            " restriction, mobilised_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " restriction, mobilised_by, recorded_on) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (str(e.originator_id), receipt_reference(e.received_on, position), position,
              donor_id, display, folded,
              str(e.pledge_id) if e.pledge_id else None, e.fund, e.channel, e.amount_vnd,
              e.goods["item"] if e.goods else None, e.goods["quantity"] if e.goods else 0,
-             e.received_on, restriction_key(e.restriction), e.mobilised_by),
+             e.received_on, restriction_key(e.restriction), e.mobilised_by, recorded_day(e)),
         )
         pledge_id = str(e.pledge_id) if e.pledge_id else None
         reference = receipt_reference(e.received_on, position)

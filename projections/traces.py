@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from projections.base import Projection, handles
+from projections.base import Projection, handles, recorded_day
 from projections.db import Cursor
 
 
@@ -17,11 +17,11 @@ class Traces(Projection):
     def allocation(self, cur: Cursor, e: Any, position: int) -> None:
         self.insert(
             "INSERT INTO allocations (allocation_id, position, fund, programme_id, season, district,"
-            " commune, category, amount_vnd, item, quantity, decision_ref, override)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " commune, category, amount_vnd, item, quantity, decision_ref, override, recorded_on)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (str(e.originator_id), position, e.fund, str(e.programme_id), e.season, e.district,
              e.commune, e.category, e.amount_vnd, e.item, e.quantity, e.decision_ref,
-             1 if getattr(e, "override_reason", None) else 0),
+             1 if getattr(e, "override_reason", None) else 0, recorded_day(e)),
         )
         for d in e.drawn_from:
             self.insert("INSERT INTO allocation_draws (allocation_id, receipt_id, amount_vnd,"
@@ -40,9 +40,10 @@ class Traces(Projection):
         self.insert(
             "INSERT INTO distributions (distribution_id, position, programme_id, season, district,"
             " commune, category, distributed_on, total_vnd, named_children, beneficiaries_count,"
-            " overrides) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            " overrides, recorded_on) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (did, position, str(e.programme_id), e.season, e.district, e.commune, e.category,
-             e.distributed_on, e.total_vnd, named, e.beneficiaries_count, e.overrides),
+             e.distributed_on, e.total_vnd, named, e.beneficiaries_count, e.overrides,
+             recorded_day(e)),
         )
         for n, line in enumerate(e.lines):
             self.insert("INSERT INTO distribution_lines (distribution_id, line_no, child_id, item,"

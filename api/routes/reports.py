@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 
 from api.deps import Caller, Consistent, Svc, period, principal, require
-from api.schemas import QueryDate
+from api.schemas import DateBasis, QueryDate
 from ledger import plan_reports
 from ledger.reports import XLSX
 
@@ -37,37 +37,39 @@ def _answer(report: dict[str, Any], format: Format, name: str,
 
 @router.get("/reports/mobilisation", response_model=None, responses=FILES)
 def mobilisation(svc: Svc, who: Caller, start: Start = None, end: End = None,
-                 format: Format = "json") -> Any:
+                 format: Format = "json", by: DateBasis = "business") -> Any:
     """The report to the Department of Labour, Invalids and Social Affairs for a period:
     resources mobilised per partner organisation and per source (cash and goods apart, by the
     receipts' business dates), allocations of the seasons meeting the period and distributions
     dated in it, per category and district, and the children supported (`total_received_vnd`,
     `by_partner[{partner, name, received_vnd, cash_vnd, goods_vnd, by_fund}]`,
-    `children_supported`, …)."""
+    `children_supported`, …). `by=recorded` dates each entry by the day it was recorded
+    instead (allocations too), as the books stand now."""
     require(who, *READERS)
     first, last = period(start, end)
-    return _answer(plan_reports.mobilisation_report(svc, first, last), format,
+    return _answer(plan_reports.mobilisation_report(svc, first, last, by), format,
                    f"bao-cao-van-dong-{first}-{last}", plan_reports.mobilisation_rows,
                    "Bao cao van dong")
 
 
 @router.get("/reports/recognition", response_model=None, responses=FILES)
 def recognition(svc: Svc, who: Caller, start: Start = None, end: End = None,
-                format: Format = "json") -> Any:
+                format: Format = "json", by: DateBasis = "business") -> Any:
     """Donors ranked by money and goods received in the period, with the commendation tier each
     reaches (setting `MINHBACH_RECOGNITION_TIERS`); anonymous donors listed as "Ẩn danh", never
     named nor identified."""
     require(who, *READERS)
     first, last = period(start, end)
-    return _answer(plan_reports.recognition_report(svc, first, last), format,
+    return _answer(plan_reports.recognition_report(svc, first, last, by), format,
                    f"ton-vinh-{first}-{last}", plan_reports.recognition_rows, "Ton vinh")
 
 
 @router.get("/reports/pledges", response_model=None, responses=FILES)
-def pledges(svc: Svc, who: Caller, as_of: QueryDate | None = None, format: Format = "json") -> Any:
+def pledges(svc: Svc, who: Caller, as_of: QueryDate | None = None, format: Format = "json",
+            by: DateBasis = "business") -> Any:
     """Pledges outstanding on `as_of` (default today; receipts counted by their business dates up
     to it), the overdue ones first, with the days each is overdue."""
     require(who, *READERS)
     day = (as_of or dt.date.today()).isoformat()
-    return _answer(plan_reports.pledges_report(svc, day), format, f"cam-ket-{day}",
+    return _answer(plan_reports.pledges_report(svc, day, by), format, f"cam-ket-{day}",
                    plan_reports.pledges_rows, "Cam ket")

@@ -215,3 +215,25 @@ def test_the_pledges_report_shows_what_is_outstanding_and_overdue_on_a_date(
     assert sheet is not None
     rows = [[c.value for c in r] for r in sheet.iter_rows()]
     assert [r[4] for r in rows if r[1] in (late, open_)] == [6_000_000, 2_000_000]
+
+
+def test_reports_by_recording_date_put_each_entry_on_the_day_it_was_recorded(
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> None:
+    fin = tokens["finance"]
+    made = _ledger(client, services, tokens)
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    in_2021 = {"from": "2021-01-01", "to": "2021-12-31"}
+    business = _report(client, fin, made["position"], **in_2021)
+    # Everything was recorded today, for gifts and support of 2021.
+    recorded_2021 = _report(client, fin, made["position"], by="recorded", **in_2021)
+    assert business["by"] == "business" and business["total_received_vnd"] == 7_800_000
+    assert (recorded_2021["by"], recorded_2021["total_received_vnd"], recorded_2021["allocated"],
+            recorded_2021["distributed"], recorded_2021["children_supported"]) == ("recorded", 0, [], [], 0)
+    recorded_today = _report(client, fin, made["position"], by="recorded", **{"from": today, "to": today})
+    everything = _report(client, fin, made["position"], **{"from": "2021-01-01", "to": today})
+    for key in ("total_received_vnd", "by_partner", "by_fund", "allocated", "distributed",
+                "children", "children_supported"):
+        assert recorded_today[key] == everything[key], key
+    assert _report(client, fin, made["position"], "recognition", by="recorded", **in_2021)["donors"] == []
+    assert len(_report(client, fin, made["position"], "recognition", **in_2021)["donors"]) == 2
+    get(client, "/reports/mobilisation", fin, by="when", expect=422)

@@ -114,6 +114,8 @@ def test_the_mobilisation_report_from_the_command_line(tmp_path: Path) -> None:
     period = ("--from", "2021-01-01", "--to", "2021-12-31")
     report = json.loads(minhbach(data, "report", "mobilisation", *period, "--format", "json").stdout)
     assert report["total_received_vnd"] == 2_000_000
+    as_recorded = minhbach(data, "report", "mobilisation", *period, "--by", "recorded", "--format", "json")
+    assert json.loads(as_recorded.stdout)["total_received_vnd"] == 0  # all recorded today
     assert [(p["partner"], p["received_vnd"]) for p in report["by_partner"]] == [
         ("hlhpn", 1_250_000), (None, 750_000)]
     text = minhbach(data, "report", "mobilisation", *period).stdout
