@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import health, metrics, problems, site
+from api import docs_pages, health, metrics, problems, site
 from api.limits import RequestLimits
 from api.routes import (
     audit,
@@ -50,6 +50,8 @@ def create_app(settings: Settings | None = None, services: CompositionRoot | Non
         version="1",
         summary="Sổ cái minh bạch cho các khoản ủng hộ trẻ em — a verifiable donation ledger",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     problems.install(app)
     # Inside the metrics middleware, so that its early 401/413/429 answers are counted.
@@ -63,6 +65,8 @@ def create_app(settings: Settings | None = None, services: CompositionRoot | Non
 
     app.state.page_cache = site.PageCache()
     app.include_router(site.router)
+    app.include_router(docs_pages.router)
+    app.mount(docs_pages.ASSETS, docs_pages.assets, name="docs-assets")
     app.mount("/static", StaticFiles(packages=[("api", "static")]), name="static")
     # Outside every other middleware but the headers: whatever fails inside is logged with the
     # request id and answered as problem+json, and still gets the security headers.

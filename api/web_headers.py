@@ -21,8 +21,7 @@ SECURITY = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
-# FastAPI's interactive docs load their script and styles from a CDN and run inline code.
-DOCS = ("/docs", "/redoc")
+SECURE = [*SECURITY, (b"content-security-policy", CSP.encode())]
 # Answers that are the same for everyone: these get an ETag (and a 304 when it matches).
 PUBLIC_PREFIXES = ("/api/v1/public/", "/api/v1/areas", "/api/v1/funds", "/api/v1/categories",
                    "/api/v1/audit/tree-head", "/api/v1/audit/public-key")
@@ -47,8 +46,7 @@ class WebHeaders:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        secure = list(SECURITY) if path.startswith(DOCS) else [*SECURITY, (b"content-security-policy",
-                                                                           CSP.encode())]
+        secure = SECURE
         if needs_token(path):
             await self.app(scope, receive, self._adding(send, [*secure, NO_STORE], replace=b"cache-control"))
             return

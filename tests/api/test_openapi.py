@@ -32,6 +32,7 @@ EXPECTED = {
     ("post", "/api/v1/matches"), ("post", "/api/v1/matches/{match_id}/undo"),
     ("get", "/api/v1/reconciliation"), ("get", "/api/v1/pledges/{pledge_id}/vietqr"),
     ("get", "/api/v1/seasons"), ("post", "/api/v1/seasons"), ("post", "/api/v1/seasons/{code}/close"),
+    ("get", "/api/v1/public/seasons/{code}"),
     ("post", "/api/v1/children/{child_id}/transfer"),
     ("get", "/api/v1/partners"), ("post", "/api/v1/partners"), ("get", "/api/v1/reports/mobilisation"),
     ("get", "/api/v1/reports/recognition"), ("get", "/api/v1/reports/pledges"),

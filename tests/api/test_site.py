@@ -47,7 +47,12 @@ def test_public_pages_headers_cache_and_downloads(client: TestClient, services: 
     assert summary.headers["etag"] and "content-security-policy" in summary.headers
     assert client.get(API + "/public/summary",
                       headers={"If-None-Match": summary.headers["etag"]}).status_code == 304
-    assert "content-security-policy" not in client.get("/docs").headers  # Swagger UI runs inline code
+    # The API docs too: their assets are ours (fastapi-offline), started from a file.
+    docs = client.get("/docs")
+    assert docs.headers["content-security-policy"] == summary.headers["content-security-policy"]
+    assert "<script>" not in docs.text and "cdn" not in docs.text.lower()
+    assert client.get("/static/docs/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/redoc").status_code == 404  # not served: docs/decisions.md
 
     english = client.get("/?lang=en")
     assert '<html lang="en">' in english.text and "Received" in english.text
