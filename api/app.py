@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import docs_pages, health, metrics, problems, site
 from api.limits import RequestLimits
+from api.replica import ReadFromHeader, ReadReplica, ReplicaReads
 from api.routes import (
     audit,
     bank,
@@ -57,19 +58,24 @@ def create_app(settings: Settings | None = None, services: CompositionRoot | Non
     # Inside the metrics middleware, so that its early 401/413/429 answers are counted.
     app.add_middleware(RequestLimits)
     metrics.install(app)
+    # Public and auditor reads may be served by the read replica (api/replica.py).
+    replicated = (public, public_export, open_data, audit)
     for module in (commands, seasons, partners, queries, reports, proposals, bank, public,
                    public_export, open_data, audit):
-        app.include_router(module.router, prefix=PREFIX, responses=problems.OPENAPI_RESPONSES)
+        app.include_router(module.router, prefix=PREFIX, responses=problems.OPENAPI_RESPONSES,
+                           dependencies=[ReadReplica] if module in replicated else [])
+    app.state.replica_reads = ReplicaReads()
 
     app.include_router(health.router)
 
     app.state.page_cache = site.PageCache()
-    app.include_router(site.router)
+    app.include_router(site.router, dependencies=[ReadReplica])
     app.include_router(docs_pages.router)
     app.mount(docs_pages.ASSETS, docs_pages.assets, name="docs-assets")
     app.mount("/static", StaticFiles(packages=[("api", "static")]), name="static")
     # Outside every other middleware but the headers: whatever fails inside is logged with the
     # request id and answered as problem+json, and still gets the security headers.
+    app.add_middleware(ReadFromHeader)
     app.add_middleware(problems.CatchAll)
     app.add_middleware(WebHeaders)
 

@@ -70,6 +70,11 @@ def readyz(request: Request) -> Any:
                 for name, lag in lags.items() if lag > limit]
     body = {"database": "ok", "head": head, "max_lag_events": limit, "projections": projections,
             "failed_projections": _failed(svc), "background": background}
+    # A replica that fails or lags sends reads to the primary: shown, and still ready.
+    reads = getattr(request.app.state, "replica_reads", None)
+    if svc.db.replica is not None and reads is not None:
+        body["replica"] = {**reads.snapshot(), "lag_events": max(head - reads.position, 0)
+                           if reads.position >= 0 else None}
     if reasons:
         return _not_ready(request, reasons, **body)
     return {"status": "ready", **body}

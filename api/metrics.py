@@ -96,6 +96,41 @@ class LedgerState(Collector):
         return iter((up, head_g, projected, position, lag, failed, failures, errors, splits))
 
 
+class ReplicaState(Collector):
+    """Who served this process's public and auditor reads, and why the primary did (api/replica.py)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(self._families())
+
+    @staticmethod
+    def _families() -> tuple[CounterMetricFamily, CounterMetricFamily, GaugeMetricFamily]:
+        return (
+            CounterMetricFamily("minhbach_replica_reads", "Public and auditor reads, by who served them",
+                                labels=["served_by"]),
+            CounterMetricFamily("minhbach_replica_fallbacks",
+                                "Reads the primary served because the replica failed or lagged",
+                                labels=["reason"]),
+            GaugeMetricFamily("minhbach_replica_up", "1 if the read replica answered when last asked"),
+        )
+
+    def collect(self) -> Iterator[Metric]:
+        served, fallbacks, up = self._families()
+        reads = getattr(self.app.state, "replica_reads", None)
+        svc: Any = getattr(self.app.state, "services", None)
+        if reads is None or svc is None or svc.db.replica is None:
+            return iter(())
+        state = reads.snapshot()
+        for who in ("replica", "primary"):
+            served.add_metric([who], state["served"].get(who, 0))
+        for reason in ("behind", "unavailable"):
+            fallbacks.add_metric([reason], state["fallbacks"].get(reason, 0))
+        up.add_metric([], 0 if state["error"] else 1)
+        return iter((served, fallbacks, up))
+
+
 def install(app: FastAPI) -> None:
     registry = CollectorRegistry()
     requests = Counter("minhbach_http_requests_total", "HTTP requests",
@@ -103,6 +138,7 @@ def install(app: FastAPI) -> None:
     latency = Histogram("minhbach_http_request_seconds", "HTTP request latency",
                         ["method", "route"], registry=registry)
     registry.register(LedgerState(app))
+    registry.register(ReplicaState(app))
 
     async def measure(scope: Scope, receive: Receive, send: Send, inner: ASGIApp) -> None:
         # Plain ASGI rather than BaseHTTPMiddleware: a fraction of the cost per request.

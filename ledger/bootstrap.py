@@ -114,7 +114,8 @@ def build(settings: Settings | None = None) -> CompositionRoot:
     """Migrate, then wire everything. Safe to call on an empty or an up-to-date database."""
     settings = settings or Settings()
     url = settings.resolved_database_url
-    db = Database(url)
+    replica = Database(settings.read_database_url) if settings.read_database_url else None
+    db = Database(url, replica=replica)
     queries = Queries(db)
     env = db.url.eventsourcing_env()
 

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from limits import parse
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.dates import AHEAD_DAYS, EARLIEST, DateWindow
@@ -21,6 +21,12 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("./var"), description="SQLite file, keys")
     database_url: str = Field(default="", description="sqlite:///path or postgresql://...")
+    read_database_url: str = Field(
+        default="", description="postgresql://... of a streaming replica of database_url: public"
+                                " and auditor reads go there (read-your-writes kept)")
+    replica_wait_s: float = Field(
+        default=0.5, ge=0, description="how long a read asking for a position waits for the"
+                                       " replica before the primary serves it")
     service_key_hex: str = Field(default="", description="64 hex chars; else var/service.key")
     signing_key_hex: str = Field(default="", description="Ed25519 key, 64 hex; else var/signing.key")
     tree_head_interval_s: float = Field(default=2.0, description="seconds between tree heads")
@@ -60,6 +66,16 @@ class Settings(BaseSettings):
     def _tiers(cls, value: str) -> str:
         parse_tiers(value)
         return value
+
+    @model_validator(mode="after")
+    def _replica(self) -> Settings:
+        # A replica is PostgreSQL's streaming replication of the primary: SQLite has none.
+        if self.read_database_url and not (
+                self.read_database_url.startswith("postgresql")
+                and self.resolved_database_url.startswith("postgresql")):
+            raise ValueError("MINHBACH_READ_DATABASE_URL is a PostgreSQL replica of a PostgreSQL"
+                             " MINHBACH_DATABASE_URL")
+        return self
 
     @field_validator("public_search_rate", "failed_auth_rate")
     @classmethod

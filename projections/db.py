@@ -14,6 +14,7 @@ import stat
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,10 +156,19 @@ class Cursor:
         return [dict(r) for r in self.raw.fetchall()]
 
 
-class Database:
-    """Connections to the read-model tables, thread-safe."""
+# Whether this request's reads go to the read replica (set per request by the API, see
+# api/replica.py). Writes never do, and a context that did not choose reads the primary.
+ON_REPLICA: ContextVar[bool] = ContextVar("on_replica", default=False)
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+
+class Database:
+    """Connections to the read-model tables, thread-safe.
+
+    With a `replica` (a PostgreSQL streaming replica of this database), reads in a context that
+    chose it (`ON_REPLICA`) go there; everything else, and every write, to this database."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, replica: Database | None = None) -> None:
+        self.replica = replica
         self.url = DatabaseUrl(url)
         self.dialect = self.url.dialect
         self._local = threading.local()
@@ -207,9 +217,16 @@ class Database:
         with self._pool.connection() as pg, pg.transaction(), pg.cursor() as cur:
             yield Cursor(cur, "postgresql")
 
+    def _reader(self) -> Database | None:
+        return self.replica if self.replica is not None and ON_REPLICA.get() else None
+
     @contextmanager
     def read(self) -> Iterator[Cursor]:
         """A consistent snapshot for one query or a few."""
+        if (replica := self._reader()) is not None:
+            with replica.read() as cur:
+                yield cur
+            return
         if self._pool is None:
             conn = self._sqlite()
             conn.execute("BEGIN")
@@ -224,6 +241,10 @@ class Database:
     @contextmanager
     def _single(self) -> Iterator[Cursor]:
         """For one statement: no BEGIN/COMMIT around it (a lone SELECT is atomic anyway)."""
+        if (replica := self._reader()) is not None:
+            with replica._single() as cur:
+                yield cur
+            return
         if self._pool is None:
             yield Cursor(self._sqlite().cursor(), "sqlite")
             return
@@ -252,6 +273,8 @@ class Database:
         return psycopg.connect(self.url.pg_conninfo, autocommit=True)
 
     def close(self) -> None:
+        if self.replica is not None:
+            self.replica.close()
         if self._pool is not None:
             self._pool.close()
         conn = getattr(self._local, "conn", None)
