@@ -188,9 +188,13 @@ def _catch_up(svc: CompositionRoot, what: str, *, rebuild: bool = False) -> int:
 @projections_app.command("rebuild")
 def projections_rebuild(
     name: Annotated[list[str] | None, typer.Argument(help="projections to rebuild; all if none")] = None,
+    workers: Annotated[int, typer.Option(
+        min=1, max=64, help="worker processes, each rebuilding a group of projections"
+                            " (PostgreSQL; SQLite has one writer)")] = 1,
 ) -> None:
-    """Drop read models and rebuild them from position 0, in one transaction: if an event can't be
-    applied, the rebuild says which and the read models are left as they were."""
+    """Drop read models and rebuild them from position 0, in one transaction (one per worker):
+    if an event can't be applied, the rebuild says which and those read models are left as they
+    were."""
     from projections.read_models import UnknownProjection, all_projections, select_projections
 
     try:
@@ -203,10 +207,30 @@ def projections_rebuild(
         if chosen is not None:
             svc.runner.projections = chosen
         names = ", ".join(p.name for p in svc.runner.projections)
-        count = _catch_up(svc, f"rebuild {names}", rebuild=True)
+        if workers > 1 and svc.db.dialect == "postgresql":
+            count = _rebuild_in_parallel(svc, workers)
+        else:
+            if workers > 1:
+                console.print("SQLite allows one writer: rebuilding in one worker")
+            count = _catch_up(svc, f"rebuild {names}", rebuild=True)
         console.print(f"rebuilt from {count} events")
     finally:
         svc.close()
+
+
+def _rebuild_in_parallel(svc: CompositionRoot, workers: int) -> int:
+    from ledger.rebuild import rebuild_in_parallel
+    from projections.runner import ProjectionFailed
+
+    names = [p.name for p in svc.runner.projections]
+    try:
+        return rebuild_in_parallel(
+            svc.settings, names, workers,
+            done=lambda group, n: console.print(f"rebuilt {', '.join(group)} from {n} events"))
+    except ProjectionFailed as e:
+        console.print(f"[red]rebuild failed: {e}[/red]")
+        console.print("that projection's read models are as they were before the rebuild")
+        raise typer.Exit(1) from e
 
 
 @audit_app.command("verify")

@@ -61,7 +61,7 @@ def main(quick: bool = False, as_json: bool = False) -> None:
             figures.append(http_receipts.measure(http_db, work, receipts=sizes.receipts,
                                                  clients=sizes.clients, say=say))
             rebuild_db = stack.enter_context(fresh_database("rebuild"))
-            figures.append(rebuild.measure(rebuild_db, work, events=sizes.events, say=say))
+            figures.extend(rebuild.measure(rebuild_db, work, events=sizes.events, say=say))
             say(f"(c) making {sizes.tree_events:,} synthetic stored events (not timed)")
             events = merkle_log.synthetic_events(sizes.tree_events)
             verified, tree = merkle_log.measure(events, say)

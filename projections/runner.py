@@ -19,6 +19,7 @@ import logging
 import sqlite3
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 1000
 POLL_INTERVAL_S = 0.25
 MAX_BACKOFF_S = 5.0  # a restarted database is picked up within seconds
-PROJECTION_LOCK = 7_202_102_021  # an arbitrary, fixed advisory lock key
+PROJECTION_LOCKS = 720_210  # an arbitrary, fixed advisory lock namespace (int4)
 FOLLOW_TASK = "projections"  # its name in TaskHealth and in metrics
 
 Event = tuple[Notification, Any]  # the stored row, and the domain event or an _Undecodable
@@ -71,10 +72,25 @@ class ProjectionFailed(RuntimeError):
         self.name, self.position, self.topic, self.error = name, position, topic, error
         self.detail, self.stopped_at = detail, stopped_at
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Raised in a worker process of a parallel rebuild, and read in the parent.
+        return (_projection_failed, (self.name, self.position, self.topic, self.error,
+                                     self.detail, self.stopped_at))
+
     def copy(self) -> ProjectionFailed:
         # Raised afresh each time: re-raising one instance would grow its traceback forever.
         return ProjectionFailed(self.name, self.position, self.topic, self.error,
                                 detail=self.detail, stopped_at=self.stopped_at)
+
+
+def _projection_failed(name: str, position: int, topic: str, error: str, detail: str,
+                       stopped_at: int) -> ProjectionFailed:
+    return ProjectionFailed(name, position, topic, error, detail=detail, stopped_at=stopped_at)
+
+
+def lock_key(name: str) -> int:
+    """A projection's advisory lock key within PROJECTION_LOCKS (a signed int4)."""
+    return zlib.crc32(name.encode()) - (1 << 31)
 
 
 class UndecodableEvent(Exception):
@@ -162,8 +178,12 @@ class Runner:
     def _transaction(self) -> Iterator[Cursor]:
         with self.db.write() as cur:
             if self.db.dialect == "postgresql":
-                # One writer of read models at a time (SQLite's BEGIN IMMEDIATE does the same).
-                cur.execute("SELECT pg_advisory_xact_lock(?)", (PROJECTION_LOCK,))
+                # One writer of each projection at a time, so that runners of other projections
+                # (`minhbach project NAME`, a parallel rebuild) go on beside it; taken in one
+                # order, so no two runners wait on each other. (On SQLite, BEGIN IMMEDIATE
+                # allows one writer of all.)
+                for name in sorted(p.name for p in self.projections):
+                    cur.execute("SELECT pg_advisory_xact_lock(?, ?)", (PROJECTION_LOCKS, lock_key(name)))
             yield cur
 
     def _decode(self, stored: Notification) -> Any:
