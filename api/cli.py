@@ -49,15 +49,23 @@ def migrate() -> None:
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8000,
+          workers: Annotated[int, typer.Option(min=1, max=64, help=(
+              "worker processes; with more than one, run the projections apart"
+              " (MINHBACH_RUN_PROJECTIONS=false and `minhbach project`)"))] = 1) -> None:
     """Serve the API and the public page."""
     import uvicorn
 
     from api.app import create_app
 
     settings = Settings()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
-                access_log=settings.access_log)
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
+                    access_log=settings.access_log)
+        return
+    # Each worker process builds its own app (and reads the same MINHBACH_* settings).
+    uvicorn.run("api.app:create_app", factory=True, workers=workers, host=host, port=port,
+                log_level="info", access_log=settings.access_log)
 
 
 @token_app.command("create")
@@ -429,9 +437,16 @@ def project(
         svc.runner.projections = chosen
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    console.print("following the log: " + ", ".join(p.name for p in svc.runner.projections))
+    names = [p.name for p in svc.runner.projections]
+    console.print("following the log: " + ", ".join(names))
     try:
-        svc.runner.follow(stop)
+        if "merkle" in names:
+            # The worker that keeps the Merkle tree also signs its heads (API processes with
+            # MINHBACH_RUN_PROJECTIONS=false sign none).
+            svc.start_projections()
+            stop.wait()
+        else:
+            svc.runner.follow(stop)
     except KeyboardInterrupt:
         pass
     finally:
