@@ -43,11 +43,11 @@ MAX_ENTRY = 0xFFFF  # an entry's length is a uint16
 
 
 class Tile(NamedTuple):
-    """One tile: ``level`` 0 … 63, ``index`` within the level, ``width`` 1 … 256 (256: full).
+    """One tile: ``level`` 0 … 63, ``n`` its index within the level, ``width`` 1 … 256 (256: full).
     Entry bundles share the coordinates of the level-0 tiles."""
 
     level: int
-    index: int
+    n: int
     width: int
 
     @property
@@ -56,14 +56,14 @@ class Tile(NamedTuple):
 
     @property
     def path(self) -> str:
-        return f"tile/{self.level}/{encode_index(self.index)}{_suffix(self.width)}"
+        return f"tile/{self.level}/{encode_index(self.n)}{_suffix(self.width)}"
 
     @property
     def entries_path(self) -> str:
         """The entry bundle beside this level-0 tile."""
         if self.level != 0:
             raise ValueError("only level-0 tiles have entry bundles")
-        return entries_path(self.index, self.width)
+        return entries_path(self.n, self.width)
 
 
 def _check(name: str, value: int, low: int, high: int) -> None:
@@ -107,7 +107,7 @@ def tiles_for(tree_size: int) -> list[Tile]:
 
 def tile_keys(tile: Tile) -> list[merkle.Key]:
     """The perfect nodes of domain/merkle.py whose hashes the tile holds, in order."""
-    start = tile.index * WIDTH
+    start = tile.n * WIDTH
     return [(HEIGHT * tile.level, start + i) for i in range(tile.width)]
 
 
