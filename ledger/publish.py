@@ -10,7 +10,8 @@ a tile or bundle already there is never rewritten (its bytes are fixed by the ap
 a full tile never changes, and a partial one's path names its width), so a run writes only
 the tiles that became full and the partial tiles of the new size. Before the checkpoint is
 replaced — last — the root is rebuilt from the files in ``DIR`` alone and must be the signed
-one: a reader never sees a checkpoint whose tiles are missing or wrong. Old partial tiles are
+one: a reader never sees a checkpoint whose tiles are missing or wrong; and a checkpoint of a
+larger tree already there (a run that started later but finished first) is kept. Old partial tiles are
 kept (the spec lets a log delete them; clients holding an older checkpoint may still need them).
 """
 
@@ -90,6 +91,17 @@ def checkpoint_note(services: CompositionRoot, head: dict[str, Any], origin: str
     return checkpoint.sign_note(body, origin, services.tree_heads.key)
 
 
+def _published_size(root: Path, origin: str) -> int:
+    """The size of the checkpoint already in `root` (-1 if none or unreadable): a slower run
+    started earlier must not put an older checkpoint back over a newer one."""
+    try:
+        note = checkpoint.parse_note((root / CHECKPOINT).read_bytes())
+        found = checkpoint.parse_checkpoint(note.body)
+    except (OSError, ValueError):
+        return -1
+    return found.size if found.origin == origin else -1
+
+
 def publish_tiles(services: CompositionRoot, out: Path, progress: PublishProgress | None = None,
                   *, origin: str = checkpoint.DEFAULT_ORIGIN) -> dict[str, Any]:
     """Publish the log up to a freshly signed tree head into the directory `out`; `origin` is
@@ -113,6 +125,8 @@ def publish_tiles(services: CompositionRoot, out: Path, progress: PublishProgres
             data = _contents(services, kind, tile)
         except LookupError as e:
             raise RuntimeError(f"{e}: run `minhbach audit verify`") from e
+        except ValueError as e:  # a leaf longer than a bundle's uint16 length allows
+            raise RuntimeError(f"{tile.entries_path}: {e}") from e
         rel = tile.path if kind == "tile" else tile.entries_path
         write_atomic(root / rel, data)
         written.append(rel)
@@ -125,8 +139,9 @@ def publish_tiles(services: CompositionRoot, out: Path, progress: PublishProgres
     if rebuilt.hex() != head["root_hash"]:
         raise RuntimeError(f"the tiles in {root} give the root {rebuilt.hex()}, not the signed "
                            f"{head['root_hash']}: remove the directory and publish again")
-    write_atomic(root / CHECKPOINT, checkpoint_note(services, head, origin))
-    written.append(CHECKPOINT)
+    if _published_size(root, origin) <= size:
+        write_atomic(root / CHECKPOINT, checkpoint_note(services, head, origin))
+        written.append(CHECKPOINT)
     return {"path": str(root), "origin": origin, "tree_size": size, "root_hash": head["root_hash"],
             "public_key": services.tree_heads.public_key,
             "written": written, "kept": total_files - len(todo)}

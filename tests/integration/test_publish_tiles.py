@@ -206,3 +206,23 @@ def test_go_sumdb_tlog_reads_the_published_tiles(sqlite_url: str, tmp_path: Path
     assert go_check(cp.root) == {"ok": True}
     # Not a rubber stamp: another root fails (tlog checks the tiles it reads against it).
     assert go_check(bytes(32))["ok"] is False
+
+
+def test_a_newer_checkpoint_is_not_replaced_by_an_older_one(sqlite_url: str, tmp_path: Path) -> None:
+    services = make_services(sqlite_url, tmp_path / "data")
+    out = tmp_path / "www"
+    try:
+        add_events(services, 3)
+        publish_tiles(services, out, origin=ORIGIN)
+        cp = read_checkpoint(services, out)
+        # As if a run that started later, over a longer log, had finished first.
+        newer = checkpoint.sign_note(checkpoint.checkpoint_body(ORIGIN, cp.size + 5, bytes(32)),
+                                     ORIGIN, services.tree_heads.key)
+        (out / CHECKPOINT).write_bytes(newer)
+        assert CHECKPOINT not in publish_tiles(services, out, origin=ORIGIN)["written"]
+        assert (out / CHECKPOINT).read_bytes() == newer
+        (out / CHECKPOINT).write_bytes(b"garbage")  # unreadable: replaced
+        assert publish_tiles(services, out, origin=ORIGIN)["written"] == [CHECKPOINT]
+        assert read_checkpoint(services, out) == cp
+    finally:
+        services.close()
