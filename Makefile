@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: install browser run test bench lint clean
+.PHONY: install browser tools run test bench lint clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,11 +19,18 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The C2SP checkpoint tests cross-check our encoding with Go's golang.org/x/mod/sumdb/note and
+# sumdb/tlog, from Debian's packages, built offline (GOPATH mode over /usr/share/gocode).
+tools:
+	@{ command -v go >/dev/null 2>&1 && test -d /usr/share/gocode/src/golang.org/x/mod/sumdb/note; } || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			golang-go golang-golang-x-mod-dev >/dev/null; }
+
 run: install
 	$(BIN)/minhbach demo
 	$(BIN)/minhbach serve --host 127.0.0.1 --port 8000
 
-test: install browser
+test: install browser tools
 	$(BIN)/ruff check domain projections ledger adapters api migrations tests bench tools
 	$(BIN)/mypy domain projections ledger adapters api
 	$(BIN)/pytest -q

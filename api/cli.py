@@ -26,6 +26,8 @@ app.add_typer(projections_app, name="projections")
 app.add_typer(audit_app, name="audit")
 report_app = typer.Typer(help="Reports", no_args_is_help=True)
 app.add_typer(report_app, name="report")
+publish_app = typer.Typer(help="Publish the public log as static files", no_args_is_help=True)
+app.add_typer(publish_app, name="publish")
 console = Console(stderr=True)
 
 
@@ -326,6 +328,41 @@ def audit_export(
         print(f"exported {summary['events']} events to {summary['path']} ({summary['bytes']} bytes)")
     print(f"tree size {summary['tree_size']}, root {summary['root_hash']}")
     print(f"public key (Ed25519) {summary['public_key']}")
+
+
+@publish_app.command("tiles")
+def publish_tiles(
+    directory: Annotated[str, typer.Argument(help="directory to serve as the log's URL prefix")],
+    origin: Annotated[str, typer.Option(
+        "--origin", help="the checkpoint's origin line: the URL prefix served, without scheme")] = "",
+) -> None:
+    """Write the public log as C2SP tlog-tiles: checkpoint, hash tiles and entry bundles.
+
+    Incremental: files already there are kept, only new tiles and the checkpoint are written.
+    """
+    from pathlib import Path
+
+    from domain.checkpoint import DEFAULT_ORIGIN
+    from ledger.publish import publish_tiles as publish
+
+    svc = _services()
+    try:
+        _catch_up(svc, "projections")
+        with _progress() as bar:
+            task = bar.add_task("tiles", total=None)
+
+            def step(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            summary = publish(svc, Path(directory), step, origin=origin or DEFAULT_ORIGIN)
+    except (LookupError, RuntimeError) as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(1) from e
+    finally:
+        svc.close()
+    print(f"published tree size {summary['tree_size']}, root {summary['root_hash']} to "
+          f"{summary['path']}: {len(summary['written'])} files written, {summary['kept']} kept")
+    print(f"checkpoint origin {summary['origin']}, public key (Ed25519) {summary['public_key']}")
 
 
 @app.command("import-statement")

@@ -118,3 +118,23 @@ def stored_leaf(cur: Cursor, position: int) -> dict[str, Any] | None:
         return None
     return {"leaf_index": int(row["leaf_index"]), "leaf_hash": str(row["leaf_hash"]),
             "leaf": str(row["leaf"]).encode("utf-8")}
+
+
+def level_hashes(cur: Cursor, level: int, start: int, end: int) -> list[bytes]:
+    """The stored perfect nodes ``(level, start)`` … ``(level, end - 1)``, in order (a tile's
+    hashes); LookupError if any is missing."""
+    rows = cur.execute("SELECT idx, hash FROM merkle_nodes WHERE level = ? AND idx >= ? AND idx < ?"
+                       " ORDER BY idx", (level, start, end)).fetchall()
+    if [int(row["idx"]) for row in rows] != list(range(start, end)):
+        raise LookupError(f"merkle nodes of level {level} in [{start}, {end}) are missing")
+    return [bytes.fromhex(row["hash"]) for row in rows]
+
+
+def leaves_between(cur: Cursor, start: int, end: int) -> list[bytes]:
+    """The leaf bytes of leaf indexes ``start`` … ``end - 1``, in order; LookupError if any is
+    missing (the projection is being rebuilt?)."""
+    rows = cur.execute("SELECT leaf_index, leaf FROM merkle_leaves WHERE leaf_index >= ?"
+                       " AND leaf_index < ? ORDER BY leaf_index", (start, end)).fetchall()
+    if [int(row["leaf_index"]) for row in rows] != list(range(start, end)):
+        raise LookupError(f"merkle leaves in [{start}, {end}) are missing")
+    return [str(row["leaf"]).encode("utf-8") for row in rows]

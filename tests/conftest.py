@@ -18,6 +18,7 @@ from adapters.tokens import create_token
 from api.app import create_app
 from ledger.bootstrap import CompositionRoot, build
 from ledger.settings import Settings
+from tests import go_check as go_check_module
 from tests import helpers
 
 PG_URL = os.environ.get("MINHBACH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -106,3 +107,9 @@ def make_tokens(services: CompositionRoot) -> dict[str, str]:
         "district_other": create_token(services.db, name="district2", role="district",
                                        district=districts[1]),
     }
+
+
+@pytest.fixture(scope="session")
+def go_check(tmp_path_factory: pytest.TempPathFactory) -> go_check_module.GoCheck:
+    """Go's sumdb/note and sumdb/tlog behind one small binary, built once per session."""
+    return go_check_module.build(tmp_path_factory.mktemp("go"))
