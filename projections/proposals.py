@@ -25,7 +25,7 @@ class Proposals(Projection):
             " proposer_role, created_at, arguments) VALUES (?,?,?,?,?,?,?,?,?)",
             (str(e.originator_id), position, e.kind, "pending", e.amount_vnd, e.proposer,
              e.proposer_role, e.timestamp.isoformat(),
-             json.dumps(e.arguments, sort_keys=True, ensure_ascii=False)),
+             json.dumps(e.arguments, sort_keys=True, ensure_ascii=False, default=str)),
         )
 
     @handles("Proposal.Approved", "Proposal.Rejected")
