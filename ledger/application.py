@@ -854,7 +854,7 @@ class Ledger(GroupCommitApplication):
         proposal = self.require(proposal_id, Proposal, "proposal")
         kind, args = proposal.kind, proposal.arguments
         # The events it makes name the proposer beside the approver (their actor).
-        acting = replace(ctx, proposal=(str(proposal_id), proposal.proposer))
+        acting = replace(ctx, proposal=(proposal_id, proposal.proposer))
         approval = Approval(proposal_id, reason)
 
         def build() -> tuple[list[Aggregate], Decided]:
