@@ -9,6 +9,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import AlreadyReversed, InsufficientFunds
 from domain.goods import GoodsKey, describe
+from domain.ids import as_id
 from domain.meta import Meta
 from domain.money import restriction_allows, specificity
 from domain.receipts import Receipt
@@ -16,7 +17,7 @@ from domain.seasons import AfterClosing
 
 
 class Draw(TypedDict):
-    receipt_id: str
+    receipt_id: UUID
     amount_vnd: int
     quantity: int
     item: str | None
@@ -56,7 +57,8 @@ class Allocation(Aggregate):
         self.override_reason = override_reason
         self.programme_id = programme_id
         self.amount_vnd = amount_vnd
-        self.drawn_from = drawn_from
+        # Draws stored before ids were one type name their receipt as text.
+        self.drawn_from = [Draw(**{**d, "receipt_id": as_id(d["receipt_id"])}) for d in drawn_from]
         self.reversed = False
 
     def reverse(self, *, reversal_id: UUID, reason: str, meta: Meta) -> None:
@@ -72,7 +74,7 @@ class Allocation(Aggregate):
 
 def fifo_order(receipt: Receipt) -> tuple[Any, ...]:
     """Most specific restriction first, unrestricted last; then first received, first used."""
-    return (-specificity(receipt.restriction), receipt.received_on, receipt.created_on, str(receipt.id))
+    return (-specificity(receipt.restriction), receipt.received_on, receipt.created_on, receipt.id)
 
 
 def plan_draws(
@@ -110,11 +112,11 @@ def plan_draws(
         if item:
             assert r.goods is not None
             take = min(need, r.remaining_quantity)
-            draws.append(Draw(receipt_id=str(r.id), amount_vnd=take * r.goods["unit_value_vnd"],
+            draws.append(Draw(receipt_id=r.id, amount_vnd=take * r.goods["unit_value_vnd"],
                               quantity=take, item=r.goods["item"], unit=r.goods.get("unit")))
         else:
             take = min(need, r.remaining_vnd)
-            draws.append(Draw(receipt_id=str(r.id), amount_vnd=take, quantity=0, item=None))
+            draws.append(Draw(receipt_id=r.id, amount_vnd=take, quantity=0, item=None))
         need -= take
     if need:
         available = sum(r.remaining_quantity if item else r.remaining_vnd for r in eligible)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import AlreadyRecorded, DuplicateSupport, InvalidInput
+from domain.ids import as_id
 from domain.meta import Meta
 
 SEXES = ("female", "male", "other")
@@ -24,8 +25,19 @@ class Child(Aggregate):
     erased = False
     # Likewise for merges (issue 12): the kept record's id on a merged duplicate; on the kept
     # record, the ids of the duplicates it absorbed (their support counts as its own).
-    merged_into: str | None = None
-    absorbed: tuple[str, ...] = ()
+    merged_into: UUID | None = None
+    absorbed: tuple[UUID, ...] = ()
+    # 2: the ids in its state (support, merges) are UUIDs; snapshots of version 1 held text.
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        if "supported" in state:
+            state["supported"] = {k: [as_id(d) for d in ds] for k, ds in state["supported"].items()}
+        if state.get("merged_into") is not None:
+            state["merged_into"] = as_id(state["merged_into"])
+        if "absorbed" in state:
+            state["absorbed"] = tuple(as_id(d) for d in state["absorbed"])
 
     @event("Registered")
     def __init__(
@@ -44,7 +56,7 @@ class Child(Aggregate):
         self.commune = commune
         self.sealed = sealed
         # "season|category" → the distributions (still standing) that gave it
-        self.supported: dict[str, list[str]] = {}
+        self.supported: dict[str, list[UUID]] = {}
 
     def check_support(self, *, season: str, category: str, duplicate_reason: str | None) -> bool:
         """True when this support repeats an earlier one (allowed only with a recorded reason)."""
@@ -68,13 +80,13 @@ class Child(Aggregate):
         meta: Meta,
     ) -> None:
         """The child got support of a category in a season; a repeat carries the officer's reason."""
-        self.supported.setdefault(f"{season}|{category}", []).append(str(distribution_id))
+        self.supported.setdefault(f"{season}|{category}", []).append(distribution_id)
 
     @event("SupportWithdrawn")
     def withdraw_support(self, *, distribution_id: UUID, season: str, category: str, meta: Meta) -> None:
         """A distribution that supported the child was reversed: that support no longer counts."""
         key = f"{season}|{category}"
-        standing = [d for d in self.supported.get(key, []) if d != str(distribution_id)]
+        standing = [d for d in self.supported.get(key, []) if d != distribution_id]
         if standing:
             self.supported[key] = standing
         else:
@@ -90,15 +102,15 @@ class Child(Aggregate):
     @event("MergedInto")
     def merge_into(self, *, into: UUID, meta: Meta) -> None:
         """A second registration of the child `into`, merged into it; the reason is in the meta's note."""
-        self.merged_into = str(into)
+        self.merged_into = into
 
     @event("Absorbed")
-    def absorb(self, *, duplicate_id: UUID, supported: dict[str, list[str]], meta: Meta) -> None:
+    def absorb(self, *, duplicate_id: UUID, supported: dict[str, list[UUID]], meta: Meta) -> None:
         """The duplicate's standing support ("season|category" → distributions) now counts as this child's."""
-        self.absorbed = (*self.absorbed, str(duplicate_id))
+        self.absorbed = (*self.absorbed, duplicate_id)
         for key, distributions in supported.items():
             mine = self.supported.setdefault(key, [])
-            mine.extend(d for d in distributions if d not in mine)
+            mine.extend(d for d in map(as_id, distributions) if d not in mine)
 
     def correct(self, *, sealed: dict[str, str], meta: Meta) -> None:
         """Correct personal fields (checked and sealed by the ledger; the reason in the meta's

@@ -8,6 +8,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import AlreadyReversed
+from domain.ids import as_id
 from domain.meta import Meta
 from domain.programmes import Piece
 from domain.seasons import AfterClosing
@@ -39,7 +40,13 @@ class Distribution(Aggregate):
         stock, domain/goods.py); lines recorded before units were asked for name no unit.
         `after_closing` is the admin's reason when its season was closed already."""
         self.programme_id = programme_id
-        self.lines = lines
+        # Lines stored before ids were one type name their child and receipts as text.
+        self.lines = [{**line, "child_id": as_id(line["child_id"]) if line.get("child_id") else None,
+                       "drawn_from": [Piece(allocation_id=as_id(p["allocation_id"]),
+                                            receipt_id=as_id(p["receipt_id"]),
+                                            amount_vnd=p["amount_vnd"], quantity=p["quantity"])
+                                      for p in line["drawn_from"]]}
+                      for line in lines]
         self.total_vnd = total_vnd
         self.reversed = False
 
@@ -49,7 +56,7 @@ class Distribution(Aggregate):
 
     @property
     def child_ids(self) -> list[UUID]:
-        return [UUID(line["child_id"]) for line in self.lines if line.get("child_id")]
+        return [line["child_id"] for line in self.lines if line.get("child_id")]
 
     def reverse(self, *, reversal_id: UUID, reason: str, meta: Meta) -> None:
         if self.reversed:

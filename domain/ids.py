@@ -7,6 +7,17 @@ from uuid import UUID, uuid5
 _NAMESPACE = UUID("6f1c3c2e-5d0b-4d7e-9a55-2f0f6b1f8a01")
 
 
+def as_id(value: UUID | str) -> UUID:
+    """An id as the domain holds it. Events stored before ids were one type carry the ids
+    nested in their payloads (draws, pieces, lines, merged support) as text; the apply code of
+    each aggregate reads them through this, so old and new events give the same state."""
+    if isinstance(value, UUID):
+        return value
+    if isinstance(value, str):
+        return UUID(value)
+    raise ValueError(f"not an id: {value!r}")
+
+
 def programme_id(season: str, commune: str, category: str) -> UUID:
     return uuid5(_NAMESPACE, f"programme|{season}|{commune}|{category}")
 

@@ -11,6 +11,7 @@ from uuid import UUID
 from domain import privacy
 from domain.children import SEXES
 from domain.errors import InvalidInput
+from domain.ids import as_id
 from domain.meta import Context
 from domain.money import Goods
 from domain.receipts import CHANNELS
@@ -84,6 +85,6 @@ def check_context(ctx: Context) -> None:
 
 def as_uuid(value: object, field: str) -> UUID:
     try:
-        return value if isinstance(value, UUID) else UUID(str(value))
+        return as_id(value if isinstance(value, UUID | str) else str(value))
     except ValueError:
         raise InvalidInput(f"{field} must be a UUID") from None

@@ -17,6 +17,7 @@ import json
 from typing import Any
 from uuid import UUID
 
+from domain.ids import as_id
 from domain.merkle import canonical_json
 from domain.small_cells import hide_small
 
@@ -139,9 +140,8 @@ def public_facts(kind: str, attrs: dict[str, Any], position: int, origin: Facts 
 
 def sealed_digest(originator_id: UUID | str, originator_version: int, state: bytes) -> str:
     """Hex SHA-256 of the canonical JSON of {originator_id, originator_version, state (base64)}."""
-    oid = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
     return hashlib.sha256(canonical_json({
-        "originator_id": str(oid), "originator_version": originator_version,
+        "originator_id": str(as_id(originator_id)), "originator_version": originator_version,
         "state": base64.b64encode(state).decode("ascii")})).hexdigest()
 
 

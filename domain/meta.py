@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 Meta = dict[str, Any]
 
@@ -24,7 +25,7 @@ class Context:
     note: str | None = None
     # (proposal id, proposer) when the command carries out an approved four-eyes proposal: the
     # events it makes name who proposed them beside the approver, the actor (domain/proposals.py).
-    proposal: tuple[str, str] | None = None
+    proposal: tuple[UUID, str] | None = None
 
     def meta(self, note: str | None = None) -> Meta:
         meta: Meta = {

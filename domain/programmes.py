@@ -14,12 +14,13 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import AlreadyReversed, DistributedBeforeReceived, InsufficientFunds
 from domain.goods import GoodsKey, describe, goods_key
+from domain.ids import as_id
 from domain.meta import Meta
 
 
 class Tranche(TypedDict):
-    allocation_id: str
-    receipt_id: str
+    allocation_id: UUID
+    receipt_id: UUID
     item: str | None
     # The goods' unit as their receipt recorded it; None in tranches allocated before it was
     # kept (and in snapshots taken then), which match no unit a distribution names.
@@ -34,13 +35,21 @@ class Tranche(TypedDict):
 class Piece(TypedDict):
     """One drawn piece of money or goods, traced to the receipt that paid for it."""
 
-    allocation_id: str
-    receipt_id: str
+    allocation_id: UUID
+    receipt_id: UUID
     amount_vnd: int
     quantity: int
 
 
 class Programme(Aggregate):
+    # 2: tranches hold their ids as UUIDs (snapshots of version 1 held them as text).
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        for t in state.get("tranches", {}).values():
+            t["allocation_id"], t["receipt_id"] = as_id(t["allocation_id"]), as_id(t["receipt_id"])
+
     @event("Opened")
     def __init__(self, *, id: UUID, season: str, district: str, commune: str, category: str,
                  meta: Meta) -> None:
@@ -54,7 +63,9 @@ class Programme(Aggregate):
         self.allocated_vnd = 0
         self.distributed_vnd = 0
         self.returned_vnd = 0
-        self.allocations: dict[str, int] = {}  # allocation id → amount still counted in
+        # allocation id's text → amount still counted in: text because snapshots are JSON,
+        # whose object keys are strings (the same reason the tranches' keys are text).
+        self.allocations: dict[str, int] = {}
 
     @property
     def remaining_vnd(self) -> int:
@@ -75,9 +86,10 @@ class Programme(Aggregate):
         total = 0
         for p in pieces:
             quantity = int(p["quantity"])
-            self.tranches[f"{allocation_id}|{p['receipt_id']}"] = Tranche(
-                allocation_id=str(allocation_id),
-                receipt_id=str(p["receipt_id"]),
+            receipt_id = as_id(p["receipt_id"])
+            self.tranches[f"{allocation_id}|{receipt_id}"] = Tranche(
+                allocation_id=allocation_id,
+                receipt_id=receipt_id,
                 item=p.get("item"),
                 unit=p.get("unit"),
                 unit_value_vnd=int(p["amount_vnd"]) // quantity if quantity else 0,
@@ -90,7 +102,7 @@ class Programme(Aggregate):
         self.allocations[str(allocation_id)] = total
 
     def plan(self, lines: list[tuple[int, GoodsKey | None, int]],
-             units: dict[str, str | None] | None = None) -> list[list[Piece]]:
+             units: dict[UUID, str | None] | None = None) -> list[list[Piece]]:
         """FIFO pieces for each (amount_vnd, goods, quantity) line, in order; state is untouched.
 
         `units` gives, by receipt id, the unit of goods in tranches that were allocated before
@@ -101,7 +113,7 @@ class Programme(Aggregate):
                 t["unit"] = units.get(t["receipt_id"])
         return [draw_fifo(tranches, amount_vnd, goods, quantity) for amount_vnd, goods, quantity in lines]
 
-    def legacy_receipts(self) -> list[str]:
+    def legacy_receipts(self) -> list[UUID]:
         """Receipts of goods in tranches that keep no unit (allocated before units were kept)."""
         return sorted({t["receipt_id"] for t in self.tranches.values()
                        if t["item"] and t.get("unit") is None and t["remaining_quantity"]})
@@ -143,11 +155,10 @@ class Programme(Aggregate):
         self.distributed_vnd += sum(p["amount_vnd"] for p in pieces)
 
     def return_allocation(self, *, allocation_id: UUID, meta: Meta) -> None:
-        key = str(allocation_id)
-        if key not in self.allocations:
+        if str(allocation_id) not in self.allocations:
             raise AlreadyReversed(f"allocation {allocation_id} is not held by this programme")
-        held = sum(t["remaining_vnd"] for t in self.tranches.values() if t["allocation_id"] == key)
-        if held != self.allocations[key]:
+        held = sum(t["remaining_vnd"] for t in self.tranches.values() if t["allocation_id"] == allocation_id)
+        if held != self.allocations[str(allocation_id)]:
             raise InsufficientFunds(
                 f"allocation {allocation_id} was partly distributed; reverse those distributions first"
             )
@@ -156,10 +167,9 @@ class Programme(Aggregate):
     @event("AllocationReturned")
     def _return_allocation(self, *, allocation_id: UUID, amount_vnd: int, meta: Meta) -> None:
         """A reversed allocation's money left the programme, back to the receipts it came from."""
-        key = str(allocation_id)
-        self.allocations.pop(key)
+        self.allocations.pop(str(allocation_id))
         self.returned_vnd += amount_vnd
-        self.tranches = {k: t for k, t in self.tranches.items() if t["allocation_id"] != key}
+        self.tranches = {k: t for k, t in self.tranches.items() if t["allocation_id"] != allocation_id}
 
     @event("DistributionReturned")
     def return_distribution(self, *, distribution_id: UUID, pieces: list[Piece], meta: Meta) -> None:

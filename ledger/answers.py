@@ -9,6 +9,7 @@ are version 0, the same shapes as version 1).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
 
 ANSWER_VERSION = 1
@@ -92,3 +93,9 @@ class StatementRecorded(TypedDict):
     new_lines: int
     matched_now: int
     position: NotRequired[int]
+
+
+def answer_draw(draw: Mapping[str, Any]) -> dict[str, Any]:
+    """A draw as an answer shows it: answers are stored in Idempotency-Key records and replayed
+    as they were, so their ids are text, as the HTTP answer's JSON has them."""
+    return {**draw, "receipt_id": str(draw["receipt_id"])}

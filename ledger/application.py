@@ -35,7 +35,7 @@ from domain.errors import (
     TotalLimitReached,
 )
 from domain.goods import GoodsKey, describe, goods_key
-from domain.ids import child_code, need_id, partners_id, programme_id, seasons_id
+from domain.ids import as_id, child_code, need_id, partners_id, programme_id, seasons_id
 from domain.inputs import CHILD_MAX_AGE, as_uuid, check_channel, check_child_age, check_note, check_personal
 from domain.leaf import ANONYMOUS, receipt_reference
 from domain.meta import Context, Meta
@@ -68,6 +68,7 @@ from ledger.answers import (
     Proposed,
     ReceiptRecorded,
     Reversed,
+    answer_draw,
 )
 from ledger.command_runner import CommandRunner, PositionOf
 from ledger.group_commit import GroupCommitApplication
@@ -233,7 +234,7 @@ class Ledger(GroupCommitApplication):
         or unknown donor is left out."""
         names: dict[str, str] = {}
         for donor_id in set(donor_ids):
-            donor = self.find_or_none(UUID(donor_id), Donor)
+            donor = self.find_or_none(as_id(donor_id), Donor)
             personal = self.donor_personal_data(donor) if donor is not None else None
             if personal and personal["name"]:
                 names[donor_id] = personal["name"]
@@ -358,7 +359,7 @@ class Ledger(GroupCommitApplication):
 
         def decorate(response: ReceiptRecorded, position_of: PositionOf) -> ReceiptRecorded:
             received = response.pop("received_on", "")
-            return {**response, "reference": receipt_reference(received, position_of(UUID(response["id"])))}
+            return {**response, "reference": receipt_reference(received, position_of(as_id(response["id"])))}
 
         return self.commands.run(ctx, request_hash, build, decorate)
 
@@ -577,7 +578,7 @@ class Ledger(GroupCommitApplication):
                                category=category, amount_vnd=amount_vnd or 0, goods=goods,
                                quantity=quantity, label=describe(item, unit) if item else None)
             allocation_id = uuid4()
-            by_id = {str(r.id): r for r in receipts}
+            by_id = {r.id: r for r in receipts}
             for d in draws:
                 by_id[d["receipt_id"]].draw(allocation_id=allocation_id, amount_vnd=d["amount_vnd"],
                                             quantity=d["quantity"], meta=ctx.meta())
@@ -602,7 +603,7 @@ class Ledger(GroupCommitApplication):
             if proposal is not None and approval is not None:
                 touched.append(self._approve(proposal, ctx, allocation_id, approval.reason))
             answer: Allocated = {"id": str(allocation_id), "amount_vnd": total,
-                                 "drawn_from": [dict(d) for d in draws]}
+                                 "drawn_from": [answer_draw(d) for d in draws]}
             return [allocation, programme, *touched], answer
 
         return build
@@ -708,7 +709,7 @@ class Ledger(GroupCommitApplication):
             for line, description, (_, _, quantity), (item, unit), pieces in zip(
                     lines, descriptions, wanted, shown, planned, strict=True):
                 recorded_lines.append({
-                    "child_id": str(as_uuid(line["child_id"], "child_id")) if line.get("child_id") else None,
+                    "child_id": as_uuid(line["child_id"], "child_id") if line.get("child_id") else None,
                     "description": description,
                     "item": item,
                     **({"unit": unit} if item else {}),
@@ -730,7 +731,7 @@ class Ledger(GroupCommitApplication):
             values = {line["child_id"]: int(line["value_vnd"]) for line in recorded_lines}
             for child in children:
                 child.receive_support(distribution_id=distribution_id, season=season,
-                                      category=category, value_vnd=values[str(child.id)],
+                                      category=category, value_vnd=values[child.id],
                                       override_reason=duplicate_reason if repeats[child.id] else None,
                                       meta=meta)
             answer: Distributed = {"id": str(distribution_id), "total_vnd": total,
@@ -740,8 +741,8 @@ class Ledger(GroupCommitApplication):
         return self.commands.run(ctx, request_hash, build,
                         serialise_on=(f"programme:{programme_id(season, commune, category)}",))
 
-    def _unit_of(self, receipt_id: str) -> str | None:
-        goods = self.require(UUID(receipt_id), Receipt, "receipt").goods
+    def _unit_of(self, receipt_id: UUID) -> str | None:
+        goods = self.require(receipt_id, Receipt, "receipt").goods
         return goods.get("unit") if goods else None
 
     def _child_in(self, child_id: UUID, district: str, commune: str) -> Child:
@@ -754,7 +755,7 @@ class Ledger(GroupCommitApplication):
         if child.erased:
             raise InvalidInput(f"child {child.code} was erased: no support can name them again")
         if child.merged_into is not None:
-            kept = self.find_or_none(UUID(child.merged_into), Child)
+            kept = self.find_or_none(child.merged_into, Child)
             raise InvalidInput(f"child {child.code} was merged into "
                                f"{kept.code if kept else child.merged_into}: name that record")
         if child.commune != commune:
@@ -804,7 +805,7 @@ class Ledger(GroupCommitApplication):
             if proposal is None and needs_second_person(value, self.four_eyes_vnd):
                 # The reversal may be made now (the calls above checked it); only the proposal is saved.
                 return self._propose(ctx, "reversal", {
-                    "target_id": str(target_id), "target": type(target).__name__.lower(),
+                    "target_id": target_id, "target": type(target).__name__.lower(),
                     "reason": reason}, value, reason)
             if proposal is not None and approval is not None:
                 touched.append(self._approve(proposal, ctx, reversal_id, approval.reason))
@@ -819,7 +820,7 @@ class Ledger(GroupCommitApplication):
         programme.return_allocation(allocation_id=allocation.id, meta=meta)
         receipts = []
         for draw in allocation.drawn_from:
-            receipt = self.require(UUID(draw["receipt_id"]), Receipt, "receipt")
+            receipt = self.require(draw["receipt_id"], Receipt, "receipt")
             receipt.give_back(allocation_id=allocation.id, amount_vnd=draw["amount_vnd"],
                               quantity=draw["quantity"], meta=meta)
             receipts.append(receipt)
@@ -842,7 +843,7 @@ class Ledger(GroupCommitApplication):
                 children[child_id] = child
                 child.withdraw_support(distribution_id=distribution.id, season=programme.season,
                                        category=programme.category, meta=meta)
-                child_id = UUID(child.merged_into) if child.merged_into else None
+                child_id = child.merged_into
         return [distribution, programme, *children.values()]
 
     # ---- four eyes (issue 12, item 8) -----------------------------------------------------
@@ -878,7 +879,7 @@ class Ledger(GroupCommitApplication):
         proposal = self.require(proposal_id, Proposal, "proposal")
         kind, args = proposal.kind, proposal.arguments
         # The events it makes name the proposer beside the approver (their actor).
-        acting = replace(ctx, proposal=(str(proposal_id), proposal.proposer))
+        acting = replace(ctx, proposal=(proposal_id, proposal.proposer))
         approval = Approval(proposal_id, reason)
 
         def build() -> tuple[list[Aggregate], Decided]:
@@ -889,7 +890,8 @@ class Ledger(GroupCommitApplication):
                     Context(actor=proposal.proposer, role=proposal.proposer_role), **args)
                 inner = self._allocation(acting, checked, approval)
             else:
-                inner = self._reversal(acting, UUID(args["target_id"]), args["reason"], approval)
+                # Proposals stored before ids were one type hold the target as text.
+                inner = self._reversal(acting, as_id(args["target_id"]), args["reason"], approval)
             try:
                 aggregates, answer = inner()
             except DomainError:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.domain import DomainEvent
 from eventsourcing.persistence import Notification
@@ -24,6 +23,7 @@ import migrations
 from adapters.signing import verify_head
 from domain import merkle
 from domain.business_dates import Entry, business_days
+from domain.ids import as_id
 from domain.leaf import ORIGIN_KINDS, Facts, leaf
 from domain.merkle import Frontier
 from ledger.bootstrap import CompositionRoot
@@ -57,8 +57,7 @@ class Report:
 
 def leaf_record(n: Notification) -> dict[str, Any]:
     """The stored event's five fields (docs/verifiable-log.md §1.3), as JSON: for auditors only."""
-    originator = n.originator_id if isinstance(n.originator_id, UUID) else UUID(str(n.originator_id))
-    return {"position": n.id, "originator_id": str(originator),
+    return {"position": n.id, "originator_id": str(as_id(n.originator_id)),
             "originator_version": n.originator_version, "topic": n.topic,
             "state": base64.b64encode(n.state).decode("ascii")}
 

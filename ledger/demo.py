@@ -35,6 +35,7 @@ from uuid import UUID, uuid5
 from domain.areas import Area
 from domain.claims import Claim, claim_id
 from domain.errors import DomainError, InsufficientFunds
+from domain.ids import as_id
 from domain.meta import Context
 from domain.money import restriction_allows
 from ledger.answers import Allocated, Distributed, Reversed
@@ -360,7 +361,7 @@ class _Loader:
         ctx = Context(actor="demo-ke-toan-truong", role="finance",
                       request_id=f"demo-{self.requests:05d}", note=note)
         self.counts["approved_proposals"] += 1
-        return self.ledger.approve_proposal(ctx, REQUEST_HASH, proposal_id=UUID(str(made["id"])),
+        return self.ledger.approve_proposal(ctx, REQUEST_HASH, proposal_id=as_id(made["id"]),
                                             reason=f"{DEMO} Kế toán trưởng duyệt khoản lớn")
 
     def tick(self, steps: int = 1) -> None:
@@ -496,7 +497,7 @@ class _Loader:
         ctx = self.ctx(f"{DEMO} Nhà tài trợ mẫu, tên và thông tin hư cấu")
         r = self.ledger.register_donor(ctx, REQUEST_HASH, name=d.name, kind=d.kind,
                                        public_name=d.public_name, anonymous=d.anonymous)
-        d.id = UUID(r["id"])
+        d.id = as_id(r["id"])
         self.counts["donors"] += 1
         self.tick()
 
@@ -563,7 +564,7 @@ class _Loader:
             in_kind=p.goods, restriction=p.restriction, due_on=p.due_on,  # type: ignore[arg-type]
             mobilised_by=p.mobilised_by, note=note,
         )
-        p.id = UUID(r["id"])
+        p.id = as_id(r["id"])
         self.counts["pledges"] += 1
         self.tick()
 
@@ -712,7 +713,7 @@ class _Loader:
             restriction=spec.restriction, pledge_id=pledge_id, bank_txn_id=spec.bank_txn_id,
             mobilised_by=spec.mobilised_by, note=spec.note,
         )
-        rid = UUID(r["id"])
+        rid = as_id(r["id"])
         goods = spec.goods
         self.held[rid] = _Held(
             fund=spec.fund, item=goods["item"] if goods else None,
@@ -881,7 +882,7 @@ class _Loader:
                 want = want // 2 if item else want // 2 // 100_000 * 100_000
                 continue
             for d in r["drawn_from"]:
-                self.held[UUID(d["receipt_id"])].left -= d["quantity"] if item else d["amount_vnd"]
+                self.held[as_id(d["receipt_id"])].left -= d["quantity"] if item else d["amount_vnd"]
             prog = self.programme(commune, category)
             if item:
                 prog.stock[item] = prog.stock.get(item, 0) + want
@@ -970,9 +971,9 @@ class _Loader:
         if r is None:
             self.tick()
             return
-        self.reverse(UUID(r["id"]), f"{DEMO} Phân bổ nhầm xã so với quyết định, hủy để lập lại")
+        self.reverse(as_id(r["id"]), f"{DEMO} Phân bổ nhầm xã so với quyết định, hủy để lập lại")
         for d in r["drawn_from"]:
-            self.held[UUID(d["receipt_id"])].left += d["amount_vnd"]
+            self.held[as_id(d["receipt_id"])].left += d["amount_vnd"]
         self.programme(commune, category).cash -= int(r["amount_vnd"])
         self.programme(commune, category).allocated -= int(r["amount_vnd"])
 
@@ -1054,7 +1055,7 @@ class _Loader:
                         prog.named = [line["child_id"] for line in lines]
                         if not redone and category == "play-recreation":
                             # A list drawn up wrongly: reversed, then handed out again.
-                            self.reverse(UUID(r["id"]), f"{DEMO} Danh sách trẻ lập sai "
+                            self.reverse(as_id(r["id"]), f"{DEMO} Danh sách trẻ lập sai "
                                          "(thiếu chữ ký xác nhận), hủy để lập lại")
                             self.give_back(prog, lines)
                             self.distribute(prog, on + timedelta(days=2), lines, note=note)

@@ -9,12 +9,12 @@ import re
 from collections.abc import Callable
 from datetime import date
 from typing import Any
-from uuid import UUID
 
 from adapters.keys import keyed_digest, statement_key
 from adapters.statements import Statement, StatementError, StatementLimits, parse_statements
 from domain.bank import BankAccount, LineInput, bank_line_id
 from domain.errors import InvalidInput
+from domain.ids import as_id
 from domain.meta import Context
 from ledger.bank_book import StatementInput
 from ledger.bootstrap import CompositionRoot
@@ -143,7 +143,7 @@ def import_file(svc: CompositionRoot, ctx: Context, request_hash: str, account_c
             target.code, [bank_line_id(target.code, line.key) for line in command.lines],
             min(days), max(days), target.fund) if days else {"matched": 0, "suggested": 0, "unmatched": 0})
         reports.append({**report, "account": target.code, "status": "imported",
-                        "statement_id": UUID(answer["statement_id"]), "position": answer["position"],
+                        "statement_id": as_id(answer["statement_id"]), "position": answer["position"],
                         "new_lines": answer["new_lines"], **status})
     imported = [r for r in reports if r["status"] == "imported"]
     first = next((r for r in imported if r["account"] == account.code), imported[0])

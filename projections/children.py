@@ -19,13 +19,13 @@ class Children(Projection):
     def registered(self, cur: Cursor, e: Any, position: int) -> None:
         self.insert(
             "INSERT INTO children (child_id, position, code, district, commune) VALUES (?,?,?,?,?)",
-            (str(e.originator_id), position, e.code, e.district, e.commune),
+            (e.originator_id, position, e.code, e.district, e.commune),
         )
 
     @handles("Child.Transferred")
     def transferred(self, cur: Cursor, e: Any, position: int) -> None:
         self.update("UPDATE children SET district = ?, commune = ? WHERE child_id = ?",
-                    (e.district, e.commune, str(e.originator_id)))
+                    (e.district, e.commune, e.originator_id))
 
 
 def children_in(db: Database, commune: str, *, code: str | None = None,

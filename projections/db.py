@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
+from uuid import UUID
 
 import psycopg
 from psycopg.rows import dict_row
@@ -121,6 +122,12 @@ class DatabaseUrl:
         return self.url.replace(parts.scheme + "://", "postgresql+psycopg://", 1)
 
 
+def _row(values: Sequence[Any]) -> tuple[Any, ...]:
+    """The one place where ids become text for the read models: the domain holds them as UUIDs,
+    the tables as text (sqlite can't bind a UUID, and the columns are text on PostgreSQL too)."""
+    return tuple(str(v) if isinstance(v, UUID) else v for v in values)
+
+
 class Cursor:
     def __init__(self, raw: Any, dialect: str) -> None:
         self.raw = raw
@@ -130,12 +137,12 @@ class Cursor:
         return sql.replace("?", "%s") if self.dialect == "postgresql" else sql
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
-        self.raw.execute(self._sql(sql), tuple(params))
+        self.raw.execute(self._sql(sql), _row(params))
         return self
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
-            self.raw.executemany(self._sql(sql), [tuple(r) for r in rows])
+            self.raw.executemany(self._sql(sql), [_row(r) for r in rows])
 
     def insert_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Plain INSERTs of many rows: COPY on PostgreSQL (far cheaper per row), else executemany."""
@@ -146,7 +153,7 @@ class Cursor:
         table, columns = match.group(1), match.group(2)
         with self.raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row(row)
+                copy.write_row(_row(row))
 
     def fetchone(self) -> Row | None:
         row = self.raw.fetchone()

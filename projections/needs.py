@@ -17,12 +17,12 @@ class Needs(Projection):
         self.insert(
             "INSERT INTO needs (need_id, season, commune, category, district, position,"
             " children_count, estimated_vnd) VALUES (?,?,?,?,?,?,0,0)",
-            (str(e.originator_id), e.season, e.commune, e.category, e.district, position),
+            (e.originator_id, e.season, e.commune, e.category, e.district, position),
         )
 
     @handles("Need.Surveyed")
     def surveyed(self, cur: Cursor, e: Any, position: int) -> None:
         self.update(
             "UPDATE needs SET children_count = ?, estimated_vnd = ?, position = ? WHERE need_id = ?",
-            (e.children_count, e.estimated_vnd, position, str(e.originator_id)),
+            (e.children_count, e.estimated_vnd, position, e.originator_id),
         )

@@ -23,9 +23,9 @@ class Proposals(Projection):
         self.insert(
             "INSERT INTO proposals (proposal_id, position, kind, status, amount_vnd, proposer,"
             " proposer_role, created_at, arguments) VALUES (?,?,?,?,?,?,?,?,?)",
-            (str(e.originator_id), position, e.kind, "pending", e.amount_vnd, e.proposer,
+            (e.originator_id, position, e.kind, "pending", e.amount_vnd, e.proposer,
              e.proposer_role, e.timestamp.isoformat(),
-             json.dumps(e.arguments, sort_keys=True, ensure_ascii=False)),
+             json.dumps(e.arguments, sort_keys=True, ensure_ascii=False, default=str)),
         )
 
     @handles("Proposal.Approved", "Proposal.Rejected")
@@ -35,7 +35,7 @@ class Proposals(Projection):
             "UPDATE proposals SET status = ?, decided_by = ?, decided_at = ?, decision_reason = ?,"
             " result_id = ?, decided_position = ? WHERE proposal_id = ?",
             ("approved" if approved else "rejected", e.by, e.timestamp.isoformat(), e.reason,
-             str(e.result_id) if approved else None, position, str(e.originator_id)),
+             e.result_id if approved else None, position, e.originator_id),
         )
 
 

@@ -19,29 +19,29 @@ class Traces(Projection):
             "INSERT INTO allocations (allocation_id, position, fund, programme_id, season, district,"
             " commune, category, amount_vnd, item, quantity, decision_ref, override, recorded_on)"
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (str(e.originator_id), position, e.fund, str(e.programme_id), e.season, e.district,
+            (e.originator_id, position, e.fund, e.programme_id, e.season, e.district,
              e.commune, e.category, e.amount_vnd, e.item, e.quantity, e.decision_ref,
              1 if getattr(e, "override_reason", None) else 0, recorded_day(e)),
         )
         for d in e.drawn_from:
             self.insert("INSERT INTO allocation_draws (allocation_id, receipt_id, amount_vnd,"
                         " quantity) VALUES (?,?,?,?)",
-                        (str(e.originator_id), d["receipt_id"], d["amount_vnd"], d["quantity"]))
+                        (e.originator_id, d["receipt_id"], d["amount_vnd"], d["quantity"]))
 
     @handles("Allocation.Reversed")
     def allocation_reversed(self, cur: Cursor, e: Any, position: int) -> None:
         self.update("UPDATE allocations SET reversed = 1 WHERE allocation_id = ?",
-                    (str(e.originator_id),))
+                    (e.originator_id,))
 
     @handles("Distribution.Made")
     def distribution(self, cur: Cursor, e: Any, position: int) -> None:
-        did = str(e.originator_id)
+        did = e.originator_id
         named = sum(1 for line in e.lines if line.get("child_id"))
         self.insert(
             "INSERT INTO distributions (distribution_id, position, programme_id, season, district,"
             " commune, category, distributed_on, total_vnd, named_children, beneficiaries_count,"
             " overrides, recorded_on) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (did, position, str(e.programme_id), e.season, e.district, e.commune, e.category,
+            (did, position, e.programme_id, e.season, e.district, e.commune, e.category,
              e.distributed_on, e.total_vnd, named, e.beneficiaries_count, e.overrides,
              recorded_day(e)),
         )
@@ -59,4 +59,4 @@ class Traces(Projection):
     @handles("Distribution.Reversed")
     def distribution_reversed(self, cur: Cursor, e: Any, position: int) -> None:
         self.update("UPDATE distributions SET reversed = 1 WHERE distribution_id = ?",
-                    (str(e.originator_id),))
+                    (e.originator_id,))

@@ -117,7 +117,7 @@ def test_above_the_amount_it_waits_for_a_second_person(
     [made] = allocations_in_log(services)
     assert str(made.originator_id) == approved["id"]
     assert made.meta["actor"] == "admin" and made.meta["note"] == "chờ duyệt"
-    assert made.meta["proposal"] == {"id": proposed["id"], "proposed_by": "finance"}
+    assert made.meta["proposal"] == {"id": UUID(proposed["id"]), "proposed_by": "finance"}
     [done] = get(client, "/proposals", fin)["items"]
     assert (done["status"], done["decided_by"], done["decision_reason"], done["result_id"]) == (
         "approved", "admin", "đúng quyết định", approved["id"])

@@ -210,7 +210,7 @@ class FourEyesMachine(RuleBasedStateMachine):
             if proposal is None:
                 assert value <= FOUR_EYES_VND
                 continue
-            approval = approved[UUID(proposal["id"])]
+            approval = approved[UUID(str(proposal["id"]))]
             result = e.reversal_id if type(e).__qualname__ == "Allocation.Reversed" else e.originator_id
             assert approval.result_id == result and approval.meta["actor"] == e.meta["actor"]
 

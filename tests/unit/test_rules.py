@@ -363,7 +363,7 @@ def test_plan_draws_orders_and_filters_whatever_it_is_given(book: Book) -> None:
     loaded = [book.receipt(r["id"]) for r in (free, other_commune, goods, by_commune, other_fund)]
     plan = plan_draws(list(reversed(loaded)), fund="campaign", district=D1, commune=C1,
                       category="warm-clothing", amount_vnd=150, goods=None, quantity=0)
-    assert [(d["receipt_id"], d["amount_vnd"]) for d in plan] == [(by_commune["id"], 100),
+    assert [(str(d["receipt_id"]), d["amount_vnd"]) for d in plan] == [(by_commune["id"], 100),
                                                                    (free["id"], 50)]
     with pytest.raises(InsufficientFunds):
         plan_draws(loaded, fund="campaign", district=D1, commune=C1, category="warm-clothing",
@@ -383,8 +383,8 @@ def test_distributions_draw_on_the_programmes_allocations_first_in_first_out(boo
     programme = book.programme()
     assert programme is not None
     [line] = book.events(kind="Distribution.Made")[-1].lines
-    assert [(p["allocation_id"], p["receipt_id"], p["amount_vnd"]) for p in line["drawn_from"]] == [
-        (a1["id"], r1["id"], 200_000), (a2["id"], r1["id"], 50_000)]
+    assert [(str(p["allocation_id"]), str(p["receipt_id"]), p["amount_vnd"])
+            for p in line["drawn_from"]] == [(a1["id"], r1["id"], 200_000), (a2["id"], r1["id"], 50_000)]
     assert programme.remaining_vnd == 350_000
 
 
@@ -583,7 +583,7 @@ def test_reversing_a_distribution_returns_the_money_and_frees_the_child(book: Bo
     again = book.distribute([child_line(child, 500_000)])
     assert again["overrides"] == 0
     supported = book.ledger.require(child, Child, "child").supported
-    assert supported == {"2021|warm-clothing": [again["id"]]}
+    assert supported == {"2021|warm-clothing": [UUID(again["id"])]}
 
 
 # ---- no duplicate support -------------------------------------------------------------------------
