@@ -209,15 +209,23 @@ def projections_rebuild(
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Recompute leaves and roots, check tree heads, replay every projection and compare."""
+def audit_verify(
+    trusted_head: Annotated[str | None, typer.Option(
+        "--trusted-head", help="a head you kept (STH JSON or checkpoint note): prove the log extends it")]
+        = None,
+) -> None:
+    """Recompute leaves and roots, check tree heads and cosignatures, replay every projection and
+    compare; with --trusted-head, prove the log consistent with a head kept earlier."""
+    from pathlib import Path
+
     from ledger.audit import verify
 
+    kept = Path(trusted_head).read_bytes() if trusted_head else None
     svc = _services()
     try:
         with _progress() as bar:
             task = bar.add_task("verify", total=svc.ledger.recorder.max_notification_id() or 0)
-            report = verify(svc, lambda n: bar.advance(task, n))
+            report = verify(svc, lambda n: bar.advance(task, n), trusted_head=kept)
     finally:
         svc.close()
     for problem in report.problems:

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     witness_quorum: int = Field(default=0, ge=0,
                                 description="how many of them must cosign a tree head before it is"
                                             " published; 0: every signed head is published")
+    witness_grace_s: float = Field(default=3600.0, ge=0,
+                                   description="`audit verify` fails when events have waited longer"
+                                               " than this for the witnesses' quorum")
     tree_head_interval_s: float = Field(default=2.0, description="seconds between tree heads")
     wait_timeout_s: float = Field(default=5.0, description="how long ?after= may wait")
     access_log: bool = Field(default=True, description="log every request (uvicorn access log)")

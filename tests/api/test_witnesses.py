@@ -286,3 +286,38 @@ def test_the_settings_refuse_a_quorum_beyond_the_witnesses(tmp_path: Path) -> No
         Settings(data_dir=tmp_path, witnesses="a b=" + "00" * 32)
     with pytest.raises(ValueError):
         Settings(data_dir=tmp_path, checkpoint_origin="has space")
+
+
+def test_audit_verify_checks_cosignatures_the_grace_period_and_a_trusted_head(
+        witnessed: tuple[CompositionRoot, TestClient], tmp_path: Path) -> None:
+    from ledger.audit import verify
+
+    svc, client = witnessed
+    kept_sth = json.dumps(grow(svc, "2010")).encode()
+    kept_note = client.get("/api/v1/audit/checkpoint").content
+    head = grow(svc, "2011")
+    # Fresh events within the grace period, a kept head the log extends: all verified.
+    assert verify(svc, trusted_head=kept_sth).problems == []
+    assert verify(svc, trusted_head=kept_note).problems == []
+    # Past the grace period without the quorum: refused, until two witnesses cosign.
+    late = int(head["timestamp"]) + int(svc.settings.witness_grace_s * 1000) + 1
+    assert any("waited more than" in p for p in verify(svc, now_ms=late).problems)
+    for i in (0, 1):
+        assert witness(NAMES[i], client, tmp_path / f"w{i}.json").step().status == "cosigned"
+    assert verify(svc, now_ms=late).problems == []
+    # A kept head this log does not extend (same key, another root), or one beyond the log.
+    log_key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(SIGNING_HEX))
+    other = cp.sign_note(cp.checkpoint_body(ORIGIN, 2, bytes(32)), ORIGIN, log_key)
+    assert any("not a prefix" in p for p in verify(svc, trusted_head=other).problems)
+    beyond = cp.sign_note(cp.checkpoint_body(ORIGIN, 10**6, bytes(32)), ORIGIN, log_key)
+    assert any("rolled back" in p for p in verify(svc, trusted_head=beyond).problems)
+    stranger = cp.sign_note(cp.checkpoint_body(ORIGIN, 2, bytes(32)), ORIGIN,
+                            Ed25519PrivateKey.from_private_bytes(b"\x05" * 32))
+    assert any("not a head of this log" in p for p in verify(svc, trusted_head=stranger).problems)
+    # A stored cosignature altered afterwards is caught.
+    with svc.db.write() as cur:
+        cur.execute("UPDATE cosignatures SET line = ? WHERE witness = ?",
+                    (cp.cosign(cp.checkpoint_body(ORIGIN, 1, bytes(32)), NAMES[0],
+                               KEYS[NAMES[0]], 1).decode(), NAMES[0]))
+    problems = verify(svc).problems
+    assert any(f"cosignature by {NAMES[0]} is invalid" in p for p in problems), problems
