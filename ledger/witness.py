@@ -11,6 +11,9 @@ a proof that fails) raises the alarm: it is logged, both checkpoints are written
 file beside the state file, the state keeps the alarm (so a restart doesn't forget it), the
 witness cosigns nothing more for that log, and the command exits non-zero. A ledger that is down
 is only a failed round: the state is untouched, and a cosignature not yet delivered is sent again.
+
+On first contact (no state file) the witness cosigns the checkpoint it is shown: trust on first
+use, as in tlog-witness (old size 0). The state file is only ever replaced atomically.
 """
 
 from __future__ import annotations
@@ -41,7 +44,9 @@ class ForkDetected(Exception):
 
 @dataclass
 class Round:
-    status: str  # "cosigned", "unchanged", "delivered", "ledger_unavailable", "alarm"
+    # "cosigned", "unchanged", "delivered", "ledger_unavailable", "refused" (a checkpoint the
+    # log did not sign: no evidence against it, nothing cosigned), "alarm"
+    status: str
     tree_size: int | None = None
     detail: str = ""
 
