@@ -9,6 +9,9 @@ API = "/api/v1"
 PUBLIC_API = tuple(API + p for p in (
     "/public", "/areas", "/funds", "/categories",
     "/audit/tree-head", "/audit/tree-heads", "/audit/proofs", "/audit/public-key",
+    # Witnesses: the checkpoint, who counts, and their cosignatures (the signature is the
+    # credential: POST /audit/cosignatures keeps only configured witnesses' that verify).
+    "/audit/checkpoint", "/audit/witnesses", "/audit/cosignatures",
 ))
 # Public search: the costly query any stranger can run, rate-limited per client.
 # Where the limits middleware leaves the caller it has authenticated before reading a body

@@ -244,15 +244,23 @@ def _rebuild_in_parallel(svc: CompositionRoot, workers: int) -> int:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Recompute leaves and roots, check tree heads, replay every projection and compare."""
+def audit_verify(
+    trusted_head: Annotated[str | None, typer.Option(
+        "--trusted-head", help="a head you kept (STH JSON or checkpoint note): prove the log extends it")]
+        = None,
+) -> None:
+    """Recompute leaves and roots, check tree heads and cosignatures, replay every projection and
+    compare; with --trusted-head, prove the log consistent with a head kept earlier."""
+    from pathlib import Path
+
     from ledger.audit import verify
 
+    kept = Path(trusted_head).read_bytes() if trusted_head else None
     svc = _services()
     try:
         with _progress() as bar:
             task = bar.add_task("verify", total=svc.ledger.recorder.max_notification_id() or 0)
-            report = verify(svc, lambda n: bar.advance(task, n))
+            report = verify(svc, lambda n: bar.advance(task, n), trusted_head=kept)
     finally:
         svc.close()
     for problem in report.problems:
@@ -585,3 +593,44 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@app.command()
+def witness(
+    ledger: Annotated[str, typer.Option(help="the ledger's base URL, e.g. https://minhbach.example")],
+    name: Annotated[str, typer.Option(help="this witness's key name, e.g. mttq.langson.vn/witness")],
+    log_key: Annotated[str, typer.Option(help="the ledger's tree-head public key, 64 hex")],
+    state: Annotated[str, typer.Option(help="this witness's state file (JSON)")] = "witness.json",
+    key: Annotated[str, typer.Option(help="this witness's Ed25519 key, 32 raw bytes (made if absent)")]
+        = "witness.key",
+    origin: Annotated[str, typer.Option(help="the checkpoint origin line the ledger uses")]
+        = "minhbach.langson.gov.vn/log",
+    interval: Annotated[float, typer.Option(help="seconds between rounds")] = 10.0,
+    once: Annotated[bool, typer.Option(help="one round, then exit")] = False,
+) -> None:
+    """Run a witness (DESIGN §5): cosign the ledger's checkpoints after checking each extends the
+    last one cosigned. Exits 3 on a fork or rollback (record file beside the state file)."""
+    import logging
+    from pathlib import Path
+
+    import httpx
+
+    from domain.checkpoint import cosignature_key_id, public_bytes
+    from ledger.witness import Witness, load_key
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    private = load_key(Path(key))
+    public = public_bytes(private)
+    print(f"witness {name}: public key {public.hex()} (key id {cosignature_key_id(name, public).hex()});"
+          f" give the ledger MINHBACH_WITNESSES='{name}={public.hex()}'")
+    with httpx.Client(base_url=ledger.rstrip("/"), timeout=30) as client:
+        w = Witness(name=name, key=private, state_file=Path(state), origin=origin,
+                    log_public_key=bytes.fromhex(log_key), client=client)
+        if once:
+            result = w.step()
+            print(f"{result.status} {result.tree_size if result.tree_size is not None else ''}"
+                  f" {result.detail}".rstrip())
+            raise typer.Exit(3 if result.status == "alarm" else 0)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        raise typer.Exit(w.run(interval, stop))

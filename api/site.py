@@ -404,5 +404,7 @@ def _place(request: Request, svc: CompositionRoot, code: str, kind: str, season:
 
 @router.get("/verify")
 def verify(request: Request, svc: Svc, lang: str | None = None) -> Response:
-    return _page(request, svc, "verify.html", _lang(lang), head=svc.tree_heads.latest(),
-                 public_key=svc.tree_heads.public_key)
+    head = svc.checkpoints.published()
+    return _page(request, svc, "verify.html", _lang(lang), head=head,
+                 public_key=svc.tree_heads.public_key,
+                 publication=svc.checkpoints.publication(head))

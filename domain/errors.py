@@ -160,3 +160,24 @@ class PartnerUnknown(DomainError):
     code = "partner_unknown"
     status = 422
     title = "No such partner organisation"
+
+
+class WitnessUnknown(DomainError):
+    """A cosignature under a key that is not one of the configured witnesses'."""
+    code = "witness_unknown"
+    status = 403
+    title = "Not a configured witness"
+
+
+class CheckpointUnknown(DomainError):
+    """A cosignature over a checkpoint this ledger never signed (another origin, size or root)."""
+    code = "checkpoint_unknown"
+    status = 409
+    title = "Not a checkpoint this ledger signed"
+
+
+class CosignatureInvalid(DomainError):
+    """A malformed note or a cosignature by a configured witness that does not verify."""
+    code = "cosignature_invalid"
+    status = 422
+    title = "The cosignature does not verify"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import json
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from eventsourcing.persistence import Notification
 
 import migrations
 from adapters.signing import verify_head
-from domain import merkle
+from domain import checkpoint, merkle
 from domain.business_dates import Entry, business_days
 from domain.ids import as_id
 from domain.leaf import ORIGIN_KINDS, Facts, leaf
@@ -91,11 +92,89 @@ def stored_events(services: CompositionRoot, progress: Progress | None = None) -
             progress(len(page))
 
 
-def verify(services: CompositionRoot, progress: Progress | None = None) -> Report:
+def verify(services: CompositionRoot, progress: Progress | None = None,
+           trusted_head: bytes | None = None, now_ms: int | None = None) -> Report:
+    """All the checks of `minhbach audit verify`; `trusted_head` is a head the auditor kept (an
+    STH as /audit/tree-head gives it, or a checkpoint note as /audit/checkpoint does)."""
     report = Report()
     _check_log(services, report, progress)
+    now = int(datetime.now(UTC).timestamp() * 1000) if now_ms is None else now_ms
+    _check_cosignatures(services, report, now)
+    if trusted_head is not None:
+        _check_trusted(services, report, trusted_head)
     _check_projections(services, report)
     return report
+
+
+def _check_cosignatures(services: CompositionRoot, report: Report, now_ms: int) -> None:
+    """Every stored cosignature by a configured witness verifies over its head's checkpoint; with
+    a quorum, events are covered by a published head within the grace period."""
+    points = services.checkpoints
+    for head in services.tree_heads.all(limit=10**9):
+        body = points.body(head)
+        for row in services.db.query("SELECT witness, line FROM cosignatures WHERE tree_size = ?",
+                                     (int(head["tree_size"]),)):
+            witness = points.witnesses.get(row["witness"])
+            if witness is None:
+                continue  # a witness no longer configured: its lines stay, and no longer count
+            try:
+                checkpoint.verify_cosignature(body, row["line"].encode(), witness.name,
+                                              witness.public_key)
+            except checkpoint.NoteError as exc:
+                report.add(f"tree head of size {head['tree_size']}: the cosignature by "
+                           f"{witness.name} is invalid ({exc})")
+    if not points.quorum:
+        return
+    published = points.published()
+    covered = int(published["tree_size"]) if published else 0
+    grace_ms = int(services.settings.witness_grace_s * 1000)
+    # The first head past the published one dates the oldest events no published head covers.
+    waiting = services.tree_heads.all(after=covered, limit=1)
+    if waiting and now_ms - int(waiting[0]["timestamp"]) > grace_ms:
+        report.add(f"events beyond tree size {covered} have waited more than "
+                   f"{services.settings.witness_grace_s:g} s for a quorum of {points.quorum} "
+                   f"witnesses (signed in the head of size {waiting[0]['tree_size']})")
+    if published is None and report.events and not waiting:
+        report.add("events exist but no published tree head covers them")
+
+
+def _check_trusted(services: CompositionRoot, report: Report, kept: bytes) -> None:
+    """Prove the log consistent with a head the auditor kept (its signature checked first)."""
+    points = services.checkpoints
+    try:
+        if kept.lstrip().startswith(b"{"):
+            head = json.loads(kept)
+            if not verify_head(services.tree_heads.public_key, head):
+                raise ValueError("its signature does not verify")
+            size, root = int(head["tree_size"]), bytes.fromhex(head["root_hash"])
+        else:
+            parsed = checkpoint.verify_note(kept, points.origin, points.log_public_key)
+            found = checkpoint.parse_checkpoint(parsed.body)
+            if found.origin != points.origin:
+                raise ValueError(f"its origin is {found.origin!r}")
+            size, root = found.size, found.root
+    except (ValueError, KeyError, TypeError) as exc:
+        report.add(f"the trusted head is not a head of this log: {exc}")
+        return
+    latest = services.tree_heads.latest()
+    if latest is None or int(latest["tree_size"]) < size or report.events < size:
+        report.add(f"the log ({report.events} events) is shorter than the trusted head of size "
+                   f"{size}: rolled back")
+        return
+    second, second_root = int(latest["tree_size"]), bytes.fromhex(latest["root_hash"])
+    if second == size:
+        ok = second_root == root
+    else:
+        with services.db.read() as cur:
+            try:
+                proof = merkle.consistency_proof(size, second, fetcher(cur))
+            except LookupError:
+                report.add(f"trusted head {size} → {second}: tree nodes missing")
+                return
+        ok = merkle.verify_consistency(size, second, root, second_root, proof)
+    if not ok:
+        report.add(f"the trusted head of size {size} is not a prefix of the log's head of size "
+                   f"{second} (history rewritten)")
 
 
 def _check_log(services: CompositionRoot, report: Report, progress: Progress | None) -> None:

@@ -17,6 +17,7 @@ from domain.money import MAX_AMOUNT_VND
 from ledger.application import Ledger
 from ledger.bank_book import BankBook
 from ledger.settings import Settings
+from ledger.witnesses import Checkpoints
 from projections.bank_queries import BankQueries
 from projections.db import Database
 from projections.health import TaskHealth
@@ -43,6 +44,7 @@ class CompositionRoot:
     tree_heads: TreeHeads
     bank: BankBook
     bank_queries: BankQueries
+    checkpoints: Checkpoints
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -158,4 +160,6 @@ def build(settings: Settings | None = None) -> CompositionRoot:
     bank_queries = BankQueries(db, catch_up, ledger)
     return CompositionRoot(settings=settings, db=db, ledger=ledger, queries=queries, runner=runner,
                     areas=areas, tree_heads=tree_heads, bank=BankBook(ledger, bank_queries),
-                    bank_queries=bank_queries)
+                    bank_queries=bank_queries,
+                    checkpoints=Checkpoints(db, tree_heads, settings.checkpoint_origin,
+                                            settings.witness_keys, settings.witness_quorum))

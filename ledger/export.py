@@ -72,15 +72,21 @@ def latest_head(services: CompositionRoot) -> dict[str, Any]:
     """Bring the Merkle tree up to the end of the log and sign it (unless already signed)."""
     services.runner.catch_up()
     services.tree_heads.publish()
-    head = services.tree_heads.latest()
+    # With witnesses configured, only a head their quorum cosigned is exported (DESIGN §5).
+    head = services.checkpoints.published()
     if head is None:
-        raise LookupError("the log is empty: there is no tree head to export")
+        raise LookupError("no tree head is published yet (the log is empty, or the witnesses'"
+                          " quorum has not cosigned one)")
     return signed_head(head)
 
 
 def header_line(services: CompositionRoot, head: dict[str, Any], fmt: str) -> str:
-    return _line({"format": fmt, "public_key": services.tree_heads.public_key,
-                  "algorithm": ALGORITHM, "tree_head": head})
+    header: dict[str, Any] = {"format": fmt, "public_key": services.tree_heads.public_key,
+                              "algorithm": ALGORITHM, "tree_head": head}
+    if services.checkpoints.quorum:
+        # The head's C2SP checkpoint and its witnesses' cosignatures (none without witnesses).
+        header["publication"] = services.checkpoints.publication(head)
+    return _line(header)
 
 
 def _write(out: Path, chunks: Iterable[str]) -> None:

@@ -9,11 +9,30 @@ from limits import parse
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.checkpoint import DEFAULT_ORIGIN, NoteError, cosignature_key_id, note_key_id
 from domain.dates import AHEAD_DAYS, EARLIEST, DateWindow
 from domain.inputs import CHILD_MAX_AGE
 from domain.money import MAX_AMOUNT_VND
 from domain.proposals import FOUR_EYES_VND
 from domain.recognition import parse_tiers
+
+
+def parse_witnesses(text: str) -> dict[str, bytes]:
+    """`name=hex;name=hex` → {name: 32-byte Ed25519 public key}; ValueError on a bad entry."""
+    found: dict[str, bytes] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        name, sep, key_hex = part.partition("=")
+        try:
+            key = bytes.fromhex(key_hex.strip())
+            if not sep or len(key) != 32:
+                raise ValueError
+            cosignature_key_id(name.strip(), key)
+        except (ValueError, NoteError) as exc:
+            raise ValueError(f"bad witness {part!r}: want name=<64 hex>") from exc
+        if name.strip() in found:
+            raise ValueError(f"witness {name.strip()!r} listed twice")
+        found[name.strip()] = key
+    return found
 
 
 class Settings(BaseSettings):
@@ -29,6 +48,18 @@ class Settings(BaseSettings):
                                        " replica before the primary serves it")
     service_key_hex: str = Field(default="", description="64 hex chars; else var/service.key")
     signing_key_hex: str = Field(default="", description="Ed25519 key, 64 hex; else var/signing.key")
+    checkpoint_origin: str = Field(
+        default=DEFAULT_ORIGIN,
+        description="the C2SP checkpoint origin line, also the log's note key name (no spaces, no +)")
+    witnesses: str = Field(
+        default="", description="the witnesses whose cosignatures count, `name=<64 hex public key>`"
+                                " separated by `;` (name: a schema-less URL, e.g. mttq.langson.vn/w1)")
+    witness_quorum: int = Field(default=0, ge=0,
+                                description="how many of them must cosign a tree head before it is"
+                                            " published; 0: every signed head is published")
+    witness_grace_s: float = Field(default=3600.0, ge=0,
+                                   description="`audit verify` fails when events have waited longer"
+                                               " than this for the witnesses' quorum")
     tree_head_interval_s: float = Field(default=2.0, description="seconds between tree heads")
     wait_timeout_s: float = Field(default=5.0, description="how long ?after= may wait")
     access_log: bool = Field(default=True, description="log every request (uvicorn access log)")
@@ -76,6 +107,28 @@ class Settings(BaseSettings):
             raise ValueError("MINHBACH_READ_DATABASE_URL is a PostgreSQL replica of a PostgreSQL"
                              " MINHBACH_DATABASE_URL")
         return self
+
+    @field_validator("checkpoint_origin")
+    @classmethod
+    def _origin(cls, value: str) -> str:
+        note_key_id(value, bytes(32))  # the origin is also the key name: refused at start-up
+        return value
+
+    @field_validator("witnesses")
+    @classmethod
+    def _witnesses(cls, value: str) -> str:
+        parse_witnesses(value)
+        return value
+
+    @model_validator(mode="after")
+    def _quorum(self) -> Settings:
+        if self.witness_quorum > len(parse_witnesses(self.witnesses)):
+            raise ValueError("witness_quorum is more than the witnesses configured")
+        return self
+
+    @property
+    def witness_keys(self) -> dict[str, bytes]:
+        return parse_witnesses(self.witnesses)
 
     @field_validator("public_search_rate", "failed_auth_rate")
     @classmethod

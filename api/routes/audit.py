@@ -6,6 +6,7 @@ import base64
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
 
 from api.deps import Caller, Svc, require
 from api.problems import Problem
@@ -27,6 +28,44 @@ def tree_head(svc: Svc, response: Response) -> dict[str, Any]:
         raise Problem(404, "not_found", "No tree head yet", "no signed tree head is published yet")
     response.headers["Cache-Control"] = "public, max-age=2"
     return head
+
+
+CHECKPOINT_TYPE = "text/plain; charset=utf-8"
+
+
+class CosignaturesIn(BaseModel):
+    note: str = Field(max_length=1 << 16, description="the checkpoint note (as GET /audit/checkpoint"
+                      " gives it) with the witness's cosignature/v1 line(s) after the signatures")
+
+
+@router.get("/checkpoint", response_class=Response,
+            responses={200: {"content": {"text/plain": {}}}})
+def checkpoint(svc: Svc, tree_size: Annotated[int | None, Query(ge=1, le=MAX_INT64)] = None) -> Response:
+    """The latest signed tree head (or the one of `tree_size`) as a C2SP tlog-checkpoint signed
+    note, with every configured witness's cosignature it has."""
+    head = svc.tree_heads.latest() if tree_size is None else svc.db.query_one(
+        "SELECT tree_size, root_hash, timestamp, signature FROM tree_heads WHERE tree_size = ?",
+        (tree_size,))
+    if head is None:
+        raise Problem(404, "not_found", "No such checkpoint", "no signed tree head of that size")
+    return Response(svc.checkpoints.note(head), media_type=CHECKPOINT_TYPE,
+                    headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/witnesses")
+def witnesses(svc: Svc) -> dict[str, Any]:
+    """The checkpoint origin, the log's note key, the witnesses whose cosignatures count, the
+    quorum, and the latest head that quorum cosigned."""
+    return {**svc.checkpoints.describe(),
+            "published": svc.checkpoints.publication(svc.checkpoints.published())}
+
+
+@router.post("/cosignatures", status_code=201)
+def cosignatures(svc: Svc, body: CosignaturesIn) -> dict[str, Any]:
+    """A witness hands back its cosignature: accepted only under a configured witness key, over
+    a checkpoint this ledger signed, and when it verifies (else `witness_unknown`,
+    `checkpoint_unknown`, `cosignature_invalid`). No token: the signature is the credential."""
+    return svc.checkpoints.add(body.note.encode("utf-8"))
 
 
 @router.get("/tree-heads")

@@ -46,7 +46,10 @@ def summary(svc: Svc, response: Response, season: Season | None = None) -> dict[
     money apart from goods, at /balances/funds and /balances/stock)."""
     response.headers["Cache-Control"] = PUBLIC_CACHE
     # DESIGN §7: the summary names the latest signed tree head, so its figures can be checked.
-    return {**svc.queries.summary(season), "tree_head": svc.tree_heads.latest()}
+    # With witnesses, the latest head their quorum cosigned, its checkpoint and cosignatures.
+    head = svc.checkpoints.published()
+    return {**svc.queries.summary(season), "tree_head": head,
+            "publication": svc.checkpoints.publication(head)}
 
 
 @router.get("/public/donations", response_model=Page, dependencies=[Consistent])

@@ -55,11 +55,14 @@ def public_export(
     leaf (from `/public/donations/{reference}`) at its index: `tools/verify_export.py FILE
     --leaf ANSWER.json`; recompute the public figures: `tools/public_figures.py FILE`.
     """
-    row = svc.tree_heads.latest()
+    row = svc.checkpoints.published()
     if row is None:
         raise Problem(404, "not_found", "No tree head yet", "no signed tree head is published yet")
     head = signed_head(row)
-    headers = {"ETag": etag_of(head), "Cache-Control": EXPORT_CACHE}
+    etag = etag_of(head)
+    if svc.checkpoints.quorum:  # the header carries the cosignatures, which can still arrive
+        etag = f'{etag[:-1]}-{len(svc.checkpoints.cosignatures(head))}"'
+    headers = {"ETag": etag, "Cache-Control": EXPORT_CACHE}
     if if_none_match is not None and etag_matches(if_none_match, headers["ETag"]):
         return Response(status_code=304, headers=headers)
     with svc.db.read() as cur:

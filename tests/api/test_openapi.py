@@ -26,6 +26,8 @@ EXPECTED = {
     ("get", "/healthz"), ("get", "/readyz"), ("get", "/metrics"),
     ("get", "/api/v1/audit/events"), ("get", "/api/v1/audit/balances"), ("get", "/api/v1/audit/tree-head"),
     ("get", "/api/v1/audit/tree-heads"), ("get", "/api/v1/audit/public-key"),
+    ("get", "/api/v1/audit/checkpoint"), ("get", "/api/v1/audit/witnesses"),
+    ("post", "/api/v1/audit/cosignatures"),
     ("get", "/api/v1/audit/proofs/inclusion"), ("get", "/api/v1/audit/proofs/consistency"),
     ("post", "/api/v1/bank-accounts"), ("get", "/api/v1/bank-accounts"),
     ("post", "/api/v1/bank-accounts/{code}/statements"), ("get", "/api/v1/bank-accounts/{code}/lines"),
@@ -53,7 +55,8 @@ def test_openapi_lists_every_endpoint_with_its_problems(client: TestClient) -> N
             if method == "post":
                 assert "201" in op["responses"], path
                 names = {p["name"] for p in op.get("parameters", [])}
-                assert "Idempotency-Key" in names, path
+                # A cosignature is its own idempotency key: the same line sent again stores nothing.
+                assert "Idempotency-Key" in names or path == "/api/v1/audit/cosignatures", path
 
 
 def test_four_eyes_answers_and_problems_are_documented(client: TestClient) -> None:
