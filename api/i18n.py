@@ -113,6 +113,19 @@ TEXTS: dict[str, tuple[str, str]] = {  # key → (Vietnamese, English)
                   "Not verified: the proof does not match the public ledger"),
     "proof_none": ("Chưa có bằng chứng: sổ cái chưa công bố gốc mới nhất. Vui lòng thử lại sau ít giây.",
                    "No proof yet: the ledger has not published its latest root. Try again in a few seconds."),
+    "proof_unwitnessed": ("Chưa có bằng chứng: khoản này chưa được các tổ chức chứng thực sổ cái xác nhận."
+                          " Vui lòng quay lại sau.",
+                          "No proof yet: the ledger's witnesses have not attested a root that holds"
+                          " this donation. Please come back later."),
+    "fork_alarm": ("Cảnh báo: sổ cái công khai đã bị thay đổi so với lần trước bạn xem. Hai bản ghi"
+                   " dưới đây không thể cùng đúng.",
+                   "Warning: the public ledger has changed since you last looked. The two records"
+                   " below cannot both be true."),
+    "fork_alarm_how": ("Xin hãy sao chép cả hai bản ghi và gửi cho Ủy ban MTTQ tỉnh hoặc báo chí.",
+                       "Please copy both records and send them to the provincial Fatherland Front"
+                       " committee or the press."),
+    "fork_seen_before": ("Bản ghi bạn đã thấy lần trước", "The record you saw last time"),
+    "fork_seen_now": ("Bản ghi trang này đưa ra bây giờ", "The record this page shows now"),
     "proof_noscript": ("Trình duyệt của bạn tắt JavaScript: hãy tự kiểm tra bằng các số liệu dưới đây"
                        " (xem trang Kiểm chứng).",
                        "JavaScript is off: check the figures below yourself (see the Verify page)."),

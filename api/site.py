@@ -274,7 +274,11 @@ def follow(request: Request, svc: Svc, reference: Annotated[str | None, Query(ma
 @router.get("/donations/{reference}")
 def donation(request: Request, svc: Svc, reference: str, lang: str | None = None) -> Response:
     language = _lang(lang)
-    found = donation_with_proof(svc, reference) if len(reference) <= 40 else None
+    # With witnesses, the proof is against the latest head a quorum cosigned (the browser checks
+    # the cosignatures itself); a receipt no published head covers yet gets no proof.
+    checkpoints = svc.checkpoints
+    against: dict[str, Any] | None | bool = checkpoints.published() if checkpoints.quorum else True
+    found = donation_with_proof(svc, reference, against) if len(reference) <= 40 else None
     if found is None:
         return _page(request, svc, "follow.html", language, status=404, missing=reference)
     proof = found.get("inclusion_proof")
@@ -282,7 +286,10 @@ def donation(request: Request, svc: Svc, reference: str, lang: str | None = None
     data = None
     if proof and head:
         data = {"leaf": found["leaf"], "proof": proof, "tree_head": head,
-                "public_key": svc.tree_heads.public_key}
+                "public_key": svc.tree_heads.public_key, "origin": checkpoints.origin,
+                "checkpoint": checkpoints.note(head).decode(), "quorum": checkpoints.quorum,
+                "witnesses": [{"name": w.name, "public_key": w.public_key.hex()}
+                              for w in checkpoints.witnesses.values()]}
     # The facts shown are the leaf's (domain/leaf.py), which verify.js checks against the proof.
     # Until the Merkle tree has the receipt (no leaf yet), the read model's are shown.
     facts = found.get("facts")
@@ -297,7 +304,8 @@ def donation(request: Request, svc: Svc, reference: str, lang: str | None = None
         shown = {k: found.get(k) for k in ("donor", "amount_vnd", "fund", "received_on", "item",
                                            "quantity", "restriction")}
     return _page(request, svc, "donation.html", language, d=found, f=shown,
-                 proof_json=Markup(_script_json(data)) if data else None)
+                 proof_json=Markup(_script_json(data)) if data else None,
+                 unwitnessed=bool(checkpoints.quorum) and data is None)
 
 
 def _script_json(data: Any) -> str:

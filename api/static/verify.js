@@ -47,6 +47,97 @@
     return crypto.subtle.verify({ name: "Ed25519" }, key, unhex(head.signature), signed);
   }
 
+  // The checkpoint note (C2SP signed note): body, blank line, "— name base64(key id ‖ sig)" lines.
+  function parseNote(text) {
+    const cut = text.indexOf("\n\n");
+    if (cut < 0) return null;
+    const body = text.slice(0, cut + 1);
+    const lines = body.split("\n");
+    if (lines.length < 4) return null;
+    const sigs = [];
+    for (const line of text.slice(cut + 2).split("\n")) {
+      if (line === "") continue;
+      const m = /^\u2014 (\S+) (\S+)$/.exec(line);
+      if (!m) return null;
+      sigs.push({ name: m[1], bytes: unbase64(m[2]) });
+    }
+    return { body, origin: lines[0], size: Number(lines[1]), root: hex(unbase64(lines[2])), sigs };
+  }
+
+  async function keyId(name, alg, publicKey) {
+    return new Uint8Array(await sha256(concat(enc.encode(name), Uint8Array.of(10, alg), publicKey))).slice(0, 4);
+  }
+  const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+  const ed25519 = (publicKey) => crypto.subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
+
+  // The log's note signature over the body, then the cosignatures over THIS body by the
+  // published witness keys (name and key id both match); they must reach the quorum.
+  async function witnessed(note) {
+    const logKey = unhex(data.public_key), body = enc.encode(note.body);
+    const logId = await keyId(data.origin, 1, logKey);
+    let signed = false;
+    for (const s of note.sigs) {
+      if (s.name === data.origin && s.bytes.length === 68 && same(s.bytes.slice(0, 4), logId) &&
+          await crypto.subtle.verify({ name: "Ed25519" }, await ed25519(logKey), s.bytes.slice(4), body)) signed = true;
+    }
+    if (!signed) return false;
+    let count = 0;
+    for (const w of data.witnesses) {
+      const key = unhex(w.public_key), id = await keyId(w.name, 4, key);
+      for (const s of note.sigs) {
+        if (s.name !== w.name || s.bytes.length !== 76 || !same(s.bytes.slice(0, 4), id)) continue;
+        let ts = 0n;
+        for (const b of s.bytes.slice(4, 12)) ts = (ts << 8n) | BigInt(b);
+        const message = concat(enc.encode("cosignature/v1\ntime " + ts.toString() + "\n"), body);
+        if (await crypto.subtle.verify({ name: "Ed25519" }, await ed25519(key), s.bytes.slice(12), message)) { count++; break; }
+      }
+    }
+    return count >= data.quorum;
+  }
+
+  // RFC 9162 §2.1.4.2: the tree of size `second` extends the tree of size `first`.
+  async function consistent(first, second, path, firstRoot, secondRoot) {
+    const node = async (l, r) => new Uint8Array(await sha256(concat(Uint8Array.of(1), l, r)));
+    if (first === second) return path.length === 0 && firstRoot === secondRoot;
+    if (first === 0 || first > second || path.length === 0) return false;
+    if ((first & (first - 1)) === 0) path = [unhex(firstRoot), ...path];
+    let fn = first - 1, sn = second - 1;
+    while ((fn & 1) === 1) { fn >>= 1; sn >>= 1; }
+    let fr = path[0], sr = path[0];
+    for (const c of path.slice(1)) {
+      if (sn === 0) return false;
+      if ((fn & 1) === 1 || fn === sn) {
+        fr = await node(c, fr); sr = await node(c, sr);
+        if ((fn & 1) === 0) { while ((fn & 1) === 0 && fn !== 0) { fn >>= 1; sn >>= 1; } }
+      } else {
+        sr = await node(sr, c);
+      }
+      fn >>= 1; sn >>= 1;
+    }
+    return sn === 0 && hex(fr) === firstRoot && hex(sr) === secondRoot;
+  }
+
+  // The last checkpoint this browser verified for this log: the new one must extend it.
+  const storeKey = () => "minhbach.checkpoint:" + data.origin;
+  async function extendsRemembered(note) {
+    let old = null;
+    try { old = JSON.parse(localStorage.getItem(storeKey()) || "null"); } catch (e) { old = null; }
+    if (!old || old.origin !== data.origin) return true;
+    let ok;
+    if (old.size === note.size) ok = old.root === note.root;
+    else if (old.size > note.size) ok = false; // rolled back
+    else {
+      const answer = await fetch("/api/v1/audit/proofs/consistency?first=" + old.size + "&second=" + note.size);
+      ok = answer.ok && await consistent(old.size, note.size, (await answer.json()).proof.map(unhex), old.root, note.root);
+    }
+    if (!ok) {
+      document.getElementById("alarm-old").textContent = old.note;
+      document.getElementById("alarm-new").textContent = data.checkpoint;
+      document.getElementById("proof-alarm").hidden = false;
+    }
+    return ok;
+  }
+
   // The facts the page shows, written from the proven leaf's public part.
   function show(facts) {
     for (const el of document.querySelectorAll("[data-leaf]")) {
@@ -65,6 +156,13 @@
     const path = proof.audit_path.map(unhex);
     if (!(await inclusion(leafHash, proof.leaf_index, proof.tree_size, path, head.root_hash))) return false;
     if ((await signature(head, data.public_key)) === false) return false;
+    if (data.checkpoint) {
+      const note = parseNote(data.checkpoint);
+      if (!note || note.origin !== data.origin || note.size !== head.tree_size || note.root !== head.root_hash) return false;
+      if (data.quorum > 0 && !(await witnessed(note))) return false;
+      if (!(await extendsRemembered(note))) return false;
+      localStorage.setItem(storeKey(), JSON.stringify({ origin: data.origin, size: note.size, root: note.root, note: data.checkpoint }));
+    }
     const parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(leaf));
     const facts = parsed.public;
     if (!facts || facts.reference !== document.getElementById("reference").textContent.trim()) return false;
