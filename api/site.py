@@ -277,8 +277,8 @@ def donation(request: Request, svc: Svc, reference: str, lang: str | None = None
     # With witnesses, the proof is against the latest head a quorum cosigned (the browser checks
     # the cosignatures itself); a receipt no published head covers yet gets no proof.
     checkpoints = svc.checkpoints
-    against: dict[str, Any] | None | bool = checkpoints.published() if checkpoints.quorum else True
-    found = donation_with_proof(svc, reference, against) if len(reference) <= 40 else None
+    found = donation_with_proof(svc, reference, checkpoints.published() if checkpoints.quorum else None,
+                                pinned=bool(checkpoints.quorum)) if len(reference) <= 40 else None
     if found is None:
         return _page(request, svc, "follow.html", language, status=404, missing=reference)
     proof = found.get("inclusion_proof")

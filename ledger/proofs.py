@@ -37,18 +37,18 @@ def inclusion_proof(svc: CompositionRoot, position: int, tree_size: int | None =
 
 
 def donation_with_proof(svc: CompositionRoot, reference: str,
-                        head: dict[str, Any] | None | bool = True) -> dict[str, Any] | None:
+                        head: dict[str, Any] | None = None, *, pinned: bool = False,
+                        ) -> dict[str, Any] | None:
     """A receipt as the public sees it, where its money went, its public leaf (base64 of the
     leaf bytes: the receipt's public facts and the sealed digest of the rest, never the stored
     event) and its inclusion proof against the latest signed tree head (None while no tree head
-    covers it yet). `leaf` is None until the Merkle tree has the receipt. `head` is the head to
-    prove against (None: none yet); by default the latest signed one."""
+    covers it yet). `leaf` is None until the Merkle tree has the receipt. With `pinned`, the
+    proof is against `head` (None: none yet) instead of the latest signed head."""
     found = svc.queries.donation(reference)
     if found is None:
         return None
-    if head is True:
+    if not pinned:
         head = svc.tree_heads.latest()
-    assert head is not True
     found["tree_head"] = head
     found["inclusion_proof"] = None
     with svc.db.read() as cur:

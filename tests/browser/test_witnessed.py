@@ -71,6 +71,7 @@ def test_two_of_three_witnesses_verify_and_forged_cosignatures_do_not_count(
             head = svc.tree_heads.latest()
             assert head is not None
             body = svc.checkpoints.body(head)
+            kid = cp.cosignature_key_id(NAMES[1], cp.public_bytes(KEYS[NAMES[1]])).hex()
             stranger = Ed25519PrivateKey.from_private_bytes(b"\x09" * 32)
             other = cp.checkpoint_body(ORIGIN, int(head["tree_size"]), bytes(32))
             for forged in (cp.cosign(body, NAMES[1], stranger, 1),
@@ -79,8 +80,7 @@ def test_two_of_three_witnesses_verify_and_forged_cosignatures_do_not_count(
                     cur.execute("DELETE FROM cosignatures WHERE witness = ?", (NAMES[1],))
                     cur.execute("INSERT INTO cosignatures (tree_size, witness, key_id, timestamp, line)"
                                 " VALUES (?,?,?,?,?)", (head["tree_size"], NAMES[1],
-                                                        cp.cosignature_key_id(NAMES[1], cp.public_bytes(KEYS[NAMES[1]])).hex(),
-                                                        1, forged.decode()))
+                                                        kid, 1, forged.decode()))
                 assert svc.checkpoints.published()["tree_size"] == head["tree_size"]  # type: ignore[index]
                 assert _status(page, f"{base}/donations/{ref}") == "false"
                 expect(page.locator("#proof-alarm")).to_be_hidden()
@@ -95,7 +95,8 @@ def test_a_forked_log_is_caught_by_the_browser(browser: Browser, tmp_path: Path)
     a.close()
     b_dir.mkdir()
     shutil.copy(tmp_path / "a.db", b_dir / "ledger.db")
-    a, b = build(settings(a_url, tmp_path / "a")), build(settings(f"sqlite:///{b_dir / 'ledger.db'}", b_dir))
+    a = build(settings(a_url, tmp_path / "a"))
+    b = build(settings(f"sqlite:///{b_dir / 'ledger.db'}", b_dir))
     context = browser.new_context()
     errors: list[str] = []
     try:
