@@ -8,7 +8,10 @@
 #   deploy/local.sh [start] [--demo]   make what is missing, start what is stopped (idempotent)
 #   deploy/local.sh status             what runs, and where
 #   deploy/local.sh stop               stop the processes and the two clusters (data kept)
-#   deploy/local.sh destroy            stop, drop the two clusters, delete the state directory
+#   deploy/local.sh backup             a base backup of the primary (deploy/backup.sh)
+#   deploy/local.sh drill              restore the newest base backup + archived WAL into a scratch
+#                                      cluster, `minhbach audit verify` it, compare its tree head
+#   deploy/local.sh destroy            stop, drop the clusters, delete the state directory
 #
 # Run as root (pg_createcluster, runuser). Every choice comes from the environment:
 #   MINHBACH_LOCAL_NAME          prefix of the clusters' names (minhbach: minhbach_primary, minhbach_replica)
@@ -19,6 +22,7 @@
 #   MINHBACH_LOCAL_DEMO          1 to load the demo data (same as --demo)
 #   MINHBACH_BIN                 <repo>/.venv/bin/minhbach
 #   MINHBACH_LOCAL_PG_VERSION    the newest installed under /usr/lib/postgresql
+#   MINHBACH_LOCAL_DRILL_PORT    5435 (the restore drill's scratch cluster, dropped after it)
 # The main cluster (5432) is never touched: only the two clusters named above are made,
 # configured, started, stopped and dropped.
 set -euo pipefail
@@ -43,6 +47,9 @@ APP_ROLE=minhbach
 REPL_ROLE=replicator
 # WAL archive of the primary: postgres writes it, so it lives where postgres may write.
 ARCHIVE=/var/lib/postgresql/$PG_VERSION/${NAME}_wal_archive
+BACKUPS=/var/lib/postgresql/$PG_VERSION/${NAME}_backups
+DRILL=${NAME}_drill
+DRILL_PORT=${MINHBACH_LOCAL_DRILL_PORT:-5435}
 READY_TIMEOUT_S=${MINHBACH_LOCAL_READY_TIMEOUT_S:-90}
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -58,7 +65,11 @@ preflight() {
 }
 
 as_postgres() { (cd / && runuser -u postgres -- "$@"); }
-cluster_exists() { [[ -d /etc/postgresql/$PG_VERSION/$1 ]]; }
+cluster_exists() { pg_lsclusters -h "$PG_VERSION" "$1" >/dev/null 2>&1; }
+drop_cluster() {  # pg_dropcluster leaves the files it did not make (our conf.d file): those too
+  if cluster_exists "$1"; then say "dropping cluster $PG_VERSION/$1"; pg_dropcluster --stop "$PG_VERSION" "$1"; fi
+  rm -rf "/etc/postgresql/$PG_VERSION/$1"
+}
 cluster_online() { pg_lsclusters -h "$PG_VERSION" "$1" 2>/dev/null | awk '{print $4}' | grep -q '^online'; }
 psql_primary() { as_postgres psql -X -q -v ON_ERROR_STOP=1 -p "$PRIMARY_PORT" "$@"; }
 
@@ -128,7 +139,7 @@ make_replica() {
   local conf=/etc/postgresql/$PG_VERSION/$REPLICA data=/var/lib/postgresql/$PG_VERSION/$REPLICA
   if cluster_exists "$REPLICA" && [[ ! -f $data/standby.signal ]]; then
     say "cluster $REPLICA exists but is no replica (an interrupted run): making it again"
-    pg_dropcluster --stop "$PG_VERSION" "$REPLICA"
+    drop_cluster "$REPLICA"
   fi
   if ! cluster_exists "$REPLICA"; then
     say "creating cluster $PG_VERSION/$REPLICA on port $REPLICA_PORT from a base backup of the primary"
@@ -212,7 +223,7 @@ deployment_env() {  # fills ENV_ARGS: env(1) arguments with the deployment's set
   for var in $(compgen -e | grep '^MINHBACH_' || true); do ENV_ARGS+=(-u "$var"); done
   while IFS= read -r line; do
     [[ -z $line || $line == \#* ]] || ENV_ARGS+=("$line")
-  done <"$STATE/minhbach.env"
+  done <"${STATE_ENV:-$STATE/minhbach.env}"
 }
 
 mb() {  # a minhbach command with the deployment's settings and no other MINHBACH_* of ours
@@ -316,15 +327,80 @@ destroy() {
   stop
   local c
   for c in "$REPLICA" "$PRIMARY"; do
-    if cluster_exists "$c"; then say "dropping cluster $PG_VERSION/$c"; pg_dropcluster "$PG_VERSION" "$c"; fi
+    drop_cluster "$c"
   done
-  rm -rf "$ARCHIVE" "$STATE"
+  drop_cluster "$DRILL"
+  rm -rf "$ARCHIVE" "$BACKUPS" "$STATE"
+}
+
+backup() {
+  preflight
+  install -d -o postgres -g postgres -m 0700 "$BACKUPS"
+  as_postgres env BACKUP_DIR="$BACKUPS" WAL_ARCHIVE="$ARCHIVE" KEEP="${MINHBACH_LOCAL_KEEP:-3}" \
+    PG_BIN="/usr/lib/postgresql/$PG_VERSION/bin" PGHOST=127.0.0.1 PGPORT="$PRIMARY_PORT" \
+    PGUSER="$REPL_ROLE" PGPASSWORD="$(secret replication.password)" "$REPO/deploy/backup.sh"
+}
+
+drill_recovered() {
+  [[ $(as_postgres psql -X -At -p "$DRILL_PORT" -c "SELECT NOT pg_is_in_recovery()") == t ]]
+}
+
+wal_archived() {  # wal_archived FILE: the archiver has copied FILE (or a later one)
+  [[ $(psql_primary -At -c "SELECT coalesce(last_archived_wal, '') >= '$1' FROM pg_stat_archiver") == t ]]
+}
+
+drill() {
+  preflight
+  local latest data=/var/lib/postgresql/$PG_VERSION/$DRILL conf=/etc/postgresql/$PG_VERSION/$DRILL
+  latest=$(ls -1 "$BACKUPS"/base-*.tar.gz 2>/dev/null | sort | tail -1)
+  [[ -n $latest ]] || die "no base backup in $BACKUPS: run $0 backup first"
+  # Close the current WAL segment, so the archive holds every commit made until now.
+  local segment
+  segment=$(psql_primary -At -c "SELECT pg_walfile_name(pg_switch_wal())")
+  wait_for "WAL $segment to be archived" wal_archived "$segment"
+  drop_cluster "$DRILL"
+  say "restoring $latest and the archived WAL into cluster $PG_VERSION/$DRILL on port $DRILL_PORT"
+  pg_createcluster "$PG_VERSION" "$DRILL" -p "$DRILL_PORT" -- \
+    --auth-local=peer --auth-host=scram-sha-256 >/dev/null
+  find "$data" -mindepth 1 -delete
+  as_postgres tar -C "$data" -xzf "$latest"
+  cat >"$conf/conf.d/minhbach.conf" <<EOF
+# written by deploy/local.sh drill: recover from the archive to its end, then promote
+listen_addresses = '127.0.0.1'
+restore_command = 'cp $ARCHIVE/%f %p'
+recovery_target_action = 'promote'
+archive_mode = off
+EOF
+  cp "/etc/postgresql/$PG_VERSION/$REPLICA/pg_hba.conf" "$conf/pg_hba.conf"
+  chown postgres:postgres "$conf/conf.d/minhbach.conf" "$conf/pg_hba.conf"
+  as_postgres touch "$data/recovery.signal"
+  pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" "$DRILL" start
+  wait_for "the drill cluster to finish recovery" drill_recovered
+  local head on_primary rc=0
+  head=$(as_postgres psql -X -At -p "$DRILL_PORT" -d "$DB" -c \
+         "SELECT tree_size || ' ' || root_hash FROM tree_heads ORDER BY tree_size DESC LIMIT 1")
+  [[ -n $head ]] || die "the restored database has no signed tree head"
+  on_primary=$(psql_primary -d "$DB" -At -c \
+         "SELECT tree_size || ' ' || root_hash FROM tree_heads WHERE tree_size = ${head%% *}")
+  echo "restored tree head: size ${head%% *}, root ${head#* }"
+  if [[ $on_primary != "$head" ]]; then echo "MISMATCH: the primary has '$on_primary'"; rc=1
+  else echo "the primary signed the same head"; fi
+  say "minhbach audit verify against the restored database"
+  sed -e "s|^\(MINHBACH_DATABASE_URL=.*\):$PRIMARY_PORT/|\1:$DRILL_PORT/|" \
+      -e '/^MINHBACH_READ_DATABASE_URL=/d' "$STATE/minhbach.env" >"$STATE/drill.env"
+  chmod 600 "$STATE/drill.env"
+  STATE_ENV=$STATE/drill.env mb audit verify || rc=1
+  rm -f "$STATE/drill.env"
+  if [[ ${MINHBACH_LOCAL_KEEP_DRILL:-0} != 1 ]]; then drop_cluster "$DRILL"; fi
+  return "$rc"
 }
 
 case ${1:-start} in
   start) [[ ${2:-} == --demo ]] && DEMO=1; start ;;
   status) status ;;
   stop) stop ;;
+  backup) backup ;;
+  drill) drill ;;
   destroy) destroy ;;
-  *) die "usage: $0 [start [--demo]|status|stop|destroy]" ;;
+  *) die "usage: $0 [start [--demo]|status|backup|drill|stop|destroy]" ;;
 esac

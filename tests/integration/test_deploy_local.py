@@ -1,6 +1,7 @@
 """`deploy/local.sh` as a newcomer runs it (docs/deploy.md): from nothing, a primary and a
 streaming replica of its own, two API workers and a projection worker; the public site is read
-from the replica, and a write is readable at its position. Needs root and Debian's
+from the replica, a write is readable at its position, and a base backup plus the archived WAL
+restore into a scratch cluster that `minhbach audit verify` passes. Needs root and Debian's
 postgresql-common (pg_createcluster); skipped without them, except under CI=true."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +38,17 @@ class Deployment:
                               capture_output=True, timeout=180)
 
 
+def _wait_for_tree_head(client: httpx.Client, size: int) -> None:
+    """Tree heads are signed every MINHBACH_TREE_HEAD_INTERVAL_S: poll, with a deadline."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        head = client.get(f"{API}/audit/tree-head")
+        if head.status_code == 200 and head.json()["tree_size"] >= size:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"no tree head of size {size} within 30 s")
+
+
 def _unavailable(reason: str) -> None:
     if IN_CI:
         pytest.fail(reason)
@@ -48,12 +61,13 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
         _unavailable("deploy/local.sh needs root (pg_createcluster, runuser)")
     if shutil.which("pg_createcluster") is None or shutil.which("curl") is None:
         _unavailable("deploy/local.sh needs postgresql-common's pg_createcluster and curl")
-    ports = [free_port() for _ in range(3)]
+    ports = [free_port() for _ in range(4)]
     # A name of this test process's own, so a newcomer's `minhbach_*` clusters are never touched.
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINHBACH_")}
     env.update(MINHBACH_LOCAL_NAME=f"mbdeploytest{os.getpid()}",
                MINHBACH_LOCAL_PRIMARY_PORT=str(ports[0]), MINHBACH_LOCAL_REPLICA_PORT=str(ports[1]),
-               MINHBACH_LOCAL_API_PORT=str(ports[2]), MINHBACH_LOCAL_STATE=str(tmp_path / "state"),
+               MINHBACH_LOCAL_API_PORT=str(ports[2]), MINHBACH_LOCAL_DRILL_PORT=str(ports[3]),
+               MINHBACH_LOCAL_STATE=str(tmp_path / "state"),
                MINHBACH_BIN=str(Path(sys.executable).parent / "minhbach"))
     made = Deployment(f"http://127.0.0.1:{ports[2]}", tmp_path / "state", env, ports[0], ports[1])
     try:
@@ -65,6 +79,7 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
         assert destroyed.returncode == 0, destroyed.stderr
         listed = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True).stdout
         assert env["MINHBACH_LOCAL_NAME"] not in listed
+        assert not [p for p in Path("/etc/postgresql").glob(f"*/{env['MINHBACH_LOCAL_NAME']}_*")]
 
 
 def test_local_deployment_serves_the_public_site_from_the_replica(deployment: Deployment) -> None:
@@ -98,6 +113,20 @@ def test_local_deployment_serves_the_public_site_from_the_replica(deployment: De
         assert seen.status_code == 200, seen.text
         assert seen.json()["amount_vnd"] == 500_000
         assert seen.headers["x-read-from"] in ("replica", "primary")
+
+        # Backups and the restore drill (docs/deploy.md): a base backup, then one more receipt
+        # that only the archived WAL holds; the drill must bring it back, signed.
+        backup = deployment.script("backup")
+        assert backup.returncode == 0, backup.stderr
+        later = client.post(f"{API}/receipts", headers=auth, json={
+            "donor_id": donor.json()["id"], "fund": "campaign", "received_on": "2021-03-02",
+            "channel": "bank", "amount_vnd": 700_000}).json()
+        _wait_for_tree_head(client, later["position"])
+    drill = deployment.script("drill")
+    assert drill.returncode == 0, drill.stdout + drill.stderr
+    assert f"restored tree head: size {later['position']}," in drill.stdout
+    assert "the primary signed the same head" in drill.stdout
+    assert f"{later['position']} events" in drill.stdout and "all verified" in drill.stdout
 
     again = deployment.script("start")  # idempotent: nothing made twice, nothing restarted
     assert again.returncode == 0, again.stderr
