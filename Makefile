@@ -28,7 +28,7 @@ tools:
 
 run: install
 	$(BIN)/minhbach demo
-	$(BIN)/minhbach serve --host 127.0.0.1 --port 8000
+	$(BIN)/minhbach serve --host 127.0.0.1 --port 8000 --demo-witnesses
 
 test: install browser tools
 	$(BIN)/ruff check domain projections ledger adapters api migrations tests bench tools

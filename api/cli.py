@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import threading
@@ -54,20 +55,54 @@ def migrate() -> None:
 def serve(host: str = "127.0.0.1", port: int = 8000,
           workers: Annotated[int, typer.Option(min=1, max=64, help=(
               "worker processes; with more than one, run the projections apart"
-              " (MINHBACH_RUN_PROJECTIONS=false and `minhbach project`)"))] = 1) -> None:
+              " (MINHBACH_RUN_PROJECTIONS=false and `minhbach project`)"))] = 1,
+          demo_witnesses: Annotated[bool, typer.Option(
+              "--demo-witnesses", help="also run the demo's three witnesses (Fatherland Front,"
+                                       " Women's Union, Red Cross; 2 of 3 must cosign), each its"
+                                       " own process, unless MINHBACH_WITNESSES is set")] = False,
+) -> None:
     """Serve the API and the public page."""
+    import os
+
     import uvicorn
 
     from api.app import create_app
 
     settings = Settings()
-    if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
-                    access_log=settings.access_log)
-        return
-    # Each worker process builds its own app (and reads the same MINHBACH_* settings).
-    uvicorn.run("api.app:create_app", factory=True, workers=workers, host=host, port=port,
-                log_level="info", access_log=settings.access_log)
+    witnesses = None
+    if demo_witnesses and settings.witnesses:
+        console.print("MINHBACH_WITNESSES is set: its witnesses count, the demo's don't start")
+    elif demo_witnesses:
+        from ledger import demo_witnesses as demo
+
+        witnesses = demo.prepare(settings.data_dir)
+        # In the environment, so that every worker process reads the same policy.
+        os.environ["MINHBACH_WITNESSES"] = demo.setting(witnesses)
+        os.environ["MINHBACH_WITNESS_QUORUM"] = str(demo.QUORUM)
+        settings = Settings()
+        console.print(f"demo witnesses: {', '.join(w.name for w in witnesses)};"
+                      f" a tree head is published once {demo.QUORUM} of them have cosigned it")
+    with contextlib.ExitStack() as stack:
+        sockets = []
+        if workers == 1:
+            config = uvicorn.Config(create_app(settings), host=host, port=port, log_level="info",
+                                    access_log=settings.access_log)
+            # Listening before the witnesses start: their first request waits in the backlog
+            # until the server answers, instead of failing.
+            sockets.append(stack.enter_context(config.bind_socket()))
+            sockets[0].listen(config.backlog)
+        if witnesses is not None:
+            from adapters.signing import load_signing_key, public_key_hex
+
+            log_key = public_key_hex(load_signing_key(settings.data_dir, settings.signing_key_hex))
+            stack.enter_context(demo.running(witnesses, f"http://{host}:{port}", log_key,
+                                             settings.checkpoint_origin))
+        if workers == 1:
+            uvicorn.Server(config).run(sockets=sockets)
+            return
+        # Each worker process builds its own app (and reads the same MINHBACH_* settings).
+        uvicorn.run("api.app:create_app", factory=True, workers=workers, host=host, port=port,
+                    log_level="info", access_log=settings.access_log)
 
 
 @token_app.command("create")
@@ -587,12 +622,6 @@ def _today() -> str:
     return dt.date.today().isoformat()
 
 
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()
 
 
 @app.command()
@@ -634,3 +663,11 @@ def witness(
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         raise typer.Exit(w.run(interval, stop))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

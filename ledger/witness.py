@@ -44,8 +44,9 @@ class ForkDetected(Exception):
 
 @dataclass
 class Round:
-    # "cosigned", "unchanged", "delivered", "ledger_unavailable", "refused" (a checkpoint the
-    # log did not sign: no evidence against it, nothing cosigned), "alarm"
+    # "cosigned", "unchanged", "delivered", "waiting" (no checkpoint yet), "ledger_unavailable",
+    # "refused" (a checkpoint the log did not sign: no evidence against it, nothing cosigned),
+    # "alarm"
     status: str
     tree_size: int | None = None
     detail: str = ""
@@ -134,7 +135,13 @@ class Witness:
         return answer
 
     def _observe(self) -> Round:
-        note = self._get("/audit/checkpoint").content
+        answer = self.client.get(self.prefix + "/audit/checkpoint")
+        if answer.status_code == 404:
+            # Up, but no tree head signed yet (a new ledger): nothing to cosign, nothing wrong.
+            log.info("witness %s: the ledger has no checkpoint yet", self.name)
+            return Round("waiting", detail="no checkpoint yet")
+        answer.raise_for_status()
+        note = answer.content
         try:
             parsed = cp.verify_note(note, self.origin, self.log_public_key)
             new = cp.parse_checkpoint(parsed.body)

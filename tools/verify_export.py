@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Check a Minh Bạch log export (`minhbach audit export`) offline, without Minh Bạch's code.
 
-    python verify_export.py FILE [--public-key HEX] [--leaf LEAF.json ...]
+    python verify_export.py FILE [--public-key HEX] [--witness NAME=HEX ... [--quorum N]]
+                                 [--leaf LEAF.json ...]
 
 Requirements: Python 3.9 or later (standard library only) plus the `cryptography` package for
 Ed25519 (`pip install cryptography`). Nothing else: this file imports nothing from Minh Bạch, so
@@ -47,7 +48,10 @@ entry per receipt, allocation, distribution, pledge, need and programme):
    - no receipt, fund (per restriction) or programme ever goes below zero, in log order.
    A public export holds the public facts, not the events: the money figures it allows are
    recomputed by tools/public_figures.py; the trial balance needs the full export.
-6. each `--leaf LEAF.json` (either kind of file): the leaf one was given, e.g. a receipt's from
+6. when the head comes with its C2SP checkpoint (a ledger with witnesses): the checkpoint names
+   the head's size and root and carries the log's signature; with `--witness NAME=HEX` (your
+   copies of the witnesses' keys) at least `--quorum` of them cosigned it (cosignature/v1);
+7. each `--leaf LEAF.json` (either kind of file): the leaf one was given, e.g. a receipt's from
    `/api/v1/public/donations/{reference}` (that whole answer: its `leaf`, and the `leaf_index`
    and `leaf_hash` of its `inclusion_proof`), a line of a public export, or the leaf bytes
    themselves, is in the signed tree: the line at its position has its leaf hash (and its leaf
@@ -598,6 +602,97 @@ def verify_signature(key_hex: str, head: dict[str, Any]) -> bool:
     return True
 
 
+# Checkpoint and witnesses' cosignatures (docs/design.md, "Witnesses"; C2SP signed-note,
+# tlog-checkpoint, tlog-cosignature) -------------------------------------------------------------
+
+ALG_ED25519, ALG_COSIGNATURE_V1 = 0x01, 0x04
+
+
+def key_id(name: str, alg: int, public_key: bytes) -> bytes:
+    """signed-note's key id: SHA-256(name ‖ 0x0A ‖ alg ‖ public key)[:4]."""
+    return hashlib.sha256(name.encode("utf-8") + b"\n" + bytes([alg]) + public_key).digest()[:4]
+
+
+def _ed25519(public_key: bytes, signature: bytes, message: bytes) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def split_note(note: str) -> tuple[bytes, list[tuple[str, bytes, bytes]]]:
+    """A signed note's text and its signature lines as (name, key id, signature bytes)."""
+    cut = note.rfind("\n\n")
+    if not note.endswith("\n") or cut < 0:
+        raise Bad("the checkpoint is not a signed note (text, empty line, signature lines)")
+    lines = []
+    for line in note[cut + 2:-1].split("\n"):
+        parts = line.split(" ")
+        if len(parts) != 3 or parts[0] != "\u2014":
+            raise Bad(f"bad signature line {line!r}")
+        try:
+            raw = base64.b64decode(parts[2], validate=True)
+        except (binascii.Error, ValueError):
+            raise Bad(f"the signature of {parts[1]} is not base64") from None
+        if len(raw) < 5:
+            raise Bad(f"the signature of {parts[1]} is too short")
+        lines.append((parts[1], raw[:4], raw[4:]))
+    return note[:cut + 1].encode("utf-8"), lines
+
+
+def check_publication(header: dict[str, Any], head: dict[str, Any], key: str,
+                      witnesses: dict[str, bytes], quorum: int | None, report: Report) -> None:
+    """The head's checkpoint is the log's, and enough of the given witnesses cosigned it."""
+    publication = header.get("publication")
+    if publication is None:
+        if witnesses:
+            report.check(False, "witnesses' cosignatures")
+            report.fail("the file carries no cosigned checkpoint, and you gave --witness keys", 1)
+        return
+    try:
+        if not isinstance(publication, dict) or not isinstance(publication.get("checkpoint"), str):
+            raise Bad("`publication` has no checkpoint note")
+        body, signatures = split_note(publication["checkpoint"])
+        origin, size_text, root_b64 = [*body.decode("utf-8").split("\n"), "", ""][:3]
+        if size_text != str(head["tree_size"]) or root_b64 != base64.b64encode(
+                bytes.fromhex(head["root_hash"])).decode("ascii"):
+            raise Bad("the checkpoint's size and root are not the signed tree head's")
+    except Bad as e:
+        report.check(False, "checkpoint of the tree head")
+        report.fail(f"bad publication: {e}", 1)
+        return
+    log_key = bytes.fromhex(key)
+    log_id = key_id(origin, ALG_ED25519, log_key)
+    ok = any(n == origin and k == log_id and _ed25519(log_key, sig, body) for n, k, sig in signatures)
+    if not report.check(ok, f"checkpoint {origin} signed by the log's key"):
+        report.fail("the checkpoint carries no valid signature by the log's key", 1)
+    named = sorted({n for n, _, _ in signatures} - {origin})
+    if not witnesses:
+        report.notes.append(
+            f"the checkpoint carries cosignatures by {', '.join(named) or 'nobody'}; to check them, "
+            "pass --witness NAME=HEX for each witness key you trust (GET /audit/witnesses)")
+        return
+    valid = set()
+    for name, kid, sig in signatures:
+        public = witnesses.get(name)
+        if public is None or kid != key_id(name, ALG_COSIGNATURE_V1, public):
+            continue  # someone else's signature: not counted, as signed-note says
+        stamp = int.from_bytes(sig[:8], "big")
+        message = b"cosignature/v1\ntime " + str(stamp).encode() + b"\n" + body
+        if len(sig) == 72 and _ed25519(public, sig[8:], message):
+            valid.add(name)
+        else:
+            report.fail(f"the cosignature of {name} does not verify", 1)
+    if quorum is None:
+        quorum = publication.get("quorum") if is_int(publication.get("quorum")) else len(witnesses)
+        report.warnings.append(f"the quorum {quorum} is the file's own; pass --quorum with yours")
+    if not report.check(len(valid) >= max(quorum, 1),
+                        f"cosigned by {len(valid)} of your {len(witnesses)} witnesses"
+                        f" ({', '.join(sorted(valid)) or 'none'}; quorum {quorum})"):
+        report.fail(f"{len(valid)} valid cosignatures by your witnesses, fewer than {quorum}", 1)
+
+
 class Wanted:
     """A leaf given with --leaf, to be found in the export at its position."""
 
@@ -676,7 +771,8 @@ def public_leaf(line: dict[str, Any]) -> tuple[bytes, int, int, dict[str, Any]]:
 
 
 def verify(f: BinaryIO, trusted_key: str | None, report: Report,
-           leaves: list[Wanted] | None = None) -> None:
+           leaves: list[Wanted] | None = None, witnesses: dict[str, bytes] | None = None,
+           quorum: int | None = None) -> None:
     first = f.readline()
     try:
         header = parse_line(first)
@@ -718,6 +814,7 @@ def verify(f: BinaryIO, trusted_key: str | None, report: Report,
     print(f"public key: {key} ({source})")
     if not report.check(verify_signature(key, head), f"Ed25519 signature of the tree head ({source})"):
         report.fail(f"the tree head's signature does not verify with {source}", 1)
+    check_publication(header, head, key, witnesses or {}, quorum, report)
 
     wanted: dict[int, Wanted] = {w.position: w for w in leaves or ()}
     frontier = Frontier()
@@ -895,7 +992,20 @@ def main(argv: list[str] | None = None) -> int:
                              "base64 `leaf` and its proof), a public export line, or leaf bytes, "
                              "that "
                              "must be in the signed tree; may be given more than once")
+    parser.add_argument("--witness", action="append", default=[], metavar="NAME=HEX",
+                        help="a witness you trust: its key name and Ed25519 public key (hex, from "
+                             "/audit/witnesses); may be given more than once")
+    parser.add_argument("--quorum", type=int, help="how many of your --witness keys must have "
+                                                   "cosigned the head (default: the file's quorum)")
     args = parser.parse_args(argv)
+    witnesses: dict[str, bytes] = {}
+    for given in args.witness:
+        name, _, key_hex = given.partition("=")
+        if not name or not HEX64.fullmatch(key_hex.strip().lower()):
+            parser.error(f"--witness {given!r}: want NAME=<64 hex digits>")
+        witnesses[name] = bytes.fromhex(key_hex.strip())
+    if args.quorum is not None and not 1 <= args.quorum <= max(len(witnesses), 1):
+        parser.error("--quorum is between 1 and the number of --witness keys")
     trusted = args.public_key.strip().lower() if args.public_key else None
     if trusted is not None and not HEX64.fullmatch(trusted):
         parser.error("--public-key must be 64 hex digits (32 bytes)")
@@ -912,7 +1022,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         with open(args.file, "rb") as f:
-            verify(f, trusted, report, leaves)
+            verify(f, trusted, report, leaves, witnesses, args.quorum)
     except OSError as e:
         print(f"cannot read {args.file}: {e}")
         return 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -192,10 +193,13 @@ class Switch(httpx.BaseTransport):
 def test_a_witness_keeps_working_while_the_ledger_is_down_and_catches_up(
         witnessed: tuple[CompositionRoot, TestClient], tmp_path: Path) -> None:
     svc, client = witnessed
-    grow(svc, "2010")
     switch = Switch(client._transport)
     with httpx.Client(transport=switch, base_url="http://testserver") as net:
         w = witness(NAMES[0], net, tmp_path / "w.json")
+        # Up, but nothing signed yet: the witness waits, with no alarm and no state written.
+        assert w.step().status == "waiting"
+        assert not (tmp_path / "w.json").exists()
+        grow(svc, "2010")
         switch.down = True
         assert w.step().status == "ledger_unavailable"
         assert w.cosigned is None and not (tmp_path / "w.json").exists()
@@ -321,3 +325,45 @@ def test_audit_verify_checks_cosignatures_the_grace_period_and_a_trusted_head(
                                KEYS[NAMES[0]], 1).decode(), NAMES[0]))
     problems = verify(svc).problems
     assert any(f"cosignature by {NAMES[0]} is invalid" in p for p in problems), problems
+
+
+def test_the_offline_verifier_checks_the_witnesses_cosignatures(
+        witnessed: tuple[CompositionRoot, TestClient], tmp_path: Path) -> None:
+    """tools/verify_export.py, run as an outsider would: the quorum of the witnesses' keys the
+    auditor trusts must have cosigned the exported head; a forged or missing one is caught."""
+    from tests.integration.test_export import first_failure, verifier
+
+    svc, client = witnessed
+    grow(svc, "2010")
+    for i, name in enumerate(NAMES[:2]):
+        assert witness(name, client, tmp_path / f"w{i}.json").step().status == "cosigned"
+    export = tmp_path / "public.jsonl"
+    export.write_bytes(client.get("/api/v1/public/export").content)
+    log_key = client.get("/api/v1/audit/public-key").json()["public_key"]
+    trusted = [f"--witness={n}={cp.public_bytes(k).hex()}" for n, k in KEYS.items()]
+
+    def check(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return verifier(path, "--public-key", log_key, *args, cwd=tmp_path)
+
+    done = check(export, *trusted, "--quorum", "2")
+    assert done.returncode == 0, done.stdout
+    assert "cosigned by 2 of your 3 witnesses" in done.stdout
+    assert "NOTE: the checkpoint carries cosignatures" in check(export).stdout  # not checked
+    assert check(export, *trusted, "--quorum", "3").returncode == 1
+    # Only keys the auditor gave count: a file cosigned by others doesn't reach the quorum.
+    stranger = Ed25519PrivateKey.from_private_bytes(b"\x09" * 32)
+    own = f"--witness={NAMES[0]}={cp.public_bytes(stranger).hex()}"
+    assert "FAILED" in check(export, own, "--quorum", "1").stdout
+    # A cosignature changed in the file: caught, and named.
+    lines = export.read_text("utf-8").split("\n")
+    header = json.loads(lines[0])
+    note = header["publication"]["checkpoint"]
+    body, _, sigs = note.rpartition("\n\n")
+    forged = [line[:-6] + ("AAAAAA" if not line.endswith("AAAAAA") else "BBBBBB")
+              if NAMES[1] in line else line for line in sigs.split("\n")]
+    header["publication"]["checkpoint"] = body + "\n\n" + "\n".join(forged)
+    tampered = tmp_path / "tampered.jsonl"
+    tampered.write_text("\n".join([json.dumps(header, ensure_ascii=False), *lines[1:]]), "utf-8")
+    done = check(tampered, *trusted, "--quorum", "2")
+    assert done.returncode == 1
+    assert f"the cosignature of {NAMES[1]} does not verify" in first_failure(done.stdout)
