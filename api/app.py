@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import docs_pages, health, metrics, problems, site
 from api.limits import RequestLimits
-from api.replica import ReadFromHeader, ReadReplica, ReplicaReads
+from api.replica import ReadReplica, ReplicaReads
 from api.routes import (
     audit,
     bank,
@@ -75,7 +75,6 @@ def create_app(settings: Settings | None = None, services: CompositionRoot | Non
     app.mount("/static", StaticFiles(packages=[("api", "static")]), name="static")
     # Outside every other middleware but the headers: whatever fails inside is logged with the
     # request id and answered as problem+json, and still gets the security headers.
-    app.add_middleware(ReadFromHeader)
     app.add_middleware(problems.CatchAll)
     app.add_middleware(WebHeaders)
 

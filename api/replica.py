@@ -4,7 +4,7 @@ replica once the replica has replayed the projections to P, or by the primary wh
 within `MINHBACH_REPLICA_WAIT_S`. A replica that does not answer sends every read to the
 primary, and is logged, counted in /metrics and shown in /readyz.
 
-Each answer says who served it (`X-Read-From: replica|primary`)."""
+Each answer says who served it (`X-Read-From: replica|primary`, set by api/web_headers.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from typing import Any
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.bootstrap import CompositionRoot
 from projections.db import ON_REPLICA
@@ -107,25 +106,3 @@ async def read_replica(request: Request) -> None:
 
 
 ReadReplica = Depends(read_replica)
-
-
-class ReadFromHeader:
-    """Adds `X-Read-From` to the answers `read_replica` routed, whatever made them (a page is
-    a Response of its own, which a dependency's headers don't reach)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def sending(message: Message) -> None:
-            served_by = scope.get("state", {}).get("read_from")
-            if message["type"] == "http.response.start" and served_by:
-                message = {**message, "headers": [*message.get("headers", []),
-                                                  (b"x-read-from", served_by.encode())]}
-            await send(message)
-
-        await self.app(scope, receive, sending)

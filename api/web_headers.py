@@ -48,31 +48,42 @@ class WebHeaders:
         path: str = scope["path"]
         secure = SECURE
         if needs_token(path):
-            await self.app(scope, receive, self._adding(send, [*secure, NO_STORE], replace=b"cache-control"))
+            await self.app(scope, receive,
+                           self._adding(scope, send, [*secure, NO_STORE], replace=b"cache-control"))
             return
         if scope["method"] not in ("GET", "HEAD") or not _public(path):
-            await self.app(scope, receive, self._adding(send, secure))
+            await self.app(scope, receive, self._adding(scope, send, secure))
             return
         wanted = dict(scope["headers"]).get(b"if-none-match")
-        await self.app(scope, receive, _ETagging(send, secure, wanted))
+        await self.app(scope, receive, _ETagging(scope, send, secure, wanted))
 
     @staticmethod
-    def _adding(send: Send, extra: list[tuple[bytes, bytes]], replace: bytes | None = None) -> Send:
+    def _adding(scope: Scope, send: Send, extra: list[tuple[bytes, bytes]],
+                replace: bytes | None = None) -> Send:
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
                 kept = [(k, v) for k, v in message.get("headers", []) if k.lower() != replace]
-                message = {**message, "headers": [*kept, *extra]}
+                message = {**message, "headers": [*kept, *extra, *_read_from(scope)]}
             await send(message)
 
         return sending
+
+
+def _read_from(scope: Scope) -> list[tuple[bytes, bytes]]:
+    """`X-Read-From` for an answer `api.replica.read_replica` routed (set while the request ran,
+    so read when the answer starts; a page is a Response of its own, which a dependency's
+    headers don't reach)."""
+    served_by = scope.get("state", {}).get("read_from")
+    return [(b"x-read-from", served_by.encode())] if served_by else []
 
 
 class _ETagging:
     """Holds a 200 answer back until its body is complete, then sends it with a strong ETag of the
     body, or a 304 with no body when the client already has it. Streams and big bodies pass."""
 
-    def __init__(self, send: Send, extra: list[tuple[bytes, bytes]], wanted: bytes | None) -> None:
-        self.send, self.extra, self.wanted = send, extra, wanted
+    def __init__(self, scope: Scope, send: Send, extra: list[tuple[bytes, bytes]],
+                 wanted: bytes | None) -> None:
+        self.scope, self.send, self.extra, self.wanted = scope, send, extra, wanted
         self.start: dict[str, Any] | None = None
         self.chunks: list[bytes] = []
         self.size = 0
@@ -80,7 +91,7 @@ class _ETagging:
 
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
-            headers = [*message.get("headers", []), *self.extra]
+            headers = [*message.get("headers", []), *self.extra, *_read_from(self.scope)]
             names = {k.lower() for k, _ in headers}
             if message["status"] != 200 or b"etag" in names:
                 self.passing = True
@@ -106,7 +117,7 @@ class _ETagging:
         headers = [(k, v) for k, v in self.start["headers"] if k.lower() != b"content-length"]
         headers.append((b"etag", etag))
         if self.wanted is not None and etag in [w.strip() for w in self.wanted.split(b",")]:
-            keep = {b"etag", b"cache-control", b"vary", *(k for k, _ in self.extra)}
+            keep = {b"etag", b"cache-control", b"vary", b"x-read-from", *(k for k, _ in self.extra)}
             await self.send({"type": "http.response.start", "status": 304,
                              "headers": [(k, v) for k, v in headers if k.lower() in keep]})
             await self.send({"type": "http.response.body", "body": b""})

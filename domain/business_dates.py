@@ -75,26 +75,30 @@ def business_days(entries: Sequence[Entry]) -> dict[int, str]:
         elif e.kind == "Distribution.Reversed":
             reversed_distributions[subject] = later(e.recorded_on, distributions.get(subject))
 
+    # Each kind takes its day from the thing it belongs to: (those days, the field naming it;
+    # None: its own aggregate).
+    sources: dict[str, tuple[dict[str, str], str | None]] = {
+        "Receipt.Recorded": (receipts, None),
+        "Receipt.Drawn": (allocations, "allocation_id"),
+        "Receipt.Returned": (reversed_allocations, "allocation_id"),
+        "Allocation.Made": (allocations, None),
+        "Allocation.Reversed": (reversed_allocations, None),
+        "Programme.FundsAllocated": (allocations, "allocation_id"),
+        "Programme.AllocationReturned": (reversed_allocations, "allocation_id"),
+        "Programme.SupportDistributed": (distributions, "distribution_id"),
+        "Programme.DistributionReturned": (reversed_distributions, "distribution_id"),
+        "Distribution.Made": (distributions, None),
+        "Distribution.Reversed": (reversed_distributions, None),
+        "Child.SupportReceived": (distributions, "distribution_id"),
+        "Child.SupportWithdrawn": (reversed_distributions, "distribution_id"),
+    }
+
     def day(e: Entry) -> str:
-        subject = _key(e.subject)
-        of = e.fields.get
-        by_kind: dict[str, str | None] = {
-            "Receipt.Recorded": receipts.get(subject),
-            "Receipt.Reversed": later(e.recorded_on, receipts.get(subject)),
-            "Receipt.Drawn": allocations.get(_key(of("allocation_id"))),
-            "Receipt.Returned": reversed_allocations.get(_key(of("allocation_id"))),
-            "Allocation.Made": allocations.get(subject),
-            "Allocation.Reversed": reversed_allocations.get(subject),
-            "Programme.FundsAllocated": allocations.get(_key(of("allocation_id"))),
-            "Programme.AllocationReturned": reversed_allocations.get(_key(of("allocation_id"))),
-            "Programme.SupportDistributed": distributions.get(_key(of("distribution_id"))),
-            "Programme.DistributionReturned": reversed_distributions.get(_key(of("distribution_id"))),
-            "Distribution.Made": distributions.get(subject),
-            "Distribution.Reversed": reversed_distributions.get(subject),
-            "Child.SupportReceived": distributions.get(_key(of("distribution_id"))),
-            "Child.SupportWithdrawn": reversed_distributions.get(_key(of("distribution_id"))),
-        }
-        found = by_kind.get(e.kind)
+        if e.kind == "Receipt.Reversed":
+            return later(e.recorded_on, receipts.get(_key(e.subject)))
+        source = sources.get(e.kind)
+        found = None if source is None else source[0].get(
+            _key(e.subject if source[1] is None else e.fields.get(source[1])))
         # What has no date of its own happened when it was recorded.
         return found if found is not None else e.recorded_on
 

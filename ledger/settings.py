@@ -99,13 +99,15 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _replica(self) -> Settings:
+    def _consistent(self) -> Settings:
         # A replica is PostgreSQL's streaming replication of the primary: SQLite has none.
         if self.read_database_url and not (
                 self.read_database_url.startswith("postgresql")
                 and self.resolved_database_url.startswith("postgresql")):
             raise ValueError("MINHBACH_READ_DATABASE_URL is a PostgreSQL replica of a PostgreSQL"
                              " MINHBACH_DATABASE_URL")
+        if self.witness_quorum > len(parse_witnesses(self.witnesses)):
+            raise ValueError("witness_quorum is more than the witnesses configured")
         return self
 
     @field_validator("checkpoint_origin")
@@ -119,12 +121,6 @@ class Settings(BaseSettings):
     def _witnesses(cls, value: str) -> str:
         parse_witnesses(value)
         return value
-
-    @model_validator(mode="after")
-    def _quorum(self) -> Settings:
-        if self.witness_quorum > len(parse_witnesses(self.witnesses)):
-            raise ValueError("witness_quorum is more than the witnesses configured")
-        return self
 
     @property
     def witness_keys(self) -> dict[str, bytes]:

@@ -4,9 +4,7 @@ from the files alone, incremental runs, and the command run once as an operator 
 from __future__ import annotations
 
 import base64
-import json
 import os
-import shutil
 import subprocess
 import sys
 import uuid
@@ -14,15 +12,13 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import pytest
-
 from domain import checkpoint, merkle, tiles
 from domain.meta import Context
 from ledger import proofs
 from ledger.bootstrap import CompositionRoot
 from ledger.publish import CHECKPOINT, publish_tiles, read_tile
 from tests.conftest import make_services
-from tests.go_check import GOCODE, IN_CI
+from tests.go_check import build as build_go
 
 CTX = Context(actor="test", role="finance", request_id="publish-tiles")
 ORIGIN = "example.org/minhbach"
@@ -174,17 +170,7 @@ def test_the_command(tmp_path: Path) -> None:
 def test_go_sumdb_tlog_reads_the_published_tiles(sqlite_url: str, tmp_path: Path) -> None:
     """Go's x/mod/sumdb/tlog, another implementation, checks every tile against the checkpoint's
     root and proves every leaf and every older size from the files."""
-    go = shutil.which("go")
-    if go is None or not (GOCODE / "src/golang.org/x/mod/sumdb/tlog").is_dir():
-        message = "Go and golang-golang-x-mod-dev are needed (make tools)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    binary = tmp_path / "tilecheck"
-    env = {**os.environ, "GO111MODULE": "off", "GOPATH": str(GOCODE), "GOFLAGS": "",
-           "GOPROXY": "off", "GOCACHE": str(tmp_path / "gocache"), "CGO_ENABLED": "0"}
-    subprocess.run([go, "build", "-o", str(binary), "."], cwd=TILECHECK, env=env, check=True,
-                   capture_output=True, timeout=300)
+    tilecheck = build_go(tmp_path, TILECHECK, "sumdb/tlog")
     services = make_services(sqlite_url, tmp_path / "data")
     out = tmp_path / "www"
     try:
@@ -194,18 +180,15 @@ def test_go_sumdb_tlog_reads_the_published_tiles(sqlite_url: str, tmp_path: Path
     finally:
         services.close()
 
-    def go_check(root: bytes) -> dict[str, Any]:
+    def tiles_check(root: bytes) -> dict[str, Any]:
         leaves = [base64.b64encode(e).decode("ascii") for e in leaves_from_files(out, cp.size)]
         request = {"dir": str(out), "size": cp.size, "root": base64.b64encode(root).decode("ascii"),
                    "leaves": leaves}
-        done = subprocess.run([str(binary)], input=json.dumps(request), capture_output=True,
-                              text=True, timeout=120, check=True)
-        answer: dict[str, Any] = json.loads(done.stdout)
-        return answer
+        return tilecheck.request(request, timeout=120)
 
-    assert go_check(cp.root) == {"ok": True}
+    assert tiles_check(cp.root) == {"ok": True}
     # Not a rubber stamp: another root fails (tlog checks the tiles it reads against it).
-    assert go_check(bytes(32))["ok"] is False
+    assert tiles_check(bytes(32))["ok"] is False
 
 
 def test_a_newer_checkpoint_is_not_replaced_by_an_older_one(sqlite_url: str, tmp_path: Path) -> None:
