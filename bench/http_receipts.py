@@ -213,11 +213,18 @@ def running_server(db_url: str, work_dir: Path, say: Say, *, label: str = "(a)",
         _stop(server)
 
 
+@dataclass(frozen=True)
+class Projector:
+    pid: int
+    alive: Callable[[], bool]
+    log_tail: Callable[[], str]
+
+
 @contextmanager
 def running_projector(db_url: str, work_dir: Path, say: Say, *, label: str, data_name: str,
-                      log_name: str, extra_env: dict[str, str] | None = None) -> Iterator[int]:
+                      log_name: str, extra_env: dict[str, str] | None = None) -> Iterator[Projector]:
     """`minhbach project` (every projection, and the tree heads) in its own process, on the data
-    directory a `running_server` uses; yields its pid. Whoever uses it waits on the positions."""
+    directory a `running_server` uses. Whoever uses it waits on the positions (and on `alive`)."""
     env = _environment(db_url, work_dir / data_name, extra_env)
     log_path = work_dir / log_name
     with open(log_path, "wb") as log:
@@ -225,11 +232,9 @@ def running_projector(db_url: str, work_dir: Path, say: Say, *, label: str, data
                                   stderr=subprocess.STDOUT, start_new_session=True)
     say(f"{label} projection worker pid {worker.pid} (log {log_path})")
     try:
-        yield worker.pid
+        yield Projector(worker.pid, lambda: worker.poll() is None, lambda: _tail(log_path))
     finally:
         _stop(worker)
-        if worker.returncode not in (0, -signal.SIGTERM):
-            say(f"{label} the projection worker ended with {worker.returncode}:\n{_tail(log_path)}")
 
 
 def _wait_until_up(server: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:
@@ -252,7 +257,8 @@ def _stop(server: subprocess.Popen[bytes]) -> None:
         try:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            server.kill()
+            # Its own session: the whole group, so that no stuck uvicorn worker outlives it.
+            os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=10)
 
 

@@ -56,6 +56,7 @@ from bench.generate import Generator
 from bench.http_receipts import (
     API,
     REQUEST_TIMEOUT_S,
+    Projector,
     Server,
     Timed,
     receipt_body,
@@ -133,12 +134,14 @@ class LagSampler:
         projected = min(int(found.get(n, 0)) for n in self.names)
         return LagSample(time.perf_counter(), head, projected)
 
-    def wait_caught_up(self, timeout_s: float = CATCH_UP_TIMEOUT_S) -> LagSample:
-        """Wait until every projection has reached the head seen on entry (no sleeps as sync:
-        polls the positions)."""
+    def wait_caught_up(self, projector: Projector, timeout_s: float = CATCH_UP_TIMEOUT_S) -> LagSample:
+        """Wait until every projection has reached the head seen on entry, polling the positions;
+        fails if the projection worker has exited (e.g. no connection left on a shared server)."""
         deadline = time.perf_counter() + timeout_s
         head = self.sample().head
         while (s := self.sample()).projected < head:
+            if not projector.alive():
+                raise RuntimeError(f"the projection worker exited:\n{projector.log_tail()}")
             if time.perf_counter() > deadline:
                 raise RuntimeError(f"the projections stayed at {s.projected} of {head} for {timeout_s}s")
             time.sleep(self.every)
@@ -264,6 +267,16 @@ def idle_lag_s(server: Server, sampler: LagSampler, donors: list[str], n: int) -
     return out
 
 
+def api_workers(supervisor: int) -> dict[str, int]:
+    """uvicorn's worker processes under its supervisor (Linux /proc; none elsewhere), by name for
+    CpuMeter."""
+    try:
+        children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    except OSError:
+        return {}
+    return {f"API worker {n}": int(pid) for n, pid in enumerate(children, 1)}
+
+
 def seed(db_url: str, data_dir: Path, events: int) -> tuple[list[str], int]:
     """The log (not timed): bench.generate's mix through the Ledger. Returns the donors' ids and
     the log's head."""
@@ -291,16 +304,16 @@ def measure(db_url: str, work_dir: Path, *, clients: int, seconds: float, say: S
                 running_projector(db_url, work_dir, say, label="(g)", data_name=data_name,
                                   log_name="projector-mixed.log") as projector:
             t0 = time.perf_counter()
-            sampler.wait_caught_up()
+            sampler.wait_caught_up(projector)
             say(f"(g) the projection worker reached the head in {time.perf_counter() - t0:.1f}s")
             targets = Targets(donors=donors, tree_size=head)
             run_load(server, targets, clients=clients, seconds=WARM_UP_S, seed=1)
             get_many(server.base_url, ["/healthz"] * (clients * 20), clients=clients)
-            sampler.wait_caught_up()
+            sampler.wait_caught_up(projector)
             idle = idle_lag_s(server, sampler, donors, IDLE_RECEIPTS)
             say(f"(g) idle lag of one receipt: median {statistics.median(idle) * 1000:.0f} ms,"
                 f" max {max(idle) * 1000:.0f} ms")
-            pids = {"server (supervisor)": server.pid, "projector": projector}
+            pids = {**api_workers(server.pid), "projector": projector.pid}
             health1 = get_many(server.base_url, ["/healthz"] * HEALTHZ_REQUESTS, clients=clients,
                                meter=CpuMeter(pids=pids)).timed
             say(f"(g) /healthz: {describe(health1)}")
@@ -310,7 +323,7 @@ def measure(db_url: str, work_dir: Path, *, clients: int, seconds: float, say: S
             load = run_load(server, targets, clients=clients, seconds=seconds, seed=100, meter=meter)
             cpu = meter.stop(load.seconds)
             end_of_load = time.perf_counter()
-            final = sampler.wait_caught_up()
+            final = sampler.wait_caught_up(projector)
             samples = sampler.stop()
             say(f"(g) the projections reached the head ({final.head:,}) {final.at - end_of_load:.1f}s"
                 f" after the load")

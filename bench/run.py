@@ -124,8 +124,12 @@ def run_one(label: str, argv: Sequence[str] | None, measure: Measure) -> None:
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     say = _say(time.perf_counter())
-    with tempfile.TemporaryDirectory(prefix="minhbach-bench-") as work, fresh_database(label) as db_url:
-        figures = measure(db_url, Path(work), sizes, say)
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        with tempfile.TemporaryDirectory(prefix="minhbach-bench-") as work, fresh_database(label) as db_url:
+            figures = measure(db_url, Path(work), sizes, say)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print(json_list(figures) if args.json else table(figures), flush=True)
 
 

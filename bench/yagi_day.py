@@ -55,7 +55,14 @@ import httpx
 from adapters.statements import Statement, StatementLine, write_camt053, write_csv
 from bench.figures import Figure, percentile
 from bench.generate import BATCH_AGGREGATES, BatchedLedger
-from bench.http_receipts import API, REQUEST_TIMEOUT_S, Server, running_projector, running_server
+from bench.http_receipts import (
+    API,
+    REQUEST_TIMEOUT_S,
+    Projector,
+    Server,
+    running_projector,
+    running_server,
+)
 from bench.mixed_load import WORKERS, LagSampler, idle_lag_s, lag_seconds
 from bench.statement_import import copy_baseline
 from domain.bank import StatementFormat
@@ -74,7 +81,7 @@ PLEDGE_SHARE = 0.85
 PAYMENTS_PER_PLEDGE = 10
 DONORS = 2_000
 MATCH_CLIENTS = 4
-IMPORT_TIMEOUT_S = 900.0
+IMPORT_TIMEOUT_S = 300.0  # a day's statement of 30,000 lines takes about 90 s here
 OPENING_VND = 120_000_000_000
 TARGET_DONATIONS_PER_S = 300_000 / 600
 TARGET_LAG_END_S = 2.0
@@ -227,7 +234,8 @@ class Surge:
     counts: dict[str, int]
 
 
-def surge(server: Server, days: list[Day], *, clients: int, sampler: LagSampler, say: Say) -> Surge:
+def surge(server: Server, projector: Projector, days: list[Day], *, clients: int, sampler: LagSampler,
+          say: Say) -> Surge:
     pool = Clients(server)
     api = ThreadPoolExecutor(clients, thread_name_prefix="api")
     matches = ThreadPoolExecutor(MATCH_CLIENTS, thread_name_prefix="match")
@@ -252,10 +260,17 @@ def surge(server: Server, days: list[Day], *, clients: int, sampler: LagSampler,
                 f.result()
             counts["api receipts"] += len(futures)
             t1 = time.perf_counter()
-            answer = _expect(importer.get().post(
-                f"{API}/bank-accounts/{ACCOUNT}/statements",
-                files={"file": (f"sao-ke-{day.on}.{'csv' if day.format == 'csv' else 'xml'}", day.data)},
-                data={"format": day.format}, headers={"Idempotency-Key": str(uuid.uuid4())}), 201).json()
+            try:
+                answer = _expect(importer.get().post(
+                    f"{API}/bank-accounts/{ACCOUNT}/statements",
+                    files={"file": (f"sao-ke-{day.on}.{'csv' if day.format == 'csv' else 'xml'}", day.data)},
+                    data={"format": day.format}, headers={"Idempotency-Key": str(uuid.uuid4())}),
+                    201).json()
+            except httpx.TimeoutException as e:
+                raise RuntimeError(
+                    f"the import of {day.on}'s statement did not answer within {IMPORT_TIMEOUT_S:.0f}s (seen:"
+                    " an API worker waiting in psycopg's Pipeline.sync inside the event store's insert,"
+                    " its backend in ClientRead)") from e
             counts["statement lines"] += answer["new_lines"]
             counts["matched on import"] += answer["matched"]
             lines = _expect(importer.get().get(f"{API}/bank-accounts/{ACCOUNT}/lines",
@@ -273,7 +288,7 @@ def surge(server: Server, days: list[Day], *, clients: int, sampler: LagSampler,
         for f in made:
             f.result()
         last_answer = time.perf_counter()
-        sampler.wait_caught_up()
+        sampler.wait_caught_up(projector)
         report = _expect(importer.get().get(f"{API}/reconciliation", params={
             "account": ACCOUNT, "from": days[0].on.isoformat(), "to": days[-1].on.isoformat()}),
             200).json()
@@ -311,13 +326,13 @@ def measure(db_url: str, work_dir: Path, *, donations: int, clients: int, say: S
                             log_name="server-yagi.log", extra_env={"MINHBACH_RUN_PROJECTIONS": "false"},
                             workers=WORKERS) as server, \
                 running_projector(db_url, work_dir, say, label="(h)", data_name=data_name,
-                                  log_name="projector-yagi.log"):
-            sampler.wait_caught_up()
+                                  log_name="projector-yagi.log") as projector:
+            sampler.wait_caught_up(projector)
             idle = idle_lag_s(server, sampler, donors, IDLE_RECEIPTS)  # also the warm-up
             say(f"(h) measuring: {donations:,} donations over {DAYS} days, {clients} API clients,"
                 f" {MATCH_CLIENTS} making receipts of unmatched lines")
             sampler.start()
-            run = surge(server, days, clients=clients, sampler=sampler, say=say)
+            run = surge(server, projector, days, clients=clients, sampler=sampler, say=say)
             samples = sampler.stop()
     finally:
         sampler.close()
