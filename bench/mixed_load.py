@@ -67,12 +67,12 @@ from ledger.bootstrap import build
 from ledger.settings import Settings
 from projections.read_models import all_projections
 
-SEED_EVENTS = 20_000
+SEED_EVENTS = 10_000
 WORKERS = 4
 LAG_SAMPLE_S = 0.05
 IDLE_RECEIPTS = 20
-HEALTHZ_REQUESTS = 4_000
-WARM_UP_S = 5.0
+HEALTHZ_REQUESTS = 3_000
+WARM_UP_S = 3.0
 CATCH_UP_TIMEOUT_S = 300.0
 TARGET_READ_P99_MS = 300.0
 TARGET_COMMAND_P99_MS = 300.0
