@@ -4,9 +4,10 @@ The service runs as it would in production: `minhbach serve` (uvicorn) in its ow
 projections following the log in a background thread of that process. The clients are threads of
 this process, one httpx.Client (keep-alive connection) each.
 
-Baseline: the same number of single-row INSERTs into a plain table, one commit per row, from the
-same number of threads, each with its own psycopg connection: what the database alone does per
-committed row, with nothing of ours in the way.
+Baseline: 20,000 single-row INSERTs into a plain table (at every size), one commit per row, from
+the same number of threads, each with its own psycopg connection: what the database alone does
+per committed row, with nothing of ours in the way. It runs before and after the receipts, and
+the faster pass counts.
 
 Target: 0.05 of the baseline, judged on the ratio (bench.figures). The absolute goal of issue 5,
 300 receipts/s, was 0.049 of the 6,091 rows/s baseline of that day; a receipt through the API
@@ -51,6 +52,9 @@ WARM_UP_PER_CLIENT = 10
 SERVER_START_TIMEOUT_S = 60
 REQUEST_TIMEOUT_S = 60
 TARGET_RATIO = 0.05
+# The baseline's size is the same at every size of the bench (a run of 2,000 rows lasts 0.4 s,
+# too short to be steady), and it runs before and after the receipts.
+BASELINE_ROWS = 20_000
 
 FUNDS = tuple(money.FUNDS)
 DISTRICTS = tuple(a.code for a in load_areas().all() if a.kind == "district")
@@ -79,10 +83,10 @@ class Timed:
 
 
 def measure(db_url: str, work_dir: Path, *, receipts: int, clients: int, say: Say) -> Figure:
-    say(f"(a) baseline: {receipts:,} single-row INSERT + COMMIT from {clients} connections")
-    base = insert_baseline(db_url, rows=receipts, clients=clients)
-    say(f"(a) baseline: {base.describe()}")
-    say(f"(a) baseline: {base.cpu}")
+    say(f"(a) baseline: {BASELINE_ROWS:,} single-row INSERT + COMMIT from {clients} connections")
+    first = insert_baseline(db_url, rows=BASELINE_ROWS, clients=clients)
+    say(f"(a) baseline: {first.describe()}")
+    say(f"(a) baseline: {first.cpu}")
     with running_server(db_url, work_dir, say) as server:
         headers = {"Authorization": f"Bearer {server.token}"}
         donors = register_donors(server.base_url, headers, DONORS)
@@ -96,6 +100,9 @@ def measure(db_url: str, work_dir: Path, *, receipts: int, clients: int, say: Sa
         say(f"(a) HTTP: {run.cpu} (this process = the {clients} clients)")
         say(f"(a) the server's projections reached the log's head"
             f" {catch_up_s(server.base_url, db_url):.1f}s after the last response")
+    again = insert_baseline(db_url, rows=BASELINE_ROWS, clients=clients)
+    say(f"(a) baseline again: {again.describe()}")
+    base = max(first, again, key=lambda t: t.rate)  # the faster pass: the stricter comparison
     return Figure(name="http_receipts_per_s_8_clients_postgresql", value=run.rate, unit="receipts/s",
                   baseline=base.rate, baseline_unit="rows/s (raw INSERT+COMMIT, 8 connections)",
                   target_ratio=TARGET_RATIO)
@@ -118,7 +125,7 @@ BASELINE_INSERT = ("INSERT INTO bench_insert_baseline (receipt_id, donor_id, fun
 
 def insert_baseline(db_url: str, *, rows: int, clients: int) -> Timed:
     with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute(BASELINE_DDL)
+        conn.execute(BASELINE_DDL.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS"))
     # A body about the size of a stored Receipt.Recorded event.
     body = json.dumps({"note": "x" * 400, "meta": {"actor": "bench", "role": "finance"}}).encode()
     shares = _split(rows, clients)
