@@ -1,5 +1,5 @@
 """Figure (g): a mixed load, 90% public reads and 10% commands, against 4 API workers and a
-separate projection worker on PostgreSQL, for 5 minutes (quick: 30 s).
+separate projection worker on PostgreSQL, for 5 minutes (quick: 20 s).
 
 Set-up (not timed): a log of SEED_EVENTS events made by bench.generate (donors, receipts,
 allocations, distributions, pledges, children), then `minhbach serve --workers 4` with
@@ -71,7 +71,7 @@ SEED_EVENTS = 10_000
 WORKERS = 4
 LAG_SAMPLE_S = 0.05
 IDLE_RECEIPTS = 20
-HEALTHZ_REQUESTS = 3_000
+HEALTHZ_REQUESTS = 2_000
 WARM_UP_S = 3.0
 CATCH_UP_TIMEOUT_S = 300.0
 TARGET_READ_P99_MS = 300.0
