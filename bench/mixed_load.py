@@ -272,9 +272,12 @@ def api_workers(supervisor: int) -> dict[str, int]:
     CpuMeter."""
     try:
         children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+        # Not multiprocessing's resource tracker, the supervisor's other child.
+        workers = [int(pid) for pid in children
+                   if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
     except OSError:
         return {}
-    return {f"API worker {n}": int(pid) for n, pid in enumerate(children, 1)}
+    return {f"API worker {n}": pid for n, pid in enumerate(workers, 1)}
 
 
 def seed(db_url: str, data_dir: Path, events: int) -> tuple[list[str], int]:
