@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -82,15 +83,16 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
         settings = Settings()
         console.print(f"demo witnesses: {', '.join(w.name for w in witnesses)};"
                       f" a tree head is published once {demo.QUORUM} of them have cosigned it")
+    # Each worker process builds its own app (and reads the same MINHBACH_* settings).
+    config = uvicorn.Config(create_app(settings) if workers == 1 else "api.app:create_app",
+                            factory=workers > 1, workers=workers, host=host, port=port,
+                            log_level="info", access_log=settings.access_log)
     with contextlib.ExitStack() as stack:
-        sockets = []
-        if workers == 1:
-            config = uvicorn.Config(create_app(settings), host=host, port=port, log_level="info",
-                                    access_log=settings.access_log)
-            # Listening before the witnesses start: their first request waits in the backlog
-            # until the server answers, instead of failing.
-            sockets.append(stack.enter_context(config.bind_socket()))
-            sockets[0].listen(config.backlog)
+        sock = stack.enter_context(_tcp_socket(host, port))
+        # Listening before the witnesses start: their first request waits in the backlog until
+        # the server answers, instead of failing.
+        sock.listen(config.backlog)
+        console.print(f"serving on http://{host}:{port} with {workers} worker(s)")
         if witnesses is not None:
             from adapters.signing import load_signing_key, public_key_hex
 
@@ -98,11 +100,22 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
             stack.enter_context(demo.running(witnesses, f"http://{host}:{port}", log_key,
                                              settings.checkpoint_origin))
         if workers == 1:
-            uvicorn.Server(config).run(sockets=sockets)
-            return
-        # Each worker process builds its own app (and reads the same MINHBACH_* settings).
-        uvicorn.run("api.app:create_app", factory=True, workers=workers, host=host, port=port,
-                    log_level="info", access_log=settings.access_log)
+            uvicorn.Server(config).run(sockets=[sock])
+        else:
+            from uvicorn.supervisors import Multiprocess
+
+            Multiprocess(config, sockets=[sock]).run()
+
+
+def _tcp_socket(host: str, port: int) -> socket.socket:
+    """The server's socket, bound. uvicorn's own has protocol 0, and asyncio sets TCP_NODELAY
+    only on sockets that say IPPROTO_TCP: every answer then waited ~40 ms for the client's
+    delayed ACK."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM,
+                         socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
 
 
 @token_app.command("create")

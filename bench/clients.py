@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import httpx
 
 from bench.cpu import CpuMeter
+from bench.figures import percentile
 from bench.http_receipts import REQUEST_TIMEOUT_S, Timed, _run_threads, _split
 
 
@@ -54,7 +55,7 @@ def get_many(base_url: str, paths: list[str], *, clients: int, headers: dict[str
 
 
 def p99(timed: Timed) -> float:
-    return statistics.quantiles(timed.latencies_ms, n=100)[98]
+    return percentile(timed.latencies_ms, 99)
 
 
 def describe(timed: Timed) -> str:

@@ -4,9 +4,17 @@ The service runs as it would in production: `minhbach serve` (uvicorn) in its ow
 projections following the log in a background thread of that process. The clients are threads of
 this process, one httpx.Client (keep-alive connection) each.
 
-Baseline: the same number of single-row INSERTs into a plain table, one commit per row, from the
-same number of threads, each with its own psycopg connection: what the database alone does per
-committed row, with nothing of ours in the way.
+Baseline: 20,000 single-row INSERTs into a plain table (at every size), one commit per row, from
+the same number of threads, each with its own psycopg connection: what the database alone does
+per committed row, with nothing of ours in the way. It runs before and after the receipts, and
+the faster pass counts.
+
+Target: 0.05 of the baseline, judged on the ratio (bench.figures). The absolute goal of issue 5,
+300 receipts/s, was 0.049 of the 6,091 rows/s baseline of that day; a receipt through the API
+(token, validation, the domain's rules, the event and its encoding, group commit, the HTTP
+stack, one Python process) may cost at most 20 raw committed INSERTs. Both sides warm up first
+(connections open, a few requests each) outside the timing, so quick and full sizes give the
+same ratio.
 """
 
 from __future__ import annotations
@@ -43,7 +51,10 @@ DONORS = 200
 WARM_UP_PER_CLIENT = 10
 SERVER_START_TIMEOUT_S = 60
 REQUEST_TIMEOUT_S = 60
-TARGET_RECEIPTS_PER_S = 300.0
+TARGET_RATIO = 0.05
+# The baseline's size is the same at every size of the bench (a run of 2,000 rows lasts 0.4 s,
+# too short to be steady), and it runs before and after the receipts.
+BASELINE_ROWS = 20_000
 
 FUNDS = tuple(money.FUNDS)
 DISTRICTS = tuple(a.code for a in load_areas().all() if a.kind == "district")
@@ -72,10 +83,10 @@ class Timed:
 
 
 def measure(db_url: str, work_dir: Path, *, receipts: int, clients: int, say: Say) -> Figure:
-    say(f"(a) baseline: {receipts:,} single-row INSERT + COMMIT from {clients} connections")
-    base = insert_baseline(db_url, rows=receipts, clients=clients)
-    say(f"(a) baseline: {base.describe()}")
-    say(f"(a) baseline: {base.cpu}")
+    say(f"(a) baseline: {BASELINE_ROWS:,} single-row INSERT + COMMIT from {clients} connections")
+    first = insert_baseline(db_url, rows=BASELINE_ROWS, clients=clients)
+    say(f"(a) baseline: {first.describe()}")
+    say(f"(a) baseline: {first.cpu}")
     with running_server(db_url, work_dir, say) as server:
         headers = {"Authorization": f"Bearer {server.token}"}
         donors = register_donors(server.base_url, headers, DONORS)
@@ -89,9 +100,12 @@ def measure(db_url: str, work_dir: Path, *, receipts: int, clients: int, say: Sa
         say(f"(a) HTTP: {run.cpu} (this process = the {clients} clients)")
         say(f"(a) the server's projections reached the log's head"
             f" {catch_up_s(server.base_url, db_url):.1f}s after the last response")
+    again = insert_baseline(db_url, rows=BASELINE_ROWS, clients=clients)
+    say(f"(a) baseline again: {again.describe()}")
+    base = max(first, again, key=lambda t: t.rate)  # the faster pass: the stricter comparison
     return Figure(name="http_receipts_per_s_8_clients_postgresql", value=run.rate, unit="receipts/s",
                   baseline=base.rate, baseline_unit="rows/s (raw INSERT+COMMIT, 8 connections)",
-                  target=TARGET_RECEIPTS_PER_S)
+                  target_ratio=TARGET_RATIO)
 
 
 # ---- baseline ---------------------------------------------------------------------------------
@@ -111,7 +125,7 @@ BASELINE_INSERT = ("INSERT INTO bench_insert_baseline (receipt_id, donor_id, fun
 
 def insert_baseline(db_url: str, *, rows: int, clients: int) -> Timed:
     with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute(BASELINE_DDL)
+        conn.execute(BASELINE_DDL.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS"))
     # A body about the size of a stored Receipt.Recorded event.
     body = json.dumps({"note": "x" * 400, "meta": {"actor": "bench", "role": "finance"}}).encode()
     shares = _split(rows, clients)
@@ -121,6 +135,9 @@ def insert_baseline(db_url: str, *, rows: int, clients: int) -> Timed:
 
     def work(i: int) -> None:
         conn, out = conns[i], latencies[i]
+        for _ in range(WARM_UP_PER_CLIENT):
+            conn.execute(BASELINE_INSERT, (uuid.uuid4(), uuid.uuid4(), "campaign", 1_000_000, body))
+            conn.commit()
         start.wait()
         for _ in range(shares[i]):
             t0 = time.perf_counter()
@@ -161,19 +178,25 @@ class Server:
     pid: int
 
 
-@contextmanager
-def running_server(db_url: str, work_dir: Path, say: Say, *, label: str = "(a)",
-                   data_name: str = "http-data", log_name: str = "server.log",
-                   extra_env: dict[str, str] | None = None) -> Iterator[Server]:
-    """`minhbach serve` on a free loopback port, with a finance token. `extra_env` adds MINHBACH_*
-    settings (e.g. MINHBACH_RUN_PROJECTIONS=false); the data directory is `work_dir / data_name`."""
-    data_dir = work_dir / data_name
-    data_dir.mkdir(parents=True, exist_ok=True)
+def _environment(db_url: str, data_dir: Path, extra_env: dict[str, str] | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINHBACH_")}
     # The load comes from one client address: the per-client rate limits would measure themselves.
     env.update(MINHBACH_DATABASE_URL=db_url, MINHBACH_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1",
                MINHBACH_RATE_LIMITS="false")
     env.update(extra_env or {})
+    return env
+
+
+@contextmanager
+def running_server(db_url: str, work_dir: Path, say: Say, *, label: str = "(a)",
+                   data_name: str = "http-data", log_name: str = "server.log",
+                   extra_env: dict[str, str] | None = None, workers: int = 1) -> Iterator[Server]:
+    """`minhbach serve` on a free loopback port, with a finance token. `extra_env` adds MINHBACH_*
+    settings (e.g. MINHBACH_RUN_PROJECTIONS=false); the data directory is `work_dir / data_name`.
+    With `workers` > 1, uvicorn's supervisor (whose pid `Server.pid` is) runs that many processes."""
+    data_dir = work_dir / data_name
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = _environment(db_url, data_dir, extra_env)
     exe = _minhbach()
     # cwd is the scratch directory, so that no stray .env file changes the settings.
     made = subprocess.run([exe, "token", "create", "--name", "bench", "--role", "finance"],
@@ -184,16 +207,41 @@ def running_server(db_url: str, work_dir: Path, say: Say, *, label: str = "(a)",
     port = _free_port()
     log_path = work_dir / log_name
     with open(log_path, "wb") as log:
-        server = subprocess.Popen([exe, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        server = subprocess.Popen([exe, "serve", "--host", "127.0.0.1", "--port", str(port),
+                                   "--workers", str(workers)],
                                   env=env, cwd=work_dir, stdout=log, stderr=subprocess.STDOUT,
                                   start_new_session=True)
     base_url = f"http://127.0.0.1:{port}"
-    say(f"{label} server pid {server.pid} on {base_url} (log {log_path})")
+    say(f"{label} server pid {server.pid} on {base_url}, {workers} worker(s) (log {log_path})")
     try:
         _wait_until_up(server, base_url, log_path)
         yield Server(base_url=base_url, token=token, pid=server.pid)
     finally:
         _stop(server)
+
+
+@dataclass(frozen=True)
+class Projector:
+    pid: int
+    alive: Callable[[], bool]
+    log_tail: Callable[[], str]
+
+
+@contextmanager
+def running_projector(db_url: str, work_dir: Path, say: Say, *, label: str, data_name: str,
+                      log_name: str, extra_env: dict[str, str] | None = None) -> Iterator[Projector]:
+    """`minhbach project` (every projection, and the tree heads) in its own process, on the data
+    directory a `running_server` uses. Whoever uses it waits on the positions (and on `alive`)."""
+    env = _environment(db_url, work_dir / data_name, extra_env)
+    log_path = work_dir / log_name
+    with open(log_path, "wb") as log:
+        worker = subprocess.Popen([_minhbach(), "project"], env=env, cwd=work_dir, stdout=log,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+    say(f"{label} projection worker pid {worker.pid} (log {log_path})")
+    try:
+        yield Projector(worker.pid, lambda: worker.poll() is None, lambda: _tail(log_path))
+    finally:
+        _stop(worker)
 
 
 def _wait_until_up(server: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:
@@ -216,7 +264,8 @@ def _stop(server: subprocess.Popen[bytes]) -> None:
         try:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            server.kill()
+            # Its own session: the whole group, so that no stuck uvicorn worker outlives it.
+            os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=10)
 
 

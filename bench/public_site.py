@@ -429,34 +429,14 @@ def search_plans(queries: Queries, names: list[str]) -> list[str]:
     return out
 
 
-# ---- the clients ------------------------------------------------------------------------------
-
 def main(argv: Sequence[str] | None = None) -> None:
     """`python -m bench.public_site [--quick] [--json]`: figure (f) alone, in its own scratch
     database (`minhbach bench` runs it after the others)."""
-    import argparse
-    import sys
-    import tempfile
+    from bench.run import run_one
 
-    from bench.figures import json_list, table
-    from bench.run import FULL, QUICK
-    from bench.scratch import fresh_database
-
-    parser = argparse.ArgumentParser(prog="python -m bench.public_site")
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    sizes = QUICK if args.quick else FULL
-    started = time.perf_counter()
-
-    def say(message: str) -> None:
-        print(f"[{time.perf_counter() - started:7.1f}s] {message}", file=sys.stderr, flush=True)
-
-    with tempfile.TemporaryDirectory(prefix="minhbach-bench-") as work, \
-            fresh_database("public") as db_url:
-        figures = measure(db_url, Path(work), receipts=sizes.public_receipts, clients=sizes.clients,
-                          requests=sizes.public_requests, say=say)
-    print(json_list(figures) if args.json else table(figures), flush=True)
+    run_one("public", argv, lambda db, work, sizes, say: measure(
+        db, work, receipts=sizes.public_receipts, clients=sizes.clients,
+        requests=sizes.public_requests, say=say))
 
 
 if __name__ == "__main__":

@@ -15,12 +15,22 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from bench import http_receipts, inclusion_proofs, merkle_log, public_site, rebuild, statement_import
+from bench import (
+    http_receipts,
+    inclusion_proofs,
+    merkle_log,
+    mixed_load,
+    public_site,
+    rebuild,
+    statement_import,
+    yagi_day,
+)
 from bench.figures import Figure, json_list, table
 from bench.scratch import fresh_database, server_version
 
@@ -35,20 +45,30 @@ class Sizes:
     statement_lines: int  # (e)
     public_receipts: int  # (f)
     public_requests: int  # (f), per measurement
+    mixed_seconds: float  # (g), the load's duration
+    yagi_donations: int  # (h)
 
 
 FULL = Sizes(receipts=20_000, clients=8, events=200_000, tree_events=1_000_000, proof_requests=4_000,
-             statement_lines=300_000, public_receipts=1_000_000, public_requests=2_000)
+             statement_lines=300_000, public_receipts=1_000_000, public_requests=2_000,
+             mixed_seconds=300.0, yagi_donations=300_000)
 QUICK = Sizes(receipts=2_000, clients=8, events=20_000, tree_events=100_000, proof_requests=1_000,
-              statement_lines=30_000, public_receipts=100_000, public_requests=500)
+              statement_lines=30_000, public_receipts=100_000, public_requests=500,
+              mixed_seconds=20.0, yagi_donations=30_000)
+Measure = Callable[[str, Path, Sizes, Callable[[str], None]], list[Figure]]
+
+
+def _say(started: float) -> Callable[[str], None]:
+    def say(message: str) -> None:
+        print(f"[{time.perf_counter() - started:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+    return say
 
 
 def main(quick: bool = False, as_json: bool = False) -> None:
     sizes = QUICK if quick else FULL
     started = time.perf_counter()
-
-    def say(message: str) -> None:
-        print(f"[{time.perf_counter() - started:7.1f}s] {message}", file=sys.stderr, flush=True)
+    say = _say(started)
 
     say(f"minhbach bench ({'quick' if quick else 'full'}): {sizes}; Python {platform.python_version()},"
         f" PostgreSQL {server_version()}, {os.cpu_count()} CPUs")
@@ -78,6 +98,12 @@ def main(quick: bool = False, as_json: bool = False) -> None:
             figures.extend(public_site.measure(public_db, work, receipts=sizes.public_receipts,
                                                clients=sizes.clients, requests=sizes.public_requests,
                                                say=say))
+            mixed_db = stack.enter_context(fresh_database("mixed"))
+            figures.extend(mixed_load.measure(mixed_db, work, clients=sizes.clients,
+                                              seconds=sizes.mixed_seconds, say=say))
+            yagi_db = stack.enter_context(fresh_database("yagi"))
+            figures.extend(yagi_day.measure(yagi_db, work, donations=sizes.yagi_donations,
+                                            clients=sizes.clients, say=say))
     except (KeyboardInterrupt, SystemExit):
         say("interrupted: the server is stopped and the scratch databases are dropped")
         raise
@@ -85,6 +111,26 @@ def main(quick: bool = False, as_json: bool = False) -> None:
         signal.signal(signal.SIGTERM, previous)
     say(f"done in {time.perf_counter() - started:.0f}s; scratch databases dropped")
     print(json_list(figures) if as_json else table(figures), flush=True)
+
+
+def run_one(label: str, argv: Sequence[str] | None, measure: Measure) -> None:
+    """`python -m bench.X [--quick] [--json]`: one module's figures alone, in a scratch database
+    of their own."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=f"python -m bench ({label})")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    say = _say(time.perf_counter())
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        with tempfile.TemporaryDirectory(prefix="minhbach-bench-") as work, fresh_database(label) as db_url:
+            figures = measure(db_url, Path(work), sizes, say)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    print(json_list(figures) if args.json else table(figures), flush=True)
 
 
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:

@@ -14,8 +14,14 @@ each) and every sure match in chunks of 2,000 lines per transaction, bring the r
 (all projections, the Merkle tree included) up to the last event, and count how the lines stand
 (matched, suggested, unmatched), which computes the suggestions.
 
+Not timed, before: the read models are brought up to the set-up's last event, and a small
+statement (WARM_UP_LINES unknown credits) is imported into a second account, so that the timing
+holds the import's own work and no first-call costs: quick and full sizes give the same rate.
+
 Baseline: PostgreSQL's `COPY … FROM STDIN (FORMAT csv)` of the same file's rows into a plain
-table of seven text columns, in the same run. Target: the whole import within 120 s.
+table of seven text columns, in the same run (after one warm-up COPY of the warm-up statement).
+Target: the whole import within 120 s, an absolute target because a person waits for it: the
+finance officer who uploads a year's statement of a busy account and watches the answer.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from domain.matching import payment_code
 from domain.meta import Context
 from domain.text import fold
 from ledger.answers import ReceiptRecorded
-from ledger.bootstrap import build
+from ledger.bootstrap import CompositionRoot, build
 from ledger.settings import Settings
 from ledger.statement_import import import_file
 
@@ -46,6 +52,7 @@ TARGET_SECONDS = 120.0
 FULL_LINES = 300_000
 ACCOUNT = "VCB-CAMPAIGN"
 ACCOUNT_NUMBER = "0011004123456"
+WARM_UP_ACCOUNT, WARM_UP_NUMBER, WARM_UP_LINES = "VCB-WARMUP", "0011004999999", 1_000
 START = date(2021, 1, 1)
 FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vi", "Nông", "Lường", "Hà", "Lộc")
 MIDDLE = ("Văn", "Thị", "Đức", "Minh", "Thu", "Hồng", "Quang")
@@ -67,6 +74,9 @@ def measure(db_url: str, work_dir: Path, *, lines: int, say: Say) -> Figure:
         data = make_statement(services, lines, say)
         say(f"(e) set-up and a {len(data) / 1e6:,.1f} MB statement of {lines:,} lines in"
             f" {time.perf_counter() - t0:.0f}s (not timed)")
+        services.runner.ensure(services.ledger.recorder.max_notification_id() or 0)
+        warm = warm_up_statement(services)
+        copy_baseline(db_url, warm, table="bench_statement_copy_warm_up")
         copy_s = copy_baseline(db_url, data)
         say(f"(e) baseline: COPY of the same rows into a plain table: {copy_s:.2f}s"
             f" = {lines / copy_s:,.0f} lines/s")
@@ -88,11 +98,8 @@ def measure(db_url: str, work_dir: Path, *, lines: int, say: Say) -> Figure:
                   target=FULL_LINES / TARGET_SECONDS)  # 300,000 lines in 120 s, at any size
 
 
-def make_statement(services: object, lines: int, say: Say) -> bytes:
+def make_statement(services: CompositionRoot, lines: int, say: Say) -> bytes:
     """The ledger's side (recorded now) and the bank's statement of it (returned as CSV)."""
-    from ledger.bootstrap import CompositionRoot
-
-    assert isinstance(services, CompositionRoot)
     rng = random.Random(4_000)
     ledger, bank = services.ledger, services.bank
     ctx = Context(actor="bench", role="finance")
@@ -159,14 +166,33 @@ def make_statement(services: object, lines: int, say: Say) -> bytes:
     return write_csv(statement)
 
 
-def copy_baseline(db_url: str, data: bytes) -> float:
+def warm_up_statement(services: CompositionRoot) -> bytes:
+    """Import a small statement of unknown credits into an account of its own (not timed); its
+    CSV is returned for the baseline's warm-up."""
+    rng = random.Random(4_001)
+    ctx = Context(actor="bench", role="finance")
+    services.bank.register_account(ctx, "", code=WARM_UP_ACCOUNT, bank="Vietcombank", bank_bin="970436",
+                                   account_number=WARM_UP_NUMBER, fund="campaign")
+    opening, rows = 1_000_000_000, []
+    balance = opening
+    for i in range(WARM_UP_LINES):
+        amount = rng.randrange(1, 400) * 10_000
+        balance += amount
+        rows.append(StatementLine(START, amount, f"WU{i:08d}", balance, _name(rng).upper(), None, "ung ho"))
+    data = write_csv(Statement("csv", WARM_UP_NUMBER, START, START, opening, balance, tuple(rows)))
+    import_file(services, Context(actor="bench", role="finance", request_id=str(uuid.uuid4())), "",
+                WARM_UP_ACCOUNT, data, "csv", "warm-up.csv")
+    return data
+
+
+def copy_baseline(db_url: str, data: bytes, *, table: str = "bench_statement_copy") -> float:
     body = b"\n".join(line for line in data.splitlines() if not line.startswith(b"#"))
     with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE bench_statement_copy (date text, bank_txn_id text, debit text,"
+        conn.execute(f"CREATE TABLE {table} (date text, bank_txn_id text, debit text,"
                      " credit text, balance text, counterparty text, counterparty_account text,"
                      " description text, reversal text)")
         t0 = time.perf_counter()
         with conn.transaction(), conn.cursor() as cur, cur.copy(
-                "COPY bench_statement_copy FROM STDIN (FORMAT csv, HEADER true)") as copy:
+                f"COPY {table} FROM STDIN (FORMAT csv, HEADER true)") as copy:
             copy.write(body)
         return time.perf_counter() - t0

@@ -279,7 +279,10 @@ class BankBook:
                                     how="payment_code", meta=ctx.meta())
                     claim = Claim(id=claim_id(MATCH_CLAIM, str(receipt.id)), kind=MATCH_CLAIM,
                                   value=str(receipt.id), owner_id=line_id, meta=ctx.meta())
-                    aggregates += [*created, claim]
+                    # The receipt goes into the log before the line's match that names it: a
+                    # projection batch may end between the two, and the match must find its entry.
+                    aggregates[-1:-1] = created
+                    aggregates.append(claim)
                     sure += 1
         return aggregates, added, sure
 

@@ -183,7 +183,7 @@ class Managed:
 class ApiServer(Managed):
     def __init__(self, env: Environment, port: int, *, run_projections: bool) -> None:
         super().__init__(env, "api", ["serve", "--host", "127.0.0.1", "--port", str(port)],
-                         "Uvicorn running on",
+                         "serving on http",
                          MINHBACH_RUN_PROJECTIONS="true" if run_projections else "false")
         self.base = f"http://127.0.0.1:{port}"
 
