@@ -1,11 +1,11 @@
-"""Rebuilding the read models in parallel worker processes (`minhbach projections rebuild
---workers N`).
+"""Rebuilding the read models in parallel (`minhbach projections rebuild --workers N`).
 
 Each projection has its own tracking position and its own advisory lock (projections/runner.py),
-so the projections can be split into groups, each rebuilt by a process of its own in a
-transaction of its own: every worker reads and decodes the whole log, and applies it to its
-group only. On PostgreSQL the groups' transactions run side by side; on SQLite, which allows
-one writer, they would take turns, so a SQLite store is rebuilt by one worker.
+so the projections can be split into groups, each rebuilt in a transaction of its own: this
+process rebuilds the first group, and a spawned worker process each of the others. Every group
+fetches only the events of the topics it reads, and decodes only those its projections need
+decoded (the Merkle tree needs none). On PostgreSQL the groups' transactions run side by side; on
+SQLite, which allows one writer, they would take turns, so a SQLite store is rebuilt by one worker.
 
 A group that fails leaves its own read models as they were (its transaction rolls back); the
 groups that succeeded keep their new rows. Each projection is then still consistent with its
@@ -20,26 +20,49 @@ import multiprocessing
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ledger.bootstrap import build
+from ledger.bootstrap import CompositionRoot, build
 from ledger.settings import Settings
 from projections.read_models import all_projections, select_projections
+from projections.runner import Runner
 
 log = logging.getLogger(__name__)
-# The relative cost of rebuilding each projection, measured with `make bench` (figure b) on the
-# generated log: what the split balances. A projection missing here counts 1.
-COSTS = {"merkle": 4.0, "donations": 4.0, "balances": 2.5, "traces": 2.0, "children": 1.0,
-         "needs": 0.5, "bank": 0.5, "proposals": 0.3, "after_closing": 0.3}
+# What rebuilding each projection costs, in CPU milliseconds (this process's and PostgreSQL's)
+# per 1,000 events of the generated log, beyond fetching the events: measured with
+# bench/rebuild.py's log (20,000 events) on 2 vCPUs, one projection at a time. A projection
+# missing here counts 1. Traces, needs and proposals have no events in that log: theirs are
+# guesses from the handlers' size.
+COSTS = {"merkle": 54.0, "donations": 22.0, "balances": 14.0, "bank": 11.0, "traces": 8.0,
+         "children": 2.0, "after_closing": 2.0, "needs": 1.0, "proposals": 1.0}
+# Fetching and decoding the events, once per group whose projections need them decoded.
+DECODING = 11.0
+# A spawned worker's start-up (interpreter, imports, opening the store), in milliseconds: the
+# worker that pays it gets that much less work.
+START_UP_MS = 600.0
 
 
-def split(names: Sequence[str], workers: int) -> list[list[str]]:
-    """The projections in `workers` groups of about equal cost (the costliest first, each to the
-    lightest group so far), none empty."""
-    groups: list[list[str]] = [[] for _ in range(max(1, min(workers, len(names))))]
-    loads = [0.0] * len(groups)
+def split(names: Sequence[str], workers: int, *, events: int = 0) -> list[list[str]]:
+    """The projections in `workers` groups of about equal cost, none empty: the costliest first,
+    each to the group that would finish first. The first group is rebuilt by this process; the
+    others start START_UP_MS later, which over a log of `events` events is a cost per 1,000
+    events like COSTS (0: not counted)."""
+    count = max(1, min(workers, len(names)))
+    late = START_UP_MS * 1000 / events if events else 0.0
+    groups: list[list[str]] = [[] for _ in range(count)]
+    loads = [0.0] + [late] * (count - 1)
+    projections = {p.name: p for p in all_projections()}
+
+    def cost(name: str, group: list[str]) -> float:
+        decodes = name not in projections or projections[name].decodes
+        first_decoder = decodes and not any(n in projections and projections[n].decodes
+                                            for n in group)
+        return COSTS.get(name, 1.0) + (DECODING if first_decoder else 0.0)
+
     for name in sorted(names, key=lambda n: (-COSTS.get(n, 1.0), n)):
-        lightest = loads.index(min(loads))
-        groups[lightest].append(name)
-        loads[lightest] += COSTS.get(name, 1.0)
+        # An empty group first (none may stay empty), else the one that would finish first.
+        empty = [i for i, g in enumerate(groups) if not g]
+        best = min(empty or range(count), key=lambda i: loads[i] + cost(name, groups[i]))
+        loads[best] += cost(name, groups[best])
+        groups[best].append(name)
     return groups
 
 
@@ -52,40 +75,66 @@ def _worker(lock: Any) -> None:
 
 
 def _rebuild_group(settings: dict[str, Any], names: list[str]) -> int:
-    # One worker at a time opens the store: the event store's CREATE TABLE IF NOT EXISTS and
+    # One process at a time opens the store: the event store's CREATE TABLE IF NOT EXISTS and
     # the migrations' checks, run at once by two processes, collide in PostgreSQL's catalog.
     with _starting:
         services = build(Settings(**settings))
     try:
-        services.runner.projections = select_projections(all_projections(), names)
-        return services.runner.rebuild()
+        return _rebuild(services, names)
     finally:
         services.close()
 
 
+def _rebuild(services: CompositionRoot, names: list[str]) -> int:
+    # A runner of its own: the caller's `services.runner` is left as it was.
+    return Runner(services.db, services.ledger,
+                  select_projections(all_projections(), names)).rebuild()
+
+
 def rebuild_in_parallel(settings: Settings, names: Sequence[str], workers: int,
-                        done: Callable[[list[str], int], None] | None = None) -> int:
-    """Rebuild these projections in `workers` processes; the events read by each (the log's
-    length). Raises the first failure once every worker has finished (each is logged)."""
-    groups = split(names, workers)
+                        done: Callable[[list[str], int], None] | None = None, *,
+                        services: CompositionRoot | None = None) -> int:
+    """Rebuild these projections in `workers` groups, the first in this process (with
+    `services`, if given, else its own), the others in spawned processes; returns the position
+    they reached (the log's head, see Runner.rebuild). Raises the first failure once every group
+    has finished (each is logged)."""
+    if services is not None:
+        return _run(settings, services, names, workers, done)
+    # Opened before any worker starts, so not at the same time as theirs.
+    own = build(settings)
+    try:
+        return _run(settings, own, names, workers, done)
+    finally:
+        own.close()
+
+
+def _run(settings: Settings, services: CompositionRoot, names: Sequence[str], workers: int,
+         done: Callable[[list[str], int], None] | None) -> int:
+    groups = split(names, workers, events=services.ledger.recorder.max_notification_id() or 0)
     kwargs = settings.model_dump()
     # Spawned, not forked: the parent's threads, pools and connections stay in the parent.
     context = multiprocessing.get_context("spawn")
     failures: list[BaseException] = []
-    count = 0
-    with futures.ProcessPoolExecutor(len(groups), mp_context=context, initializer=_worker,
-                                     initargs=(context.Lock(),)) as pool:
-        running = {pool.submit(_rebuild_group, kwargs, group): group for group in groups}
+    reached = 0
+
+    def finished(group: list[str], result: Callable[[], int]) -> None:
+        nonlocal reached
+        try:
+            reached = result()
+        except Exception as exc:
+            log.error("rebuild of %s failed: %s: %s", ", ".join(group), type(exc).__name__, exc)
+            failures.append(exc)
+            return
+        if done:
+            done(group, reached)
+
+    with futures.ProcessPoolExecutor(max(1, len(groups) - 1), mp_context=context,
+                                     initializer=_worker, initargs=(context.Lock(),)) as pool:
+        running = {pool.submit(_rebuild_group, kwargs, group): group for group in groups[1:]}
+        # Meanwhile this process, which has everything imported, rebuilds the first group.
+        finished(groups[0], lambda: _rebuild(services, groups[0]))
         for future in futures.as_completed(running):
-            try:
-                count = future.result()
-            except Exception as exc:
-                log.error("rebuild of %s failed: %s: %s", ", ".join(running[future]),
-                          type(exc).__name__, exc)
-                failures.append(exc)
-                continue
-            if done:
-                done(running[future], count)
+            finished(running[future], future.result)
     if failures:
         raise failures[0]
-    return count
+    return reached

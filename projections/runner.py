@@ -44,8 +44,8 @@ MAX_BACKOFF_S = 5.0  # a restarted database is picked up within seconds
 PROJECTION_LOCKS = 720_210  # an arbitrary, fixed advisory lock namespace (int4)
 FOLLOW_TASK = "projections"  # its name in TaskHealth and in metrics
 
-# The stored row, and the domain event, an _Undecodable, or None if no projection given it
-# decodes its events (Projection.decodes).
+# The stored row, and the domain event, an _Undecodable, or None if none of the projections
+# it was fetched for needs it decoded (Projection.decodes).
 Event = tuple[Notification, Any]
 
 # SQLite's OperationalError also means "no such table" or bad SQL: only these pass with time.
