@@ -17,7 +17,7 @@ from __future__ import annotations
 import concurrent.futures as futures
 import logging
 import multiprocessing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ledger.bootstrap import CompositionRoot, build
@@ -27,43 +27,61 @@ from projections.runner import Runner
 
 log = logging.getLogger(__name__)
 # What rebuilding each projection costs, in CPU milliseconds (this process's and PostgreSQL's)
-# per 1,000 events of the generated log, beyond fetching the events: measured with
-# bench/rebuild.py's log (20,000 events) on 2 vCPUs, one projection at a time. A projection
-# missing here counts 1. Traces, needs and proposals have no events in that log: theirs are
-# guesses from the handlers' size.
-COSTS = {"merkle": 54.0, "donations": 22.0, "balances": 14.0, "bank": 11.0, "traces": 8.0,
-         "children": 2.0, "after_closing": 2.0, "needs": 1.0, "proposals": 1.0}
-# Fetching and decoding the events, once per group whose projections need them decoded.
+# per 1,000 events of the generated log, beyond fetching and decoding the events it reads:
+# measured with bench/rebuild.py's log (20,000 events) on 2 vCPUs, one projection at a time.
+# The Merkle tree's includes fetching every event (it decodes none). A projection missing here
+# counts 1. Traces, needs and proposals have no events in that log: theirs are guesses.
+COSTS = {"merkle": 60.0, "donations": 22.0, "balances": 12.0, "bank": 8.0, "traces": 4.0,
+         "children": 1.5, "after_closing": 1.0, "needs": 1.0, "proposals": 1.0}
+# Fetching and decoding the events, once per group with a projection that needs them decoded.
 DECODING = 11.0
 # A spawned worker's start-up (interpreter, imports, opening the store), in milliseconds: the
 # worker that pays it gets that much less work.
 START_UP_MS = 600.0
 
 
+def _decodes(name: str) -> bool:
+    return next((p.decodes for p in all_projections() if p.name == name), True)
+
+
 def split(names: Sequence[str], workers: int, *, events: int = 0) -> list[list[str]]:
-    """The projections in `workers` groups of about equal cost, none empty: the costliest first,
-    each to the group that would finish first. The first group is rebuilt by this process; the
-    others start START_UP_MS later, which over a log of `events` events is a cost per 1,000
-    events like COSTS (0: not counted)."""
+    """The projections in `workers` groups, none empty, that finish together as nearly as the
+    costs say, with as little work done twice (decoding) as that allows. The first group is
+    rebuilt by this process; the others start START_UP_MS later, which over a log of `events`
+    events is a cost per 1,000 events like COSTS (0: not counted)."""
     count = max(1, min(workers, len(names)))
     late = START_UP_MS * 1000 / events if events else 0.0
+    decoding = {n: _decodes(n) for n in names}
+
+    def load(i: int, group: list[str]) -> float:
+        return ((late if i else 0.0) + sum(COSTS.get(n, 1.0) for n in group)
+                + (DECODING if any(decoding[n] for n in group) else 0.0))
+
+    def score(groups: list[list[str]]) -> tuple[float, float]:
+        loads = [load(i, g) for i, g in enumerate(groups)]
+        return max(loads), sum(loads)
+
+    # The costliest first, each to the group that would finish first with it ...
     groups: list[list[str]] = [[] for _ in range(count)]
-    loads = [0.0] + [late] * (count - 1)
-    projections = {p.name: p for p in all_projections()}
-
-    def cost(name: str, group: list[str]) -> float:
-        decodes = name not in projections or projections[name].decodes
-        first_decoder = decodes and not any(n in projections and projections[n].decodes
-                                            for n in group)
-        return COSTS.get(name, 1.0) + (DECODING if first_decoder else 0.0)
-
     for name in sorted(names, key=lambda n: (-COSTS.get(n, 1.0), n)):
-        # An empty group first (none may stay empty), else the one that would finish first.
         empty = [i for i, g in enumerate(groups) if not g]
-        best = min(empty or range(count), key=lambda i: loads[i] + cost(name, groups[i]))
-        loads[best] += cost(name, groups[best])
+        best = min(empty or range(count), key=lambda i: load(i, [*groups[i], name]))
         groups[best].append(name)
+    # ... then single moves while they make the slowest group faster, or the same work less.
+    while better := next((m for m in _moves(groups) if score(m) < score(groups)), None):
+        groups = better
     return groups
+
+
+def _moves(groups: list[list[str]]) -> Iterator[list[list[str]]]:
+    """Every grouping made by moving one projection to another group, leaving none empty."""
+    for source, group in enumerate(groups):
+        for name in group if len(group) > 1 else ():
+            for target in range(len(groups)):
+                if target != source:
+                    moved = [[n for n in g if n != name] for g in groups]
+                    moved[target].append(name)
+                    yield moved
 
 
 _starting: Any = None  # a worker's lock on start-up, shared by all workers of one rebuild
