@@ -65,6 +65,8 @@ class MerkleTree(Projection):
             self.origins[oid] = facts
             self.insert("INSERT INTO merkle_origins (originator_id, public) VALUES (?, ?)",
                         (oid, json.dumps(facts, ensure_ascii=False)))
+        elif first:
+            self.origins[oid] = None  # as origin_of would find: its later events need not ask
         leaf_hash = merkle.leaf_hash(data)
 
         def get(level: int, idx: int) -> bytes:
