@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import concurrent.futures as futures
 import multiprocessing
+import resource
 import secrets
 import time
 from collections.abc import Callable
@@ -83,6 +84,7 @@ def measure(db_url: str, work_dir: Path, *, events: int, say: Say) -> list[Figur
             + " | ".join(", ".join(g) for g in split(names, WORKERS, events=total)))
         _vacuum(db_url)
         meter.start()
+        spawned = _children_cpu_s()
         t0 = time.perf_counter()
         parallel = rebuild_in_parallel(settings, names, WORKERS, services=services, done=lambda g, n: say(
             f"(b)   {', '.join(g)}: {n:,} events in {time.perf_counter() - t0:.2f}s"))
@@ -90,7 +92,8 @@ def measure(db_url: str, work_dir: Path, *, events: int, say: Say) -> list[Figur
         say(f"(b) rebuild, {WORKERS} workers: {parallel:,} events in {parallel_s:.2f}s ="
             f" {parallel / parallel_s:,.0f}/s ({parallel / parallel_s / (rebuilt / seconds):.2f} ×"
             " one worker; the spawned worker's start-up included)")
-        say(f"(b) rebuild, {WORKERS} workers: {meter.stop(parallel_s)} (this process = one worker)")
+        say(f"(b) rebuild, {WORKERS} workers: {meter.stop(parallel_s)} (this process = one worker;"
+            f" the spawned one used {(_children_cpu_s() - spawned) / parallel_s:.2f})")
         passes.append(_baseline(services, say, "baseline at the end"))
     finally:
         services.close()
@@ -115,6 +118,12 @@ def _baseline(services: CompositionRoot, say: Say, what: str) -> tuple[int, floa
     say(f"(b) {what} (select_notifications + to_domain_event): {count:,} events in {seconds:.2f}s"
         f" = {count / seconds:,.0f}/s")
     return count, seconds
+
+
+def _children_cpu_s() -> float:
+    """CPU seconds used by this process's children that have ended (the pool's, once it is shut)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def _vacuum(db_url: str) -> None:

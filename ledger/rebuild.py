@@ -17,9 +17,11 @@ from __future__ import annotations
 import concurrent.futures as futures
 import logging
 import multiprocessing
+import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from ledger.application import Ledger
 from ledger.bootstrap import CompositionRoot, build
 from ledger.settings import Settings
 from projections.read_models import all_projections, select_projections
@@ -90,6 +92,10 @@ _starting: Any = None  # a worker's lock on start-up, shared by all workers of o
 def _worker(lock: Any) -> None:
     global _starting
     _starting = lock
+    # A worker reads the log one page at a time: it needs a connection or two, not the pool of
+    # ten a server keeps (POSTGRES_POOL_SIZE of DatabaseUrl.eventsourcing_env; the library reads it
+    # prefixed with the application's name first).
+    os.environ[f"{Ledger.name.upper()}_POSTGRES_POOL_SIZE"] = "1"
 
 
 def _rebuild_group(settings: dict[str, Any], names: list[str]) -> int:
