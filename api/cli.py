@@ -283,7 +283,7 @@ def _rebuild_in_parallel(svc: CompositionRoot, workers: int) -> int:
     names = [p.name for p in svc.runner.projections]
     try:
         return rebuild_in_parallel(
-            svc.settings, names, workers,
+            svc.settings, names, workers, services=svc,
             done=lambda group, n: console.print(f"rebuilt {', '.join(group)} from {n} events"))
     except ProjectionFailed as e:
         console.print(f"[red]rebuild failed: {e}[/red]")

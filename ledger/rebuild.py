@@ -1,11 +1,11 @@
-"""Rebuilding the read models in parallel worker processes (`minhbach projections rebuild
---workers N`).
+"""Rebuilding the read models in parallel (`minhbach projections rebuild --workers N`).
 
 Each projection has its own tracking position and its own advisory lock (projections/runner.py),
-so the projections can be split into groups, each rebuilt by a process of its own in a
-transaction of its own: every worker reads and decodes the whole log, and applies it to its
-group only. On PostgreSQL the groups' transactions run side by side; on SQLite, which allows
-one writer, they would take turns, so a SQLite store is rebuilt by one worker.
+so the projections can be split into groups, each rebuilt in a transaction of its own: this
+process rebuilds the first group, and a spawned worker process each of the others. Every group
+fetches only the events of the topics it reads, and decodes only those its projections need
+decoded (the Merkle tree needs none). On PostgreSQL the groups' transactions run side by side; on
+SQLite, which allows one writer, they would take turns, so a SQLite store is rebuilt by one worker.
 
 A group that fails leaves its own read models as they were (its transaction rolls back); the
 groups that succeeded keep their new rows. Each projection is then still consistent with its
@@ -17,30 +17,73 @@ from __future__ import annotations
 import concurrent.futures as futures
 import logging
 import multiprocessing
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from ledger.bootstrap import build
+from ledger.application import Ledger
+from ledger.bootstrap import CompositionRoot, build
 from ledger.settings import Settings
 from projections.read_models import all_projections, select_projections
+from projections.runner import Runner
 
 log = logging.getLogger(__name__)
-# The relative cost of rebuilding each projection, measured with `make bench` (figure b) on the
-# generated log: what the split balances. A projection missing here counts 1.
-COSTS = {"merkle": 4.0, "donations": 4.0, "balances": 2.5, "traces": 2.0, "children": 1.0,
-         "needs": 0.5, "bank": 0.5, "proposals": 0.3, "after_closing": 0.3}
+# What rebuilding each projection costs, in CPU milliseconds (this process's and PostgreSQL's)
+# per 1,000 events of the generated log, beyond fetching and decoding the events it reads:
+# measured with bench/rebuild.py's log (20,000 events) on 2 vCPUs, one projection at a time.
+# The Merkle tree's includes fetching every event (it decodes none). A projection missing here
+# counts 1. Traces, needs and proposals have no events in that log: theirs are guesses.
+COSTS = {"merkle": 60.0, "donations": 22.0, "balances": 12.0, "bank": 8.0, "traces": 4.0,
+         "children": 1.5, "after_closing": 1.0, "needs": 1.0, "proposals": 1.0}
+# Fetching and decoding the events, once per group with a projection that needs them decoded.
+DECODING = 11.0
+# A spawned worker's start-up (interpreter, imports, opening the store), in milliseconds: the
+# worker that pays it gets that much less work.
+START_UP_MS = 600.0
 
 
-def split(names: Sequence[str], workers: int) -> list[list[str]]:
-    """The projections in `workers` groups of about equal cost (the costliest first, each to the
-    lightest group so far), none empty."""
-    groups: list[list[str]] = [[] for _ in range(max(1, min(workers, len(names))))]
-    loads = [0.0] * len(groups)
+def _decodes(name: str) -> bool:
+    return next((p.decodes for p in all_projections() if p.name == name), True)
+
+
+def split(names: Sequence[str], workers: int, *, events: int = 0) -> list[list[str]]:
+    """The projections in `workers` groups, none empty, that finish together as nearly as the
+    costs say, with as little work done twice (decoding) as that allows. The first group is
+    rebuilt by this process; the others start START_UP_MS later, which over a log of `events`
+    events is a cost per 1,000 events like COSTS (0: not counted)."""
+    count = max(1, min(workers, len(names)))
+    late = START_UP_MS * 1000 / events if events else 0.0
+    decoding = {n: _decodes(n) for n in names}
+
+    def load(i: int, group: list[str]) -> float:
+        return ((late if i else 0.0) + sum(COSTS.get(n, 1.0) for n in group)
+                + (DECODING if any(decoding[n] for n in group) else 0.0))
+
+    def score(groups: list[list[str]]) -> tuple[float, float]:
+        loads = [load(i, g) for i, g in enumerate(groups)]
+        return max(loads), sum(loads)
+
+    # The costliest first, each to the group that would finish first with it ...
+    groups: list[list[str]] = [[] for _ in range(count)]
     for name in sorted(names, key=lambda n: (-COSTS.get(n, 1.0), n)):
-        lightest = loads.index(min(loads))
-        groups[lightest].append(name)
-        loads[lightest] += COSTS.get(name, 1.0)
+        empty = [i for i, g in enumerate(groups) if not g]
+        best = min(empty or range(count), key=lambda i: load(i, [*groups[i], name]))
+        groups[best].append(name)
+    # ... then single moves while they make the slowest group faster, or the same work less.
+    while better := next((m for m in _moves(groups) if score(m) < score(groups)), None):
+        groups = better
     return groups
+
+
+def _moves(groups: list[list[str]]) -> Iterator[list[list[str]]]:
+    """Every grouping made by moving one projection to another group, leaving none empty."""
+    for source, group in enumerate(groups):
+        for name in group if len(group) > 1 else ():
+            for target in range(len(groups)):
+                if target != source:
+                    moved = [[n for n in g if n != name] for g in groups]
+                    moved[target].append(name)
+                    yield moved
 
 
 _starting: Any = None  # a worker's lock on start-up, shared by all workers of one rebuild
@@ -49,43 +92,73 @@ _starting: Any = None  # a worker's lock on start-up, shared by all workers of o
 def _worker(lock: Any) -> None:
     global _starting
     _starting = lock
+    # A worker reads the log one page at a time: it needs a connection or two, not the pool of
+    # ten a server keeps (POSTGRES_POOL_SIZE of DatabaseUrl.eventsourcing_env; the library reads it
+    # prefixed with the application's name first).
+    os.environ[f"{Ledger.name.upper()}_POSTGRES_POOL_SIZE"] = "1"
 
 
 def _rebuild_group(settings: dict[str, Any], names: list[str]) -> int:
-    # One worker at a time opens the store: the event store's CREATE TABLE IF NOT EXISTS and
+    # One process at a time opens the store: the event store's CREATE TABLE IF NOT EXISTS and
     # the migrations' checks, run at once by two processes, collide in PostgreSQL's catalog.
     with _starting:
         services = build(Settings(**settings))
     try:
-        services.runner.projections = select_projections(all_projections(), names)
-        return services.runner.rebuild()
+        return _rebuild(services, names)
     finally:
         services.close()
 
 
+def _rebuild(services: CompositionRoot, names: list[str]) -> int:
+    # A runner of its own: the caller's `services.runner` is left as it was.
+    return Runner(services.db, services.ledger,
+                  select_projections(all_projections(), names)).rebuild()
+
+
 def rebuild_in_parallel(settings: Settings, names: Sequence[str], workers: int,
-                        done: Callable[[list[str], int], None] | None = None) -> int:
-    """Rebuild these projections in `workers` processes; the events read by each (the log's
-    length). Raises the first failure once every worker has finished (each is logged)."""
-    groups = split(names, workers)
+                        done: Callable[[list[str], int], None] | None = None, *,
+                        services: CompositionRoot | None = None) -> int:
+    """Rebuild these projections in `workers` groups, the first in this process (with
+    `services`, if given, else its own), the others in spawned processes; returns the position
+    they reached (the log's head, see Runner.rebuild). Raises the first failure once every group
+    has finished (each is logged)."""
+    if services is not None:
+        return _run(settings, services, names, workers, done)
+    # Opened before any worker starts, so not at the same time as theirs.
+    own = build(settings)
+    try:
+        return _run(settings, own, names, workers, done)
+    finally:
+        own.close()
+
+
+def _run(settings: Settings, services: CompositionRoot, names: Sequence[str], workers: int,
+         done: Callable[[list[str], int], None] | None) -> int:
+    groups = split(names, workers, events=services.ledger.recorder.max_notification_id() or 0)
     kwargs = settings.model_dump()
     # Spawned, not forked: the parent's threads, pools and connections stay in the parent.
     context = multiprocessing.get_context("spawn")
     failures: list[BaseException] = []
-    count = 0
-    with futures.ProcessPoolExecutor(len(groups), mp_context=context, initializer=_worker,
-                                     initargs=(context.Lock(),)) as pool:
-        running = {pool.submit(_rebuild_group, kwargs, group): group for group in groups}
+    reached = 0
+
+    def finished(group: list[str], result: Callable[[], int]) -> None:
+        nonlocal reached
+        try:
+            reached = result()
+        except Exception as exc:
+            log.error("rebuild of %s failed: %s: %s", ", ".join(group), type(exc).__name__, exc)
+            failures.append(exc)
+            return
+        if done:
+            done(group, reached)
+
+    with futures.ProcessPoolExecutor(max(1, len(groups) - 1), mp_context=context,
+                                     initializer=_worker, initargs=(context.Lock(),)) as pool:
+        running = {pool.submit(_rebuild_group, kwargs, group): group for group in groups[1:]}
+        # Meanwhile this process, which has everything imported, rebuilds the first group.
+        finished(groups[0], lambda: _rebuild(services, groups[0]))
         for future in futures.as_completed(running):
-            try:
-                count = future.result()
-            except Exception as exc:
-                log.error("rebuild of %s failed: %s: %s", ", ".join(running[future]),
-                          type(exc).__name__, exc)
-                failures.append(exc)
-                continue
-            if done:
-                done(running[future], count)
+            finished(running[future], future.result)
     if failures:
         raise failures[0]
-    return count
+    return reached

@@ -22,8 +22,18 @@ class Projection:
 
     name: str = ""
     tables: tuple[str, ...] = ()
+    # Whether `apply` needs the domain event. One that reads only the stored row (the Merkle
+    # tree makes its leaf from the stored bytes) is given None instead: the runner decodes an
+    # event only for the projections that need it, and an event that can't be decoded does not
+    # stop one that doesn't.
+    decodes: bool = True
 
     def __init__(self) -> None:
+        # True while a rebuild holds this projection's rows in one transaction, from `clear` on:
+        # what the projection kept in memory from one batch to the next is then what its tables
+        # hold (no one else writes them), so it need not read it back.
+        self.rebuilding = False
+        self._reads: dict[str, bool] = {}
         # Writes wait for the end of the batch and go out as one executemany per statement:
         # first every INSERT (stage 0), then every UPDATE (stage 1), each stage in the order
         # its statements were first used. Updates are additive or set final values, so running
@@ -45,7 +55,15 @@ class Projection:
     def reads(self, topic: str) -> bool:
         """Whether events of this topic (`module:Class.Event`) matter to this projection: one that
         overrides `apply` sees every event."""
-        return type(self).apply is not Projection.apply or topic.rpartition(":")[2] in self.handlers
+        known = self._reads.get(topic)
+        if known is None:
+            kinds = self.kinds()
+            known = self._reads[topic] = kinds is None or topic.rpartition(":")[2] in kinds
+        return known
+
+    def kinds(self) -> frozenset[str] | None:
+        """The event kinds (`Receipt.Recorded`) this projection reads; None if every one."""
+        return None if type(self).apply is not Projection.apply else frozenset(self.handlers)
 
     def insert(self, sql: str, params: tuple[Any, ...]) -> None:
         self._later[0].setdefault(sql, []).append(params)

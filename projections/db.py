@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlparse
 from uuid import UUID
 
 import psycopg
+from psycopg.adapt import Buffer, Dumper
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
@@ -123,9 +124,22 @@ class DatabaseUrl:
 
 
 def _row(values: Sequence[Any]) -> tuple[Any, ...]:
-    """The one place where ids become text for the read models: the domain holds them as UUIDs,
-    the tables as text (sqlite can't bind a UUID, and the columns are text on PostgreSQL too)."""
+    """The one place where ids become text for the read models on SQLite: the domain holds them
+    as UUIDs, the tables as text (sqlite can't bind a UUID). On PostgreSQL, _UuidAsText does it."""
     return tuple(str(v) if isinstance(v, UUID) else v for v in values)
+
+
+class _UuidAsText(Dumper):
+    """A UUID parameter (or COPY field) goes to PostgreSQL as its text, `str(uuid)`, untyped as a
+    Python str is: the read models' id columns are text. (psycopg would send it as a uuid, and
+    in COPY as 32 bare hex digits.) Done by the driver, not by copying every row in Python."""
+
+    def dump(self, obj: UUID) -> Buffer:
+        return str(obj).encode()
+
+
+def _configure(conn: psycopg.Connection[Any]) -> None:
+    conn.adapters.register_dumper(UUID, _UuidAsText)
 
 
 class Cursor:
@@ -133,16 +147,20 @@ class Cursor:
         self.raw = raw
         self.dialect = dialect
 
-    def _sql(self, sql: str) -> str:
-        return sql.replace("?", "%s") if self.dialect == "postgresql" else sql
-
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
-        self.raw.execute(self._sql(sql), _row(params))
+        if self.dialect == "postgresql":
+            self.raw.execute(sql.replace("?", "%s"), params)
+        else:
+            self.raw.execute(sql, _row(params))
         return self
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
-            self.raw.executemany(self._sql(sql), [_row(r) for r in rows])
+        if not rows:
+            return
+        if self.dialect == "postgresql":
+            self.raw.executemany(sql.replace("?", "%s"), rows)
+        else:
+            self.raw.executemany(sql, [_row(r) for r in rows])
 
     def insert_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Plain INSERTs of many rows: COPY on PostgreSQL (far cheaper per row), else executemany."""
@@ -153,7 +171,7 @@ class Cursor:
         table, columns = match.group(1), match.group(2)
         with self.raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row(_row(row))
+                copy.write_row(row)
 
     def fetchone(self) -> Row | None:
         row = self.raw.fetchone()
@@ -188,7 +206,7 @@ class Database:
                 timeout=POOL_TIMEOUT_S,
                 # Autocommit, so a lone SELECT is one round trip; blocks of work use
                 # explicit transactions (write() and read()).
-                kwargs={"row_factory": dict_row, "autocommit": True},
+                kwargs={"row_factory": dict_row, "autocommit": True}, configure=_configure,
             )
 
     @property

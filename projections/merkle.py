@@ -16,11 +16,13 @@ from projections.base import Projection
 from projections.db import Cursor
 
 Key = tuple[int, int]
+ORIGINS_LIMIT = 200_000  # origins kept in memory from batch to batch during a rebuild
 
 
 class MerkleTree(Projection):
     name = "merkle"
     tables = ("merkle_leaves", "merkle_nodes", "merkle_origins")
+    decodes = False  # a leaf is made from the stored event (domain/leaf.py)
 
     def __init__(self) -> None:
         super().__init__()
@@ -30,10 +32,22 @@ class MerkleTree(Projection):
 
     def begin(self, cur: Cursor) -> None:
         super().begin(cur)
-        # Leaves and nodes made in this batch are kept in memory; the rest is read on demand.
-        self.size = leaf_count(cur)
-        self.cache = {}
-        self.origins = {}
+        if not self.rebuilding:
+            # Leaves and nodes made in this batch are kept in memory; the rest is read on demand.
+            self.size = leaf_count(cur)
+            self.cache = {}
+            self.origins = {}
+            return
+        # A rebuild's batches follow each other in one transaction: the size is known, and of
+        # the nodes only the roots of the perfect subtrees on the right edge are needed again.
+        self.cache = {(level, idx): h for (level, idx), h in self.cache.items()
+                      if (self.size >> level) & 1 and idx == (self.size >> level) - 1}
+        if len(self.origins) > ORIGINS_LIMIT:
+            self.origins = {}  # read back on demand
+
+    def clear(self, cur: Cursor) -> None:
+        super().clear(cur)
+        self.size, self.cache, self.origins = 0, {}, {}
 
     def _origin(self, cur: Cursor, originator_id: str) -> Facts:
         if originator_id not in self.origins:
@@ -51,6 +65,8 @@ class MerkleTree(Projection):
             self.origins[oid] = facts
             self.insert("INSERT INTO merkle_origins (originator_id, public) VALUES (?, ?)",
                         (oid, json.dumps(facts, ensure_ascii=False)))
+        elif first:
+            self.origins[oid] = None  # as origin_of would find: its later events need not ask
         leaf_hash = merkle.leaf_hash(data)
 
         def get(level: int, idx: int) -> bytes:

@@ -36,12 +36,18 @@ from projections.health import TaskHealth
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
+# A rebuild holds its transaction anyway: bigger batches mean fewer round trips and fewer rows
+# written again (a counter touched in many batches is upserted once per batch). Measured on
+# bench/rebuild.py's 20,000 events: 1,000 → 20,000 per batch cut the CPU used by a fifth.
+REBUILD_BATCH_SIZE = 20_000
 POLL_INTERVAL_S = 0.25
 MAX_BACKOFF_S = 5.0  # a restarted database is picked up within seconds
 PROJECTION_LOCKS = 720_210  # an arbitrary, fixed advisory lock namespace (int4)
 FOLLOW_TASK = "projections"  # its name in TaskHealth and in metrics
 
-Event = tuple[Notification, Any]  # the stored row, and the domain event or an _Undecodable
+# The stored row, and the domain event, an _Undecodable, or None if none of the projections
+# it was fetched for needs it decoded (Projection.decodes).
+Event = tuple[Notification, Any]
 
 # SQLite's OperationalError also means "no such table" or bad SQL: only these pass with time.
 _SQLITE_TRANSIENT = ("database is locked", "database table is locked", "disk i/o error",
@@ -104,11 +110,14 @@ class _Undecodable:
 
 class Runner:
     def __init__(self, db: Database, app: Application[Any], projections: Sequence[Projection],
-                 *, batch_size: int = BATCH_SIZE, health: TaskHealth | None = None) -> None:
+                 *, batch_size: int | None = None, health: TaskHealth | None = None) -> None:
+        """`batch_size` events per batch when following the log, and when rebuilding (else
+        BATCH_SIZE and REBUILD_BATCH_SIZE)."""
         self.db = db
         self.app = app
         self.projections = list(projections)
-        self.batch_size = batch_size
+        self.batch_size = batch_size or BATCH_SIZE
+        self.rebuild_batch_size = batch_size or REBUILD_BATCH_SIZE
         self.health = health or TaskHealth()
         self.wake = threading.Event()
         self._advanced = threading.Condition()
@@ -193,6 +202,20 @@ class Runner:
             # Only the projections that read this topic fail on it (see _apply).
             return _Undecodable(exc)
 
+    def _events(self, projections: Sequence[Projection],
+                notifications: Sequence[Notification]) -> list[Event]:
+        """Each stored event with its domain event, decoded only if one of `projections` reads
+        its topic and needs it decoded."""
+        wanted: dict[str, bool] = {}
+        events: list[Event] = []
+        for stored in notifications:
+            decode = wanted.get(stored.topic)
+            if decode is None:
+                decode = wanted[stored.topic] = any(p.decodes and p.reads(stored.topic)
+                                                    for p in projections)
+            events.append((stored, self._decode(stored) if decode else None))
+        return events
+
     def _pending(self, stop: int | None) -> tuple[list[Projection], list[Event]]:
         positions = self.positions()
         running = self._running(positions)
@@ -201,16 +224,18 @@ class Runner:
         start = min(positions[p.name] for p in running)
         notifications = self.app.recorder.select_notifications(
             start=start + 1, limit=self.batch_size, stop=stop)
-        return running, [(n, self._decode(n)) for n in notifications]
+        return running, self._events(running, notifications)
 
     @staticmethod
     def _apply(cur: Cursor, projection: Projection, events: Sequence[Event]) -> None:
         projection.begin(cur)
         for stored, event in events:
-            if isinstance(event, _Undecodable):
-                if projection.reads(stored.topic):
-                    raise UndecodableEvent(f"{type(event.error).__name__}: {event.error}")
+            if not projection.reads(stored.topic):
                 continue
+            if not projection.decodes:
+                event = None
+            elif isinstance(event, _Undecodable):
+                raise UndecodableEvent(f"{type(event.error).__name__}: {event.error}")
             projection.apply(cur, event, stored)
         projection.finish(cur)
 
@@ -339,41 +364,71 @@ class Runner:
         self.check(position)
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        """Drop every row of these projections and replay the whole log into them.
+        """Drop every row of these projections and replay the log, up to its head as it is now,
+        into them; returns that head, the position they all reach (`progress` is given how far
+        each batch moves them).
 
         All in one transaction, so the read models are never worse than before: readers see the
         old rows until the new ones are complete, and an event that can't be applied raises
-        ProjectionFailed with everything rolled back. (On SQLite, writers wait meanwhile.)"""
-        total = last = 0
+        ProjectionFailed with everything rolled back. (On SQLite, writers wait meanwhile.)
+        Only the events of the topics these projections read are fetched."""
+        last = 0
         with self._transaction() as cur:
+            # Read first: a topic that the query below doesn't see is not in the log up to here.
+            head = self.app.recorder.max_notification_id() or 0
             for projection in self.projections:
                 projection.clear(cur)
                 cur.execute("DELETE FROM projection_tracking WHERE name = ?", (projection.name,))
-            while notifications := self.app.recorder.select_notifications(
-                    start=last + 1, limit=self.batch_size):
-                events = [(n, self._decode(n)) for n in notifications]
-                cur.execute("SAVEPOINT rebuild_batch")
-                try:
-                    for projection in self.projections:
-                        self._apply(cur, projection, events)
-                except Exception as exc:
-                    if is_transient(exc):
-                        raise
-                    cur.execute("ROLLBACK TO SAVEPOINT rebuild_batch")
-                    self._rebuild_one_by_one(cur, events, last, exc)
-                cur.execute("RELEASE SAVEPOINT rebuild_batch")
-                last = notifications[-1].id
-                total += len(notifications)
-                if progress:
-                    progress(len(notifications))
-            if last:
+            topics = self._topics(cur)
+            try:
                 for projection in self.projections:
-                    self._track(cur, projection, last)
+                    projection.rebuilding = True
+                while last < head and topics != [] and (notifications := (
+                        self.app.recorder.select_notifications(
+                            start=last + 1, limit=self.rebuild_batch_size, stop=head,
+                            topics=topics or ()))):
+                    self._rebuild_batch(cur, self._events(self.projections, notifications), last)
+                    if progress:
+                        progress(notifications[-1].id - last)
+                    last = notifications[-1].id
+            finally:
+                for projection in self.projections:
+                    projection.rebuilding = False
+            if progress and head > last:
+                progress(head - last)
+            if head:
+                for projection in self.projections:
+                    self._track(cur, projection, head)
         with self._lock:
             for projection in self.projections:
                 self._failures.pop(projection.name, None)
         self._notify()
-        return total
+        return head
+
+    def _topics(self, cur: Cursor) -> list[str] | None:
+        """The log's topics that these projections read; None if they read every event."""
+        if any(p.kinds() is None for p in self.projections):
+            return None
+        found = cur.execute(f"SELECT DISTINCT topic FROM {self.db.events_table}").fetchall()
+        return sorted(t for t in (r["topic"] for r in found)
+                      if any(p.reads(t) for p in self.projections))
+
+    def _rebuild_batch(self, cur: Cursor, events: Sequence[Event], done: int) -> None:
+        cur.execute("SAVEPOINT rebuild_batch")
+        try:
+            for projection in self.projections:
+                self._apply(cur, projection, events)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            cur.execute("ROLLBACK TO SAVEPOINT rebuild_batch")
+            # What the projections kept in memory went with the batch: they read it back.
+            for projection in self.projections:
+                projection.rebuilding = False
+            self._rebuild_one_by_one(cur, events, done, exc)
+            for projection in self.projections:
+                projection.rebuilding = True
+        cur.execute("RELEASE SAVEPOINT rebuild_batch")
 
     def _rebuild_one_by_one(self, cur: Cursor, events: Sequence[Event], done: int,
                             batch_error: Exception) -> None:

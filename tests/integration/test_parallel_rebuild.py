@@ -30,6 +30,15 @@ def test_the_split_covers_every_projection_once_and_balances_the_cost() -> None:
     assert set(COSTS) == set(NAMES)  # a new projection gets its measured cost
 
 
+def test_the_spawned_workers_get_less_the_shorter_the_log() -> None:
+    """They start START_UP_MS after this process: over a short log that is most of the work."""
+    def spawned(events: int) -> float:
+        return sum(COSTS[n] for g in split(NAMES, 2, events=events)[1:] for n in g)
+
+    assert spawned(2_000) < spawned(20_000) <= spawned(0)
+    assert all(split(NAMES, 2, events=1)[1])  # but none is left without work
+
+
 def test_a_runner_locks_only_its_own_projections(pg_url: str, tmp_path: Path) -> None:
     services = make_services(pg_url, tmp_path / "data")
     try:

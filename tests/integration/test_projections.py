@@ -14,7 +14,9 @@ from eventsourcing.persistence import Notification
 
 from domain.meta import Context
 from ledger.bootstrap import CompositionRoot
+from projections.bank import Bank
 from projections.db import Cursor
+from projections.merkle import MerkleTree
 from projections.read_models import all_projections
 from projections.runner import Runner
 from tests.integration.test_demo_ledger import dump
@@ -87,3 +89,41 @@ def test_projection_worker_in_its_own_process(pg_url: str, tmp_path: Path) -> No
             worker.wait(timeout=30)
     finally:
         services.close()
+
+
+def test_a_rebuild_fetches_and_decodes_only_what_its_projections_read(
+        services: CompositionRoot, monkeypatch: pytest.MonkeyPatch) -> None:
+    record_some(services, 12)
+    # The head is an event the bank projection doesn't read: the rebuild still reaches it.
+    head = int(services.ledger.register_donor(CTX, "h", name="Trần Thị Bình",
+                                              kind="individual")["position"])
+    services.runner.catch_up()
+    live = dump(services)
+    recorder, mapper = services.ledger.recorder, services.ledger.mapper
+    fetched: list[str] = []
+    decoded: list[str] = []
+    select, decode = recorder.select_notifications, mapper.to_domain_event
+
+    def select_counted(*args: Any, **kwargs: Any) -> Any:
+        found = select(*args, **kwargs)
+        fetched.extend(n.topic for n in found)
+        return found
+
+    def decode_counted(stored: Any) -> Any:
+        decoded.append(stored.topic)
+        return decode(stored)
+
+    monkeypatch.setattr(recorder, "select_notifications", select_counted)
+    monkeypatch.setattr(mapper, "to_domain_event", decode_counted)
+
+    bank = Runner(services.db, services.ledger, [Bank()])
+    assert bank.rebuild() == head
+    assert bank.positions() == {"bank": head}
+    assert fetched == decoded == ["domain.receipts:Receipt.Recorded"] * 12
+    fetched.clear()
+    decoded.clear()
+
+    merkle = Runner(services.db, services.ledger, [MerkleTree()], batch_size=5)
+    assert merkle.rebuild() == head
+    assert len(fetched) == head and decoded == []  # every event, none decoded
+    assert dump(services) == live
