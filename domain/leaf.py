@@ -33,6 +33,7 @@ __all__ = [
     "public_facts",
     "receipt_reference",
     "sealed_digest",
+    "sealed_input",
 ]
 
 ANONYMOUS = "Ẩn danh"
@@ -155,7 +156,7 @@ def public_facts(kind: str, attrs: dict[str, Any], position: int, origin: Facts 
     return None
 
 
-def _sealed_input(originator_id: str, originator_version: int, state: bytes) -> bytes:
+def sealed_input(originator_id: str, originator_version: int, state: bytes) -> bytes:
     # canonical_json of {originator_id, originator_version, state (base64)}, assembled
     # directly: a UUID's text, an int and base64 need no escaping, and the keys are in order.
     return b"".join((b'{"originator_id":"', originator_id.encode("ascii"), b'","originator_version":',
@@ -167,7 +168,7 @@ def sealed_digest(originator_id: UUID | str, originator_version: int, state: byt
     """Hex SHA-256 of the canonical JSON of {originator_id, originator_version, state (base64)}."""
     if type(originator_version) is not int:
         raise ValueError("originator_version must be an integer")
-    return hashlib.sha256(_sealed_input(str(as_id(originator_id)), originator_version, state)).hexdigest()
+    return hashlib.sha256(sealed_input(str(as_id(originator_id)), originator_version, state)).hexdigest()
 
 
 @functools.lru_cache(maxsize=256)
@@ -195,7 +196,7 @@ def leaf(position: int, originator_id: UUID | str, originator_version: int, topi
             facts = public_facts(kind, attrs, position, origin)
     # canonical_json of {position, topic, public, sealed}, assembled directly in key order
     # (tests/unit/test_public_leaf.py holds it byte for byte equal to canonical_json).
-    sealed = hashlib.sha256(_sealed_input(str(as_id(originator_id)), originator_version, state))
+    sealed = hashlib.sha256(sealed_input(str(as_id(originator_id)), originator_version, state))
     data = b"".join((b'{"position":', b"%d" % position, b',"public":',
                      b"null" if facts is None else canonical_json(facts), b',"sealed":"',
                      sealed.hexdigest().encode("ascii"), b'","topic":', _topic_json(topic), b"}"))
