@@ -144,10 +144,8 @@ def stored_events(services: CompositionRoot, progress: Progress | None = None, s
 
 @dataclass
 class Hashed:
-    """A range of the log hashed from its stored events, starting at leaf `first`."""
-    first: int
+    """A range of the log hashed from its stored events."""
     count: int = 0
-    last_position: int = 0
     nodes: Nodes = field(default_factory=list)  # the range's frontier at its end
     at: dict[int, Nodes] = field(default_factory=dict)  # … at each tree head's size inside it
     problems: list[str] = field(default_factory=list)
@@ -163,7 +161,7 @@ def hash_range(services: CompositionRoot, first: int, start: int, stop: int | No
     (`first` is then a multiple of a power of two ≥ `leaves`), or, given the frontier of the
     `first` leaves before it as `base`, the whole tree's."""
     recorded = _recorded_leaves(services.db, first, None if leaves is None else first + leaves)
-    out, problems = Hashed(first), Report()
+    out, problems = Hashed(), Report()
     frontier = Frontier() if base is None else base.copy()
     offset = first - frontier.size
     builder = LeafBuilder(origin_of)
@@ -184,7 +182,6 @@ def hash_range(services: CompositionRoot, first: int, start: int, stop: int | No
         frontier.append(leaf)
         if index + 1 in sizes:
             out.at[index + 1] = list(frontier.stack)
-        out.last_position = stored.id
     out.count, out.nodes, out.problems = offset + frontier.size - first, frontier.stack, problems.problems
     return out
 
@@ -198,7 +195,7 @@ def verify(services: CompositionRoot, progress: Progress | None = None,
 
     With a trusted head and not `full`, only what came after it is checked (:func:`_verify_from`).
     A log of `parallel_from` events or more is hashed by `workers` processes (the CPUs), range
-    by range (2^`chunk_level` leaves each), while another process replays the projections."""
+    by range (2^`chunk_level` leaves each), while other processes replay the projections."""
     report = Report()
     now = int(datetime.now(UTC).timestamp() * 1000) if now_ms is None else now_ms
     if trusted_head is not None and not full:
