@@ -12,6 +12,7 @@ import base64
 import concurrent.futures as futures
 import itertools
 import json
+import logging
 import multiprocessing
 import os
 import tempfile
@@ -43,6 +44,7 @@ from projections.queries import Queries
 from projections.read_models import all_projections, select_projections
 from projections.runner import Runner
 
+log = logging.getLogger(__name__)
 PAGE = 5000
 MAX_REPORTED = 200
 CHUNK_LEVEL = 14
@@ -206,11 +208,23 @@ def verify(services: CompositionRoot, progress: Progress | None = None,
             _check_trial_balance(services.db, report)
         return report
     workers = workers or os.cpu_count() or 1
-    parallel = workers > 1 and (services.ledger.recorder.max_notification_id() or 0) >= parallel_from
+    if workers > 1 and (services.ledger.recorder.max_notification_id() or 0) >= parallel_from:
+        try:
+            return _verify_all(services, report, progress, trusted_head, now, workers, chunk_level)
+        except futures.process.BrokenProcessPool:
+            # A worker that can't start (no connection left on the server, say) must not stop
+            # the audit: it is done again here, slower.
+            log.warning("audit verify: a worker process failed; verifying in this process instead")
+            report = Report()
+    return _verify_all(services, report, progress, trusted_head, now, 0, chunk_level)
+
+
+def _verify_all(services: CompositionRoot, report: Report, progress: Progress | None,
+                trusted_head: bytes | None, now: int, workers: int, chunk_level: int) -> Report:
     # The projections in groups of about equal cost, each replayed into a scratch store of its
     # own by a process of its own, while the others hash.
-    groups = split([p.name for p in all_projections()], workers) if parallel else []
-    with _pool(services, workers + len(groups) if parallel else 0) as pool:
+    groups = split([p.name for p in all_projections()], workers) if workers else []
+    with _pool(services, workers + len(groups)) as pool:
         replayed = [pool.submit(_replay_in_worker, group) for group in groups] if pool else []
         _check_log(services, report, progress, pool, chunk_level)
         _check_cosignatures(services, report, now)
