@@ -294,11 +294,19 @@ def _rebuild_in_parallel(svc: CompositionRoot, workers: int) -> int:
 @audit_app.command("verify")
 def audit_verify(
     trusted_head: Annotated[str | None, typer.Option(
-        "--trusted-head", help="a head you kept (STH JSON or checkpoint note): prove the log extends it")]
-        = None,
+        "--trusted-head", help="a head you kept (STH JSON or checkpoint note): prove the log extends "
+        "it and check only what came after it (see --full)")] = None,
+    full: Annotated[bool, typer.Option(
+        "--full", help="with --trusted-head: check the whole log as well")] = False,
 ) -> None:
     """Recompute leaves and roots, check tree heads and cosignatures, replay every projection and
-    compare; with --trusted-head, prove the log consistent with a head kept earlier."""
+    compare.
+
+    With --trusted-head, a head you verified before: its stored tree must have its root, its
+    last leaf must be the stored event there, and only the events after it are rebuilt and
+    hashed; the tree heads after it (signatures, roots, consistency from it to the latest) and
+    their cosignatures are checked, and the live trial balance. The projections are not
+    replayed then (that needs the whole log: add --full)."""
     from pathlib import Path
 
     from ledger.audit import verify
@@ -308,7 +316,7 @@ def audit_verify(
     try:
         with _progress() as bar:
             task = bar.add_task("verify", total=svc.ledger.recorder.max_notification_id() or 0)
-            report = verify(svc, lambda n: bar.advance(task, n), trusted_head=kept)
+            report = verify(svc, lambda n: bar.advance(task, n), trusted_head=kept, full=full)
     finally:
         svc.close()
     for problem in report.problems:

@@ -140,7 +140,7 @@ class Generator:
                                     starts_on=f"{SEASON}-01-01", ends_on=f"{SEASON}-12-31")
         with self.batch:
             self.ledger.open_receipts = self._open_receipts
-            self._setup(events)
+            self._setup(events - self.batch.saved_events)  # a later run adds in proportion
             names = [c for c, _ in COMMANDS]
             weights = [w for _, w in COMMANDS]
             while self.batch.saved_events + self.batch.pending_events() < events:

@@ -85,7 +85,7 @@ def main(quick: bool = False, as_json: bool = False) -> None:
             say(f"(c) making {sizes.tree_events:,} synthetic stored events (not timed)")
             events = merkle_log.synthetic_events(sizes.tree_events)
             verified, tree = merkle_log.measure(events, say)
-            figures.append(verified)
+            figures.extend(verified)
             del events
             proofs_db = stack.enter_context(fresh_database("proofs"))
             figures.append(inclusion_proofs.measure(proofs_db, work, tree, requests=sizes.proof_requests,

@@ -37,6 +37,7 @@ __all__ = [
     "HASH_SIZE",
     "MAX_TREE_SIZE",
     "Fetch",
+    "Frontier",
     "Key",
     "MemoryTree",
     "append_sibling_keys",
@@ -73,9 +74,13 @@ Range = tuple[int, int]
 # Leaf encoding and hashing
 
 
+# One encoder for every call: json.dumps with these options would build a new one each time.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(obj: object) -> bytes:
     """The project's canonical JSON (DESIGN §5): sorted keys, no white space, UTF-8, non-ASCII kept."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _CANONICAL.encode(obj).encode("utf-8")
 
 
 def _is_int(value: object) -> bool:
@@ -418,11 +423,16 @@ class MemoryTree:
 
 
 class Frontier:
-    """The roots of the perfect subtrees of the leaves seen so far: O(log n) memory."""
+    """The roots of the perfect subtrees of the leaves seen so far: O(log n) memory.
 
-    def __init__(self) -> None:
+    Leaves can also come as whole perfect subtrees (:meth:`append_node`), each starting at a
+    multiple of its own size: so the frontiers of consecutive aligned ranges of the log, each
+    hashed on its own (by a worker process), combine into the frontier of their union."""
+
+    def __init__(self, nodes: Iterable[tuple[int, bytes]] = ()) -> None:
         self.size = 0
         self.stack: list[tuple[int, bytes]] = []  # (level, hash), highest level first
+        self.extend(nodes)
 
     def append(self, leaf: bytes) -> None:
         level, node = 0, leaf
@@ -432,6 +442,27 @@ class Frontier:
             level += 1
         self.stack.append((level, node))
         self.size += 1
+
+    def append_node(self, level: int, node: bytes) -> None:
+        """Append the perfect subtree of 2^level leaves whose root is ``node``; the tree's size
+        must be a multiple of 2^level (ValueError otherwise)."""
+        if not _is_int(level) or not 0 <= level <= 40 or self.size % (1 << level):
+            raise ValueError(f"a subtree of level {level!r} can't start at leaf {self.size}")
+        size = self.size + (1 << level)
+        while self.stack and self.stack[-1][0] == level:
+            _, left = self.stack.pop()
+            node = node_hash(left, node)
+            level += 1
+        self.stack.append((level, node))
+        self.size = size
+
+    def extend(self, nodes: Iterable[tuple[int, bytes]]) -> None:
+        """Append these perfect subtrees, in order (another frontier's ``stack``)."""
+        for level, node in nodes:
+            self.append_node(level, node)
+
+    def copy(self) -> Frontier:
+        return Frontier(self.stack)
 
     def root(self) -> bytes:
         if not self.stack:

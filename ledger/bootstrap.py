@@ -112,14 +112,19 @@ def position_of(db: Database) -> Callable[[UUID], int]:
     return lookup
 
 
-def build(settings: Settings | None = None) -> CompositionRoot:
-    """Migrate, then wire everything. Safe to call on an empty or an up-to-date database."""
+def build(settings: Settings | None = None, *, connections: int | None = None) -> CompositionRoot:
+    """Migrate, then wire everything. Safe to call on an empty or an up-to-date database.
+
+    `connections` caps each PostgreSQL pool (the event store's opens all of its own at once):
+    for worker processes that read with one connection at a time."""
     settings = settings or Settings()
     url = settings.resolved_database_url
     replica = Database(settings.read_database_url) if settings.read_database_url else None
-    db = Database(url, replica=replica)
+    db = Database(url, replica=replica, **({"pool_size": connections} if connections else {}))
     queries = Queries(db)
     env = db.url.eventsourcing_env()
+    if connections and "POSTGRES_POOL_SIZE" in env:
+        env.update(POSTGRES_POOL_SIZE=str(connections), POSTGRES_MAX_OVERFLOW=str(connections))
 
     def catch_up() -> None:
         # Candidates come from read models: bring them up to the head of the log first, so

@@ -181,3 +181,80 @@ def test_verify_catches_tampering_and_names_the_position(
         assert f"position {forged}" in text
     else:
         assert f"position {target}" in text, text
+
+
+Made = list[dict[str, Any]]
+
+
+def _leaf_index(services: CompositionRoot, position: int) -> int:
+    row = services.db.query_one("SELECT leaf_index FROM merkle_leaves WHERE position = ?", (position,))
+    assert row is not None
+    return int(row["leaf_index"])
+
+
+def _grown_ledger(client: TestClient, services: CompositionRoot, fin: str) -> tuple[Made, bytes, int, int]:
+    """A log with tree heads at three sizes and a reversal of a receipt made well before it:
+    its first receipts, its first head, the reversal's position and the last receipt's."""
+    made = small_ledger(client, services, fin)
+    kept = json.dumps(services.tree_heads.publish()).encode()
+    reversal = post(client, "/reversals", fin, {"target_id": made[-1]["id"], "reason": "ghi nhầm"})
+    receipt(client, fin, donor(client, fin, name="Lý Thị Mai"), 250_000)
+    services.runner.catch_up()
+    services.tree_heads.publish()
+    last = receipt(client, fin, donor(client, fin, name="Đinh Văn Sơn"), 350_000)
+    services.runner.catch_up()
+    services.tree_heads.publish()
+    services.stop_background()
+    return made, kept, int(reversal["position"]), int(last["position"])
+
+
+def test_verify_in_worker_processes_hashes_ranges_and_combines_them(
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> None:
+    made, _, reversal, _ = _grown_ledger(client, services, tokens["finance"])
+    # Ranges of 4 leaves: the reversal's leaf repeats the facts of a receipt in another range.
+    assert _leaf_index(services, made[-1]["position"]) // 4 < _leaf_index(services, reversal) // 4
+    in_ranges: dict[str, Any] = {"workers": 2, "parallel_from": 0, "chunk_level": 2}
+    alone = verify(services)
+    assert alone.ok, alone.problems
+    assert alone.tree_heads == 3
+    report = verify(services, **in_ranges)
+    assert report.ok, report.problems
+    assert (report.events, report.tree_heads) == (alone.events, alone.tree_heads)
+    # Tampering is found, and named, the same way.
+    target = made[3]["position"]
+    _tamper(services, "byte", target)
+    report = verify(services, **in_ranges)
+    assert f"position {target}: stored event differs" in "\n".join(report.problems), report.problems
+    assert report.problems == verify(services).problems
+
+
+def test_verify_from_a_trusted_head_checks_only_what_came_after_it(
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> None:
+    made, kept, _, late = _grown_ledger(client, services, tokens["finance"])
+    report = verify(services, trusted_head=kept)
+    assert report.ok, report.problems
+    assert (report.events, report.tree_heads) == (verify(services).events, 3)
+    # An event after the kept head altered, or deleted: found. One before it: not looked at
+    # (the kept head vouches for it), but the full check finds it.
+    _tamper(services, "byte", late)
+    assert any(f"position {late}" in p for p in verify(services, trusted_head=kept).problems)
+    _tamper(services, "delete", late)
+    assert any("larger than the log" in p for p in verify(services, trusted_head=kept).problems)
+    early = made[1]["position"]
+    _tamper(services, "byte", early)
+    assert not any(f"position {early}" in p for p in verify(services, trusted_head=kept).problems)
+    assert any(f"position {early}" in p for p in verify(services, trusted_head=kept, full=True).problems)
+
+
+def test_verify_from_a_trusted_head_refuses_a_store_that_rewrote_it(
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str]) -> None:
+    _, kept, _, _ = _grown_ledger(client, services, tokens["finance"])
+    size = json.loads(kept)["tree_size"]
+    last = services.db.query_one("SELECT position FROM merkle_leaves WHERE leaf_index = ?", (size - 1,))
+    assert last is not None
+    _tamper(services, "byte", int(last["position"]))
+    assert any("the trusted head's last leaf" in p for p in verify(services, trusted_head=kept).problems)
+    level, index = merkle.root_keys(size)[0]
+    with services.db.write() as cur:
+        cur.execute("UPDATE merkle_nodes SET hash = ? WHERE level = ? AND idx = ?", ("00" * 32, level, index))
+    assert any("not a prefix" in p for p in verify(services, trusted_head=kept).problems)

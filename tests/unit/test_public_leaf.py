@@ -105,3 +105,27 @@ def test_the_verifier_builds_the_same_leaf_bytes(kind: str, a: dict[str, Any], p
     theirs = tool.Leaves().leaf(position, str(oid), version, f"domain.x:{kind}", state)
     assert ours == theirs
     assert tool.parse_public_leaf(ours)["position"] == position
+
+
+@given(st.text(max_size=20), attrs, st.integers(1, 10**7))
+def test_only_the_publishing_kinds_publish_anything(kind: str, a: dict[str, Any], position: int) -> None:
+    # leaf() skips decoding the state of every other kind: they must publish nothing whatever it holds.
+    if kind not in leaves.PUBLISHING_KINDS:
+        assert leaves.public_facts(kind, a, position, {"amount_vnd": 1}) is None
+
+
+states = st.one_of(attrs.map(lambda a: json.dumps(a, ensure_ascii=False).encode()), st.binary(max_size=40))
+
+
+@given(kinds | st.text(max_size=12), states, st.integers(1, 10**7), st.integers(1, 5))
+def test_the_leaf_is_the_canonical_json_of_its_four_fields(kind: str, state: bytes, position: int,
+                                                           version: int) -> None:
+    # The leaf and sealed-digest inputs are assembled directly; they must stay canonical JSON
+    # byte for byte, for any topic and any stored bytes.
+    oid = uuid4()
+    topic = f"domain.x:{kind}"
+    data, facts = leaves.leaf(position, oid, version, topic, state)
+    sealed = hashlib.sha256(canonical_json({"originator_id": str(oid), "originator_version": version,
+                                            "state": base64.b64encode(state).decode()})).hexdigest()
+    assert leaves.sealed_digest(oid, version, state) == sealed
+    assert data == canonical_json({"position": position, "topic": topic, "public": facts, "sealed": sealed})
