@@ -10,6 +10,7 @@ from importlib import resources
 from uuid import UUID
 
 import migrations
+from adapters import event_store
 from adapters.keys import ChildKeyTable, DonorKeyTable, load_service_key
 from adapters.signing import TreeHeads, load_signing_key
 from domain.areas import AreaTree
@@ -123,6 +124,8 @@ def build(settings: Settings | None = None, *, connections: int | None = None) -
     db = Database(url, replica=replica, **({"pool_size": connections} if connections else {}))
     queries = Queries(db)
     env = db.url.eventsourcing_env()
+    if db.dialect == "postgresql":
+        env.update(APPLICATION_RECORDER_TOPIC=event_store.TOPIC)
     if connections and "POSTGRES_POOL_SIZE" in env:
         env.update(POSTGRES_POOL_SIZE=str(connections), POSTGRES_MAX_OVERFLOW=str(connections))
 
