@@ -37,9 +37,11 @@ from domain.children import Child
 from domain.donors import Donor, Pledge
 from domain.errors import DomainError, DuplicateSupport
 from domain.goods import goods_key
+from domain.ids import seasons_id
 from domain.meta import Context
 from domain.programmes import Programme
 from domain.receipts import Receipt
+from domain.seasons import Seasons
 from ledger.application import Ledger
 
 SEASON = "2021"
@@ -75,6 +77,11 @@ class BatchedLedger:
     def __enter__(self) -> BatchedLedger:
         ledger = self.ledger
         self._open_receipts = ledger.open_receipts
+        # Reference data written before the batch (the season opened for it) is read from memory
+        # too: a command that doesn't find the season is refused.
+        calendar = ledger.find_or_none(seasons_id(), Seasons)
+        if calendar is not None:
+            self.known[calendar.id] = calendar
         ledger.save = self._collect  # type: ignore[method-assign, assignment]
         ledger.find_or_none = self._find  # type: ignore[method-assign]
         return self
@@ -118,7 +125,8 @@ class Generator:
         self.batch = BatchedLedger(ledger)
         self.batch.on_new.append(self._remember)
         self.rng = random.Random(seed)
-        self.communes = communes
+        # The plan supports the extremely difficult communes only (the ledger refuses the rest).
+        self.communes = [c for c in communes if c.extremely_difficult] or communes
         self.donors: list[UUID] = []
         self.pledges: list[Pledge] = []
         # Open receipts, oldest first: by (fund, goods key text or "", district or "" when
