@@ -643,8 +643,6 @@ def _today() -> str:
     return dt.date.today().isoformat()
 
 
-
-
 @app.command()
 def witness(
     ledger: Annotated[str, typer.Option(help="the ledger's base URL, e.g. https://minhbach.example")],
