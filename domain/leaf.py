@@ -19,6 +19,8 @@ import re
 from typing import Any
 from uuid import UUID
 
+import orjson
+
 from domain.ids import as_id
 from domain.merkle import canonical_json
 from domain.small_cells import hide_small
@@ -82,6 +84,67 @@ def decode_state(state: bytes) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise ValueError("the stored state is not a JSON object")
     return obj
+
+
+# The stored attributes each publishing kind's facts are made of: what :func:`public_facts` reads
+# (tests/unit/test_public_leaf.py holds the two equal). The fast path decodes only these.
+READS: dict[str, tuple[str, ...]] = {
+    "Receipt.Recorded": ("received_on", "fund", "channel", "amount_vnd", "goods", "restriction",
+                         "donor_name", "mobilised_by", "after_closing"),
+    "Allocation.Made": ("fund", "season", "district", "commune", "category", "amount_vnd", "item",
+                        "quantity", "decision_ref", "after_closing"),
+    "Distribution.Made": ("season", "district", "commune", "category", "distributed_on",
+                          "total_vnd", "beneficiaries_count", "overrides", "lines", "after_closing"),
+    "Pledge.Made": ("amount_vnd", "due_on", "mobilised_by", "goods", "restriction"),
+    "Need.Opened": ("season", "district", "commune", "category"),
+    "Need.Surveyed": ("children_count", "estimated_vnd", "after_closing"),
+    "Receipt.Reversed": (), "Allocation.Reversed": (), "Distribution.Reversed": (),
+    "Pledge.Cancelled": (),
+}
+
+
+class _Unusual(Exception):
+    """A value the fast path can't be sure to treat as the reference path does (a float)."""
+
+
+def _plain(value: Any) -> Any:
+    # As decode_state's object hook leaves a decoded value (tags undone bottom-up). A float can
+    # only be a real float or, from orjson, an integer beyond 64 bits: the reference path decides.
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return _untag({k: _plain(v) for k, v in value.items()})
+    if kind is list:
+        return [_plain(v) for v in value]
+    raise _Unusual
+
+
+def _fast(kind: str, state: bytes, position: int, origin: Facts) -> tuple[Facts, bytes] | None:
+    """The facts and their canonical JSON through orjson (four times faster than the standard
+    library here), or None where its answer could differ from the reference path's: invalid or
+    unusual JSON (orjson refuses NaN, the standard library takes it), floats (formatted apart),
+    integers beyond 64 bits."""
+    try:
+        raw = orjson.loads(state)
+        if type(raw) is not dict or (len(raw) == 2 and "_type_" in raw and "_data_" in raw):
+            return None
+        attrs = {k: _plain(raw[k]) for k in READS[kind] if k in raw}
+        if origin is not None:
+            _plain(origin)
+        facts = public_facts(kind, attrs, position, origin)
+        return facts, b"null" if facts is None else orjson.dumps(facts, option=orjson.OPT_SORT_KEYS)
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError, _Unusual):
+        return None
+
+
+def _reference(kind: str, state: bytes, position: int, origin: Facts) -> tuple[Facts, bytes]:
+    try:
+        attrs = decode_state(state)
+    except ValueError:
+        return None, b"null"
+    facts = public_facts(kind, attrs, position, origin)
+    return facts, b"null" if facts is None else canonical_json(facts)
 
 
 def _goods(goods: object) -> dict[str, Any] | None:
@@ -187,17 +250,12 @@ def leaf(position: int, originator_id: UUID | str, originator_version: int, topi
         raise ValueError("topic must be a string")
     kind = topic.rpartition(":")[2]
     facts: Facts = None
+    public = b"null"
     if kind in PUBLISHING_KINDS:
-        try:
-            attrs = decode_state(state)
-        except ValueError:
-            pass
-        else:
-            facts = public_facts(kind, attrs, position, origin)
+        facts, public = _fast(kind, state, position, origin) or _reference(kind, state, position, origin)
     # canonical_json of {position, topic, public, sealed}, assembled directly in key order
     # (tests/unit/test_public_leaf.py holds it byte for byte equal to canonical_json).
     sealed = hashlib.sha256(sealed_input(str(as_id(originator_id)), originator_version, state))
-    data = b"".join((b'{"position":', b"%d" % position, b',"public":',
-                     b"null" if facts is None else canonical_json(facts), b',"sealed":"',
+    data = b"".join((b'{"position":', b"%d" % position, b',"public":', public, b',"sealed":"',
                      sealed.hexdigest().encode("ascii"), b'","topic":', _topic_json(topic), b"}"))
     return data, facts

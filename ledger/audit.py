@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import base64
 import concurrent.futures as futures
+import gc
 import itertools
 import json
 import logging
@@ -38,6 +39,7 @@ from domain.merkle import Frontier
 from ledger.bootstrap import CompositionRoot, build, position_of
 from ledger.rebuild import split
 from ledger.settings import Settings
+from projections.collector import BATCH_THRESHOLDS, fewer_collections
 from projections.db import Database
 from projections.merkle import fetcher
 from projections.queries import Queries
@@ -198,6 +200,14 @@ def verify(services: CompositionRoot, progress: Progress | None = None,
     With a trusted head and not `full`, only what came after it is checked (:func:`_verify_from`).
     A log of `parallel_from` events or more is hashed by `workers` processes (the CPUs), range
     by range (2^`chunk_level` leaves each), while other processes replay the projections."""
+    with fewer_collections():
+        return _verify(services, progress, trusted_head, now_ms, full, workers, parallel_from,
+                       chunk_level)
+
+
+def _verify(services: CompositionRoot, progress: Progress | None, trusted_head: bytes | None,
+            now_ms: int | None, full: bool, workers: int | None, parallel_from: int,
+            chunk_level: int) -> Report:
     report = Report()
     now = int(datetime.now(UTC).timestamp() * 1000) if now_ms is None else now_ms
     if trusted_head is not None and not full:
@@ -262,6 +272,7 @@ def _start_worker(settings: dict[str, Any], lock: Any) -> None:
     with lock:
         _worker = build(Settings(**settings), connections=1)
     atexit.register(_worker.close)
+    gc.set_threshold(*BATCH_THRESHOLDS)  # a process for batch work only (projections/collector.py)
 
 
 def _hash_in_worker(first: int, start: int, stop: int | None, sizes: list[int], leaves: int) -> Hashed:

@@ -14,16 +14,20 @@ own position, and the failed ones are named.
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures as futures
+import gc
 import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from ledger.application import Ledger
 from ledger.bootstrap import CompositionRoot, build
 from ledger.settings import Settings
+from projections.collector import BATCH_THRESHOLDS
 from projections.read_models import all_projections, select_projections
 from projections.runner import Runner
 
@@ -86,27 +90,34 @@ def _moves(groups: list[list[str]]) -> Iterator[list[list[str]]]:
                     yield moved
 
 
-_starting: Any = None  # a worker's lock on start-up, shared by all workers of one rebuild
+_services: CompositionRoot | None = None  # a worker's store, opened when it starts
+_all_started: Any = None  # a barrier for all the workers of one pool
 
 
-def _worker(lock: Any) -> None:
-    global _starting
-    _starting = lock
+def _worker(settings: dict[str, Any], lock: Any, barrier: Any) -> None:
+    global _services, _all_started
+    _all_started = barrier
     # A worker reads the log one page at a time: it needs a connection or two, not the pool of
     # ten a server keeps (POSTGRES_POOL_SIZE of DatabaseUrl.eventsourcing_env; the library reads it
     # prefixed with the application's name first).
     os.environ[f"{Ledger.name.upper()}_POSTGRES_POOL_SIZE"] = "1"
-
-
-def _rebuild_group(settings: dict[str, Any], names: list[str]) -> int:
     # One process at a time opens the store: the event store's CREATE TABLE IF NOT EXISTS and
     # the migrations' checks, run at once by two processes, collide in PostgreSQL's catalog.
-    with _starting:
-        services = build(Settings(**settings))
-    try:
-        return _rebuild(services, names)
-    finally:
-        services.close()
+    with lock:
+        _services = build(Settings(**settings))
+    atexit.register(_services.close)
+    gc.set_threshold(*BATCH_THRESHOLDS)  # a process for batch work only (projections/collector.py)
+
+
+def _ready() -> None:
+    # Returns once every worker of the pool has started and opened its store: each waits here
+    # for the others, so no two of these calls run in the same process.
+    _all_started.wait()
+
+
+def _rebuild_group(names: list[str]) -> int:
+    assert _services is not None, "a rebuild worker without its store"
+    return _rebuild(_services, names)
 
 
 def _rebuild(services: CompositionRoot, names: list[str]) -> int:
@@ -115,29 +126,51 @@ def _rebuild(services: CompositionRoot, names: list[str]) -> int:
                   select_projections(all_projections(), names)).rebuild()
 
 
-def rebuild_in_parallel(settings: Settings, names: Sequence[str], workers: int,
-                        done: Callable[[list[str], int], None] | None = None, *,
-                        services: CompositionRoot | None = None) -> int:
-    """Rebuild these projections in `workers` groups, the first in this process (with
-    `services`, if given, else its own), the others in spawned processes; returns the position
-    they reached (the log's head, see Runner.rebuild). Raises the first failure once every group
-    has finished (each is logged)."""
-    if services is not None:
-        return _run(settings, services, names, workers, done)
-    # Opened before any worker starts, so not at the same time as theirs.
-    own = build(settings)
-    try:
-        return _run(settings, own, names, workers, done)
-    finally:
-        own.close()
-
-
-def _run(settings: Settings, services: CompositionRoot, names: Sequence[str], workers: int,
-         done: Callable[[list[str], int], None] | None) -> int:
-    groups = split(names, workers, events=services.ledger.recorder.max_notification_id() or 0)
-    kwargs = settings.model_dump()
+@contextmanager
+def started_workers(settings: Settings, count: int, *, wait: bool = True,
+                    ) -> Iterator[futures.ProcessPoolExecutor]:
+    """`count` spawned worker processes that open the store as they start, for
+    `rebuild_in_parallel`. With `wait`, every one has started when this returns, so that their
+    start-up is not part of the rebuild (as with `minhbach project` workers, which run all the
+    time)."""
+    count = max(1, count)
     # Spawned, not forked: the parent's threads, pools and connections stay in the parent.
     context = multiprocessing.get_context("spawn")
+    with futures.ProcessPoolExecutor(count, mp_context=context, initializer=_worker, initargs=(
+            settings.model_dump(), context.Lock(), context.Barrier(count))) as pool:
+        if wait:
+            for ready in [pool.submit(_ready) for _ in range(count)]:
+                ready.result()
+        yield pool
+
+
+def rebuild_in_parallel(settings: Settings, names: Sequence[str], workers: int,
+                        done: Callable[[list[str], int], None] | None = None, *,
+                        services: CompositionRoot | None = None,
+                        pool: futures.ProcessPoolExecutor | None = None) -> int:
+    """Rebuild these projections in `workers` groups, the first in this process (with
+    `services`, if given, else its own), the others in the processes of `pool` (from
+    `started_workers(settings, workers - 1)`; else started here, their start-up included);
+    returns the position they reached (the log's head, see Runner.rebuild). Raises the first
+    failure once every group has finished (each is logged)."""
+    own = None
+    if services is None:
+        # Opened before any worker starts, so not at the same time as theirs.
+        services = own = build(settings)
+    try:
+        if pool is not None:
+            return _run(services, split(names, workers), pool, done)
+        # The workers start while this process rebuilds its group: `split` gives them less work.
+        groups = split(names, workers, events=services.ledger.recorder.max_notification_id() or 0)
+        with started_workers(settings, len(groups) - 1, wait=False) as started:
+            return _run(services, groups, started, done)
+    finally:
+        if own is not None:
+            own.close()
+
+
+def _run(services: CompositionRoot, groups: list[list[str]], pool: futures.ProcessPoolExecutor,
+         done: Callable[[list[str], int], None] | None) -> int:
     failures: list[BaseException] = []
     reached = 0
 
@@ -152,13 +185,11 @@ def _run(settings: Settings, services: CompositionRoot, names: Sequence[str], wo
         if done:
             done(group, reached)
 
-    with futures.ProcessPoolExecutor(max(1, len(groups) - 1), mp_context=context,
-                                     initializer=_worker, initargs=(context.Lock(),)) as pool:
-        running = {pool.submit(_rebuild_group, kwargs, group): group for group in groups[1:]}
-        # Meanwhile this process, which has everything imported, rebuilds the first group.
-        finished(groups[0], lambda: _rebuild(services, groups[0]))
-        for future in futures.as_completed(running):
-            finished(running[future], future.result)
+    running = {pool.submit(_rebuild_group, group): group for group in groups[1:]}
+    # Meanwhile this process rebuilds the first group.
+    finished(groups[0], lambda: _rebuild(services, groups[0]))
+    for future in futures.as_completed(running):
+        finished(running[future], future.result)
     if failures:
         raise failures[0]
     return reached

@@ -30,6 +30,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
 from projections.base import Projection
+from projections.collector import fewer_collections
 from projections.db import Cursor, Database
 from projections.health import TaskHealth
 
@@ -373,7 +374,7 @@ class Runner:
         ProjectionFailed with everything rolled back. (On SQLite, writers wait meanwhile.)
         Only the events of the topics these projections read are fetched."""
         last = 0
-        with self._transaction() as cur:
+        with self._transaction() as cur, fewer_collections():
             # Read first: a topic that the query below doesn't see is not in the log up to here.
             head = self.app.recorder.max_notification_id() or 0
             for projection in self.projections:

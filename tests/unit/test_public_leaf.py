@@ -129,3 +129,64 @@ def test_the_leaf_is_the_canonical_json_of_its_four_fields(kind: str, state: byt
                                             "state": base64.b64encode(state).decode()})).hexdigest()
     assert leaves.sealed_digest(oid, version, state) == sealed
     assert data == canonical_json({"position": position, "topic": topic, "public": facts, "sealed": sealed})
+
+
+class _Reading(dict[str, Any]):
+    """The attributes, noting every key public_facts reads."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.read: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+
+@given(st.sampled_from(sorted(leaves.PUBLISHING_KINDS)), attrs, st.integers(1, 10**7))
+def test_the_fast_path_decodes_every_attribute_the_facts_read(kind: str, a: dict[str, Any],
+                                                              position: int) -> None:
+    assert set(leaves.READS) == leaves.PUBLISHING_KINDS
+    reading = _Reading(a)
+    leaves.public_facts(kind, reading, position, {"amount_vnd": 1})
+    assert reading.read <= set(leaves.READS[kind])
+
+
+tag = st.one_of(st.uuids().map(lambda u: {"_type_": "uuid_hex", "_data_": u.hex}),
+                st.dates().map(lambda d: {"_type_": "date_iso", "_data_": d.isoformat()}))
+odd = st.one_of(st.text(), st.integers(-2**70, 2**70), st.floats(allow_nan=True), st.booleans(),
+                st.none(), tag)
+odd_values = st.recursive(odd, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4) | st.sampled_from(
+        ["_type_", "_data_", "child_id", "district", "season", "item", "unit"]), inner, max_size=3)),
+    max_leaves=8)
+odd_states = st.one_of(
+    st.dictionaries(st.sampled_from(sorted({k for keys in leaves.READS.values() for k in keys}
+                                           | {"note", "meta"})), odd_values, max_size=8)
+    .map(lambda a: json.dumps(a, ensure_ascii=False).encode("utf-8", "surrogatepass")),
+    st.binary(max_size=40), st.sampled_from([b'{"amount_vnd":NaN}', b'{"amount_vnd":1E400}',
+                                             b'{"_type_":"uuid_hex","_data_":"00"}', b'[1]']))
+
+
+@given(st.sampled_from(sorted(leaves.PUBLISHING_KINDS)), odd_states, st.integers(1, 10**7),
+       st.one_of(st.none(), st.dictionaries(st.sampled_from(["amount_vnd", "fund"]),
+                                            st.integers(-2**70, 2**70) | st.floats(), max_size=2)))
+def test_the_fast_path_answers_as_the_standard_library_would_or_not_at_all(
+        kind: str, state: bytes, position: int, origin: dict[str, Any] | None) -> None:
+    # orjson decodes and encodes the facts; wherever it could differ from the json module (floats,
+    # integers beyond 64 bits, NaN, tags), the reference path must be the one that answers.
+    fast = leaves._fast(kind, state, position, origin)
+    assert fast is None or fast == leaves._reference(kind, state, position, origin)
+
+
+def test_the_fast_path_answers_for_the_states_the_ledger_writes() -> None:
+    # Else the property above would hold vacuously.
+    assert leaves._fast("Receipt.Recorded", EXAMPLE_STATE, 7, None) == leaves._reference(
+        "Receipt.Recorded", EXAMPLE_STATE, 7, None)
+    assert leaves._fast("Receipt.Recorded", EXAMPLE_STATE, 7, None) is not None
+    for unusual in (b'{"amount_vnd":1.5}', b'{"amount_vnd":%d}' % 2**64, b'{"amount_vnd":NaN}'):
+        assert leaves._fast("Receipt.Recorded", unusual, 7, None) is None
