@@ -82,12 +82,12 @@ class Timed:
                 f" p95 {q[94]:.1f} ms, p99 {q[98]:.1f} ms")
 
 
-def measure(db_url: str, work_dir: Path, *, receipts: int, clients: int, say: Say) -> Figure:
+def measure(db_url: str, work_dir: Path, *, receipts: int, clients: int, say: Say, workers: int = 1) -> Figure:
     say(f"(a) baseline: {BASELINE_ROWS:,} single-row INSERT + COMMIT from {clients} connections")
     first = insert_baseline(db_url, rows=BASELINE_ROWS, clients=clients)
     say(f"(a) baseline: {first.describe()}")
     say(f"(a) baseline: {first.cpu}")
-    with running_server(db_url, work_dir, say) as server:
+    with running_server(db_url, work_dir, say, workers=workers) as server:
         headers = {"Authorization": f"Bearer {server.token}"}
         donors = register_donors(server.base_url, headers, DONORS)
         say(f"(a) registered {len(donors)} donors; warming up")

@@ -532,7 +532,8 @@ def _check_projections(services: CompositionRoot, report: Report, names: list[st
         scratch = scratch_database(Path(tmp))
         try:
             try:
-                Runner(scratch, services.ledger, projections).catch_up()
+                # A rebuild: batches of REBUILD_BATCH_SIZE, only the topics these projections read.
+                Runner(scratch, services.ledger, projections, log_db=services.db).rebuild()
             except Exception as e:
                 report.add(f"replaying the log into fresh read models failed: {e!r}")
             for projection in projections:

@@ -111,10 +111,13 @@ class _Undecodable:
 
 class Runner:
     def __init__(self, db: Database, app: Application[Any], projections: Sequence[Projection],
-                 *, batch_size: int | None = None, health: TaskHealth | None = None) -> None:
+                 *, batch_size: int | None = None, health: TaskHealth | None = None,
+                 log_db: Database | None = None) -> None:
         """`batch_size` events per batch when following the log, and when rebuilding (else
-        BATCH_SIZE and REBUILD_BATCH_SIZE)."""
+        BATCH_SIZE and REBUILD_BATCH_SIZE). `log_db` is the database that holds the log, if the
+        read models are elsewhere (a scratch store)."""
         self.db = db
+        self.log_db = log_db or db
         self.app = app
         self.projections = list(projections)
         self.batch_size = batch_size or BATCH_SIZE
@@ -410,7 +413,10 @@ class Runner:
         """The log's topics that these projections read; None if they read every event."""
         if any(p.kinds() is None for p in self.projections):
             return None
-        found = cur.execute(f"SELECT DISTINCT topic FROM {self.db.events_table}").fetchall()
+        if self.log_db is self.db:
+            found = cur.execute(f"SELECT DISTINCT topic FROM {self.db.events_table}").fetchall()
+        else:
+            found = self.log_db.query(f"SELECT DISTINCT topic FROM {self.log_db.events_table}")
         return sorted(t for t in (r["topic"] for r in found)
                       if any(p.reads(t) for p in self.projections))
 
