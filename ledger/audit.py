@@ -545,21 +545,25 @@ def _check_projections(services: CompositionRoot, report: Report, names: list[st
             scratch.close()
 
 
-def _rows(db: Database, table: str) -> Counter[tuple[Any, ...]]:
-    # A multiset: counting rows is much cheaper than sorting them, and as exact.
-    return Counter(tuple(sorted(r.items())) for r in db.query(f"SELECT * FROM {table}"))
+def _rows(db: Database, table: str, columns: list[str]) -> Counter[tuple[Any, ...]]:
+    # A multiset: counting rows is much cheaper than sorting them, and as exact. The columns are
+    # named, so each row's values come in the same order from both stores.
+    return Counter(tuple(r.values()) for r in db.query(f"SELECT {', '.join(columns)} FROM {table}"))
 
 
 def _compare_table(table: str, live: Database, scratch: Database, report: Report) -> None:
-    have, want = _rows(live, table), _rows(scratch, table)
+    # The scratch store is SQLite, migrated as the live one is: its columns are the table's.
+    columns = sorted(str(c["name"]) for c in scratch.query(f"PRAGMA table_info({table})"))
+    have, want = _rows(live, table, columns), _rows(scratch, table, columns)
     if have == want:
         return
     extra = have - want
     lost = want - have
     for row in sorted(extra, key=repr)[:5]:
-        report.add(f"table {table}: live row not in the replay: {dict(row)}")
+        report.add(f"table {table}: live row not in the replay: {dict(zip(columns, row, strict=True))}")
     for row in sorted(lost, key=repr)[:5]:
-        report.add(f"table {table}: replayed row missing or different live: {dict(row)}")
+        report.add(f"table {table}: replayed row missing or different live:"
+                   f" {dict(zip(columns, row, strict=True))}")
 
 
 def _check_trial_balance(db: Database, report: Report) -> None:

@@ -123,10 +123,10 @@ class DatabaseUrl:
         return self.url.replace(parts.scheme + "://", "postgresql+psycopg://", 1)
 
 
-def _row(values: Sequence[Any]) -> tuple[Any, ...]:
-    """The one place where ids become text for the read models on SQLite: the domain holds them
-    as UUIDs, the tables as text (sqlite can't bind a UUID). On PostgreSQL, _UuidAsText does it."""
-    return tuple(str(v) if isinstance(v, UUID) else v for v in values)
+# The one place where ids become text for the read models on SQLite: the domain holds them as
+# UUIDs, the tables as text (sqlite3 can't bind a UUID by itself). On PostgreSQL, _UuidAsText
+# does it. Registered with the module, so that sqlite3 converts each value in C.
+sqlite3.register_adapter(UUID, str)
 
 
 class _UuidAsText(Dumper):
@@ -151,7 +151,7 @@ class Cursor:
         if self.dialect == "postgresql":
             self.raw.execute(sql.replace("?", "%s"), params)
         else:
-            self.raw.execute(sql, _row(params))
+            self.raw.execute(sql, params)
         return self
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -160,7 +160,7 @@ class Cursor:
         if self.dialect == "postgresql":
             self.raw.executemany(sql.replace("?", "%s"), rows)
         else:
-            self.raw.executemany(sql, [_row(r) for r in rows])
+            self.raw.executemany(sql, rows)
 
     def insert_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Plain INSERTs of many rows: COPY on PostgreSQL (far cheaper per row), else executemany."""
