@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -82,7 +82,8 @@ class Timed:
                 f" p95 {q[94]:.1f} ms, p99 {q[98]:.1f} ms")
 
 
-def measure(db_url: str, work_dir: Path, *, receipts: int, clients: int, say: Say, workers: int = 1) -> Figure:
+def measure(db_url: str, work_dir: Path, *, receipts: int, clients: int, say: Say,
+            workers: int = 1) -> Figure:
     say(f"(a) baseline: {BASELINE_ROWS:,} single-row INSERT + COMMIT from {clients} connections")
     first = insert_baseline(db_url, rows=BASELINE_ROWS, clients=clients)
     say(f"(a) baseline: {first.describe()}")
@@ -395,3 +396,15 @@ def _run_threads(work: Callable[[int], None], n: int, start: threading.Barrier,
 def _expect(r: httpx.Response, status: int) -> None:
     if r.status_code != status:
         raise RuntimeError(f"{r.request.method} {r.request.url.path}: {r.status_code} {r.text[:500]}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m bench.http_receipts [--quick] [--json]`: figure (a) alone."""
+    from bench.run import run_one
+
+    run_one("receipts", argv, lambda db, work, sizes, say: [
+        measure(db, work, receipts=sizes.receipts, clients=sizes.clients, say=say)])
+
+
+if __name__ == "__main__":
+    main()

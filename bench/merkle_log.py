@@ -38,7 +38,7 @@ import multiprocessing
 import os
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -368,3 +368,14 @@ def _pick(cum: list[int], x: float) -> int:
         if x < c:
             return i
     return len(cum) - 1
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m bench.merkle_log [--quick] [--json]`: figure (c) alone."""
+    from bench.run import run_one
+
+    run_one("verify", argv, lambda db, work, sizes, say: measure(synthetic_events(sizes.tree_events), say)[0])
+
+
+if __name__ == "__main__":
+    main()

@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import psycopg
@@ -158,3 +158,14 @@ def _every(step: int, report: Callable[[int], None], *, running_total: bool = Fa
             state["next"] += max(step, 1)
 
     return on_progress
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m bench.rebuild [--quick] [--json]`: figure (b) alone."""
+    from bench.run import run_one
+
+    run_one("rebuild", argv, lambda db, work, sizes, say: measure(db, work, events=sizes.events, say=say))
+
+
+if __name__ == "__main__":
+    main()
