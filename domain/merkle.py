@@ -5,15 +5,16 @@ Merkle Tree Hash of the empty list is ``SHA-256(b"")``, and for n > 1 inputs
 ``MTH(D[0:n]) = node_hash(MTH(D[0:k]), MTH(D[k:n]))`` with k the largest power of two smaller
 than n.
 
-Storage model. Only *perfect* subtrees are stored: node ``(level, index)`` is the MTH of the
-leaves ``[index·2^level, (index+1)·2^level)``; ``(0, i)`` is the leaf hash of leaf i. Appending
-leaf n creates ``(0, n)`` and then, while the new node's index is odd, its parent
-(:func:`nodes_after_append`). Every range ``[a, b)`` that the RFC recursions (MTH, PATH,
-SUBPROOF) ever look at starts at a multiple of the smallest power of two ≥ ``b - a``, so its
-MTH is the fold, from the right, of the O(log n) perfect nodes of the binary decomposition of
-the range (:func:`range_keys`, :func:`fold`). Reads therefore first list the keys they need
-(:func:`root_keys`, :func:`inclusion_keys`, :func:`consistency_keys`) and fetch them all in
-ONE call of a :data:`Fetch` callable.
+Storage model. The tree is read as *perfect* subtrees: node ``(level, index)`` is the MTH of
+the leaves ``[index·2^level, (index+1)·2^level)``; ``(0, i)`` is the leaf hash of leaf i.
+Appending leaf n creates ``(0, n)`` and then, while the new node's index is odd, its parent
+(:func:`nodes_after_append`). A store may keep only some of them and compute the others (the
+projection keeps the tile levels: domain/tiles.py, ``fetch_below``). Every range ``[a, b)``
+that the RFC recursions (MTH, PATH, SUBPROOF) ever look at starts at a multiple of the smallest
+power of two ≥ ``b - a``, so its MTH is the fold, from the right, of the O(log n) perfect nodes
+of the binary decomposition of the range (:func:`range_keys`, :func:`fold`). Reads therefore
+first list the keys they need (:func:`root_keys`, :func:`inclusion_keys`,
+:func:`consistency_keys`) and fetch them all in ONE call of a :data:`Fetch` callable.
 
 Limits: tree sizes 0 … 2^40, leaf indexes 0 … 2^40 − 1. The builders (``root``,
 ``inclusion_path``, ``consistency_proof``, ``nodes_after_append``, ``range_keys``) raise
@@ -50,6 +51,7 @@ __all__ = [
     "leaf_hash",
     "node_hash",
     "nodes_after_append",
+    "perfect_root",
     "range_keys",
     "root",
     "root_keys",
@@ -95,6 +97,20 @@ def leaf_hash(data: bytes) -> bytes:
 def node_hash(left: bytes, right: bytes) -> bytes:
     """RFC 9162 interior node hash: SHA-256(0x01 ‖ left ‖ right)."""
     return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def perfect_root(hashes: Sequence[bytes]) -> bytes:
+    """The root of the perfect subtree over 2^k node (or leaf) hashes, in order."""
+    if not hashes or len(hashes) & (len(hashes) - 1):
+        raise ValueError(f"a perfect subtree has 2^k hashes, not {len(hashes)}")
+    sha256 = hashlib.sha256
+    level = list(hashes)
+    while len(level) > 1:
+        # node_hash inlined: a proof from tiles hashes hundreds of nodes, and the call costs
+        # more than the hash.
+        level = [sha256(b"\x01" + left + right).digest()
+                 for left, right in zip(level[::2], level[1::2], strict=True)]
+    return level[0]
 
 
 # ---------------------------------------------------------------------------------------------

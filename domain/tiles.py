@@ -7,8 +7,10 @@ A tile at level ``L``, index ``N`` and width ``W`` (1 … 256) holds the Merkle 
 level ``L`` has ``s // 256^L`` such hashes: the full tiles of 256 and, if ``(s // 256^L) % 256``
 is not zero, one partial tile of that width (served at ``tile/<L>/<N>.p/<W>``). Every perfect
 node ``(8·L + h, j)`` with ``h < 8`` lies inside one tile of level ``L`` and is the MTH of
-``2^h`` of its hashes: :func:`tile_fetch` turns tiles into the :data:`domain.merkle.Fetch` the
-proof builders take, so inclusion and consistency proofs come from the files alone.
+``2^h`` of its hashes (:func:`run_below`): :func:`fetch_below` makes the
+:data:`domain.merkle.Fetch` the proof builders take from the tile levels alone, read from the
+files by :func:`tile_fetch` (so inclusion and consistency proofs come from the files alone) and
+from the stored rows by projections/merkle.py (which keeps only the tile levels).
 
 Entry bundles (``tile/entries/<N>[.p/<W>]``) hold the leaves of the level-0 tile ``N``, each
 as a big-endian uint16 length and the leaf bytes, in leaf-index order.
@@ -16,7 +18,7 @@ as a big-endian uint16 length and the leaf bytes, in leaf-index order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from domain import merkle
@@ -25,12 +27,17 @@ __all__ = [
     "HEIGHT",
     "MAX_ENTRY",
     "WIDTH",
+    "ReadRuns",
+    "ReadTile",
+    "Run",
     "Tile",
     "bundle",
     "encode_index",
     "entries_path",
+    "fetch_below",
     "hashes_of",
     "parse_bundle",
+    "run_below",
     "tile_bytes",
     "tile_fetch",
     "tile_keys",
@@ -158,12 +165,40 @@ ReadTile = Callable[[Tile], bytes]
 """Given a tile, return its file's bytes (e.g. read ``DIR/<tile.path>``)."""
 
 
-def _mth(hashes: Sequence[bytes]) -> bytes:
-    # A run of 2^h hashes: the perfect subtree over them.
-    level = list(hashes)
-    while len(level) > 1:
-        level = [merkle.node_hash(level[i], level[i + 1]) for i in range(0, len(level), 2)]
-    return level[0]
+Run = tuple[int, int, int]
+"""``(L, first, count)``: the hashes ``first`` … ``first + count - 1`` of tile level ``L`` (the
+perfect nodes ``(8·L, i)``; level 0 holds the leaf hashes)."""
+
+ReadRuns = Callable[[list[Run]], Mapping[tuple[int, int], bytes]]
+"""Given runs, return at least their hashes as ``{(L, i): hash}``; LookupError if the tree has
+not got one of them."""
+
+
+def run_below(key: merkle.Key) -> Run:
+    """The run of tile-level hashes whose MTH is the perfect node ``key``: node ``(8·L + h, j)``
+    is the MTH of the ``2^h`` hashes ``j·2^h`` … ``(j+1)·2^h − 1`` of level ``L``, all in one tile."""
+    level, j = key
+    tlevel, h = divmod(level, HEIGHT)
+    return tlevel, j << h, 1 << h
+
+
+def fetch_below(read: ReadRuns) -> merkle.Fetch:
+    """A :data:`domain.merkle.Fetch` that makes each node from the tile-level hashes below it
+    (:func:`run_below`), all read by one call of ``read``: so only the tile levels need be kept,
+    whether as files or as rows."""
+
+    def fetch(keys: list[merkle.Key]) -> dict[merkle.Key, bytes]:
+        runs = {key: run_below(key) for key in keys}
+        hashes = read(list(dict.fromkeys(runs.values())))
+        out: dict[merkle.Key, bytes] = {}
+        for key, (tlevel, first, count) in runs.items():
+            try:
+                out[key] = merkle.perfect_root([hashes[(tlevel, i)] for i in range(first, first + count)])
+            except KeyError:
+                raise LookupError(f"merkle node {key}: hashes of tile level {tlevel} missing") from None
+        return out
+
+    return fetch
 
 
 def tile_fetch(tree_size: int, read: ReadTile) -> merkle.Fetch:
@@ -175,23 +210,20 @@ def tile_fetch(tree_size: int, read: ReadTile) -> merkle.Fetch:
     """
     _check("tree_size", tree_size, 0, merkle.MAX_TREE_SIZE)
 
-    def fetch(keys: list[merkle.Key]) -> dict[merkle.Key, bytes]:
-        read_tiles: dict[tuple[int, int], list[bytes]] = {}
-        out: dict[merkle.Key, bytes] = {}
-        for level, j in keys:
-            tlevel, h = divmod(level, HEIGHT)
-            first = j << h  # the first of its 2^h hashes at level 8·tlevel
-            span = 1 << h
-            count = tree_size >> (HEIGHT * tlevel)  # hashes at that level in this tree
-            if first + span > count:
-                raise LookupError(f"merkle node ({level}, {j}) is not in a tree of {tree_size}")
+    def read_runs(runs: list[Run]) -> dict[tuple[int, int], bytes]:
+        out: dict[tuple[int, int], bytes] = {}
+        done: set[tuple[int, int]] = set()
+        for tlevel, first, count in runs:
+            have = tree_size >> (HEIGHT * tlevel)  # hashes at that level in this tree
+            if first + count > have:
+                raise LookupError(f"hashes {first} … {first + count - 1} of tile level {tlevel}"
+                                  f" are not in a tree of {tree_size}")
             index = first // WIDTH
-            if (tlevel, index) not in read_tiles:
-                width = min(WIDTH, count - index * WIDTH)
-                tile = Tile(tlevel, index, width)
-                read_tiles[(tlevel, index)] = hashes_of(read(tile), width)
-            offset = first - index * WIDTH
-            out[(level, j)] = _mth(read_tiles[(tlevel, index)][offset:offset + span])
+            if (tlevel, index) not in done:
+                width = min(WIDTH, have - index * WIDTH)
+                hashes = hashes_of(read(Tile(tlevel, index, width)), width)
+                out.update(((tlevel, index * WIDTH + i), h) for i, h in enumerate(hashes))
+                done.add((tlevel, index))
         return out
 
-    return fetch
+    return fetch_below(read_runs)

@@ -1,7 +1,11 @@
-"""The Merkle tree over the log (RFC 9162), kept as perfect subtrees: O(log n) work per event.
+"""The Merkle tree over the log (RFC 9162), kept as its tile levels: O(log n) work per event.
 
-Each leaf's bytes (the public leaf of domain/leaf.py) are kept beside its hash, and the public
-facts of the first event of the aggregates whose later leaves repeat them (`merkle_origins`)."""
+Stored: one row per leaf (`merkle_leaves`: its hash, level 0, and its bytes, the public leaf of
+domain/leaf.py), and of the other perfect subtrees only those at the tile levels 8, 16, 24, …
+(`merkle_nodes`), the hashes C2SP tlog-tiles serve: about one row in 256 per event. Every other
+perfect node a root or proof needs is the MTH of at most 128 hashes of the tile level below it,
+computed when it is read (domain/tiles.py, :func:`fetcher`). Also kept: the public facts of the
+first event of the aggregates whose later leaves repeat them (`merkle_origins`)."""
 
 from __future__ import annotations
 
@@ -10,12 +14,11 @@ from typing import Any
 
 from eventsourcing.persistence import Notification
 
-from domain import merkle
+from domain import merkle, tiles
 from domain.leaf import ORIGIN_KINDS, Facts, leaf
 from projections.base import Projection
 from projections.db import Cursor
 
-Key = tuple[int, int]
 ORIGINS_LIMIT = 200_000  # origins kept in memory from batch to batch during a rebuild
 
 
@@ -27,27 +30,29 @@ class MerkleTree(Projection):
     def __init__(self) -> None:
         super().__init__()
         self.size = 0
-        self.cache: dict[Key, bytes] = {}
+        # The right edge: level → root of the perfect subtree of that level on the tree's right
+        # edge (one per bit of the size, ≤ 40): all an append needs.
+        self.frontier: dict[int, bytes] = {}
         self.origins: dict[str, Facts] = {}
 
     def begin(self, cur: Cursor) -> None:
         super().begin(cur)
         if not self.rebuilding:
-            # Leaves and nodes made in this batch are kept in memory; the rest is read on demand.
+            # Read once per batch: the right edge is the root's decomposition (merkle.root_keys).
             self.size = leaf_count(cur)
-            self.cache = {}
+            keys = merkle.root_keys(self.size)
+            found = fetcher(cur)(keys) if keys else {}
+            self.frontier = {level: found[(level, idx)] for level, idx in keys}
             self.origins = {}
             return
-        # A rebuild's batches follow each other in one transaction: the size is known, and of
-        # the nodes only the roots of the perfect subtrees on the right edge are needed again.
-        self.cache = {(level, idx): h for (level, idx), h in self.cache.items()
-                      if (self.size >> level) & 1 and idx == (self.size >> level) - 1}
+        # A rebuild's batches follow each other in one transaction: the size and the right edge
+        # carried from the batch before are what the tables hold.
         if len(self.origins) > ORIGINS_LIMIT:
             self.origins = {}  # read back on demand
 
     def clear(self, cur: Cursor) -> None:
         super().clear(cur)
-        self.size, self.cache, self.origins = 0, {}, {}
+        self.size, self.frontier, self.origins = 0, {}, {}
 
     def _origin(self, cur: Cursor, originator_id: str) -> Facts:
         if originator_id not in self.origins:
@@ -68,46 +73,82 @@ class MerkleTree(Projection):
         elif first:
             self.origins[oid] = None  # as origin_of would find: its later events need not ask
         leaf_hash = merkle.leaf_hash(data)
-
-        def get(level: int, idx: int) -> bytes:
-            if (level, idx) not in self.cache:
-                found = cur.execute("SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?",
-                                    (level, idx)).fetchone()
-                assert found is not None, f"merkle node ({level}, {idx}) missing"
-                self.cache[(level, idx)] = bytes.fromhex(found["hash"])
-            return self.cache[(level, idx)]
-
-        nodes = merkle.nodes_after_append(self.size, leaf_hash, get)
-        # Written at the end of the batch: nodes needed again meanwhile are in the cache.
+        # The left siblings an append combines with are the right edge's roots.
+        nodes = merkle.nodes_after_append(self.size, leaf_hash,
+                                          lambda level, _: self.frontier[level])
+        # Written at the end of the batch; the right edge is all the batch reads again.
         self.insert("INSERT INTO merkle_leaves (leaf_index, position, leaf_hash, leaf)"
                     " VALUES (?, ?, ?, ?)",
                     (self.size, stored.id, leaf_hash.hex(), data.decode("utf-8")))
-        for level, idx, h in nodes:
-            self.cache[(level, idx)] = h
-            self.insert("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)",
-                        (level, idx, h.hex()))
+        for level, idx, h in nodes[1:]:
+            del self.frontier[level - 1]  # combined into this node
+            if level % tiles.HEIGHT == 0:
+                self.insert("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)",
+                            (level, idx, h.hex()))
+        top_level, _, top = nodes[-1]
+        self.frontier[top_level] = top
         self.size += 1
 
 
+GAP = 32
+"""Hashes left out between two runs of one level that are still read as one range: fewer,
+longer ranges cost less than more, shorter ones (an inclusion path's siblings at levels 0 … 7
+are the whole tile of its leaf but that leaf)."""
+TERMS = 200  # ranges per query
+
+
+def _ranges(runs: list[tiles.Run]) -> list[tiles.Run]:
+    """The runs, by level and start, joined where they overlap or nearly touch."""
+    out: list[list[int]] = []
+    for tlevel, first, count in sorted(runs):
+        last = out[-1] if out else None
+        if last is not None and last[0] == tlevel and first <= last[1] + last[2] + GAP:
+            last[2] = max(last[2], first + count - last[1])
+        else:
+            out.append([tlevel, first, count])
+    return [(tlevel, first, count) for tlevel, first, count in out]
+
+
+def _term(dialect: str, tlevel: int) -> str:
+    """A query for the stored hashes of one range of a tile level, as rows ``(t, first, last,
+    n, hashes)``: hashes ``first`` … ``last`` (``n`` of them) concatenated in hex."""
+    index, column, where = (
+        ("leaf_index", "leaf_hash", "FROM merkle_leaves WHERE leaf_index BETWEEN ? AND ?")
+        if tlevel == 0 else ("idx", "hash", "FROM merkle_nodes WHERE level = ? AND idx BETWEEN ? AND ?"))
+    if dialect == "postgresql":
+        # One row per range: a proof reads some 500 hashes, and a row costs more in Python than
+        # the hash it brings. (SQLite's group_concat keeps no order before 3.44: a row each.)
+        return (f"SELECT {tlevel} AS t, MIN({index}) AS first, MAX({index}) AS last, COUNT(*) AS n,"
+                f" string_agg({column}, '' ORDER BY {index}) AS hashes {where}")
+    return f"SELECT {tlevel} AS t, {index} AS first, {index} AS last, 1 AS n, {column} AS hashes {where}"
+
+
+def _read_runs(cur: Cursor, runs: list[tiles.Run]) -> dict[tuple[int, int], bytes]:
+    """The tile-level hashes of these runs, ``{(L, i): hash}``, each range an index range scan
+    and all of them one query (UNION ALL): level 0 from the leaves, the others from the nodes.
+    A range with a row missing inside it gives nothing (its nodes are then missing)."""
+    found: dict[tuple[int, int], bytes] = {}
+    ranges = _ranges(runs)
+    for start in range(0, len(ranges), TERMS):
+        parts: list[str] = []
+        params: list[int] = []
+        for tlevel, first, count in ranges[start:start + TERMS]:
+            parts.append(_term(cur.dialect, tlevel))
+            params += ([] if tlevel == 0 else [tiles.HEIGHT * tlevel]) + [first, first + count - 1]
+        for row in cur.execute(" UNION ALL ".join(parts), params).fetchall():
+            n = int(row["n"])
+            if not n or int(row["last"]) - int(row["first"]) + 1 != n:
+                continue
+            tlevel, first, data = int(row["t"]), int(row["first"]), bytes.fromhex(row["hashes"])
+            size = merkle.HASH_SIZE
+            found.update(((tlevel, first + k), data[k * size:(k + 1) * size]) for k in range(n))
+    return found
+
+
 def fetcher(cur: Cursor) -> merkle.Fetch:
-    """Read the perfect nodes a root or proof needs, in one query."""
-
-    def fetch(keys: list[Key]) -> dict[Key, bytes]:
-        found: dict[Key, bytes] = {}
-        wanted = sorted(set(keys))
-        for start in range(0, len(wanted), 200):
-            chunk = wanted[start:start + 200]
-            where = " OR ".join("(level = ? AND idx = ?)" for _ in chunk)
-            params = [v for key in chunk for v in key]
-            for row in cur.execute(f"SELECT level, idx, hash FROM merkle_nodes WHERE {where}",
-                                   params).fetchall():
-                found[(int(row["level"]), int(row["idx"]))] = bytes.fromhex(row["hash"])
-        missing = set(wanted) - set(found)
-        if missing:
-            raise LookupError(f"merkle nodes missing: {sorted(missing)[:5]}")
-        return found
-
-    return fetch
+    """Read the perfect nodes a root or proof needs: the tile-level hashes below them in one
+    query, the rest computed (domain/tiles.py); LookupError if any is missing."""
+    return tiles.fetch_below(lambda runs: _read_runs(cur, runs))
 
 
 def leaf_count(cur: Cursor) -> int:
@@ -137,13 +178,18 @@ def stored_leaf(cur: Cursor, position: int) -> dict[str, Any] | None:
 
 
 def level_hashes(cur: Cursor, level: int, start: int, end: int) -> list[bytes]:
-    """The stored perfect nodes ``(level, start)`` … ``(level, end - 1)``, in order (a tile's
-    hashes); LookupError if any is missing."""
-    rows = cur.execute("SELECT idx, hash FROM merkle_nodes WHERE level = ? AND idx >= ? AND idx < ?"
-                       " ORDER BY idx", (level, start, end)).fetchall()
-    if [int(row["idx"]) for row in rows] != list(range(start, end)):
-        raise LookupError(f"merkle nodes of level {level} in [{start}, {end}) are missing")
-    return [bytes.fromhex(row["hash"]) for row in rows]
+    """The stored perfect nodes ``(level, start)`` … ``(level, end - 1)`` of a tile level (0: the
+    leaf hashes), in order (a tile's hashes); LookupError if any is missing."""
+    tlevel, rest = divmod(level, tiles.HEIGHT)
+    if rest:
+        raise ValueError(f"level {level} is not a tile level: its nodes are not stored")
+    if end <= start:
+        return []
+    found = _read_runs(cur, [(tlevel, start, end - start)])
+    try:
+        return [found[(tlevel, i)] for i in range(start, end)]
+    except KeyError:
+        raise LookupError(f"merkle nodes of level {level} in [{start}, {end}) are missing") from None
 
 
 def leaves_between(cur: Cursor, start: int, end: int) -> list[bytes]:

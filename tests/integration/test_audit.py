@@ -10,12 +10,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from adapters.signing import verify_head
-from domain import merkle
+from domain import merkle, tiles
 from domain.leaf import leaf as leaf_of
 from domain.leaf import sealed_digest
+from domain.meta import Context
 from ledger.audit import replay_balances, verify
 from ledger.bootstrap import CompositionRoot
 from tests.helpers import communes, donor, get, post, receipt
+
+CTX = Context(actor="test", role="finance", request_id="audit")
 
 
 def small_ledger(client: TestClient, services: CompositionRoot, fin: str, n: int = 6) -> list[dict[str, Any]]:
@@ -255,7 +258,37 @@ def test_verify_from_a_trusted_head_refuses_a_store_that_rewrote_it(
     assert last is not None
     _tamper(services, "byte", int(last["position"]))
     assert any("the trusted head's last leaf" in p for p in verify(services, trusted_head=kept).problems)
-    level, index = merkle.root_keys(size)[0]
+    # The kept tree (under 256 leaves) is made from the stored leaf hashes alone.
+    assert merkle.root_keys(size)[0][0] < tiles.HEIGHT
     with services.db.write() as cur:
-        cur.execute("UPDATE merkle_nodes SET hash = ? WHERE level = ? AND idx = ?", ("00" * 32, level, index))
+        cur.execute("UPDATE merkle_leaves SET leaf_hash = ? WHERE leaf_index = 0", ("00" * 32,))
     assert any("not a prefix" in p for p in verify(services, trusted_head=kept).problems)
+
+
+def test_verify_catches_a_stored_tile_level_node_or_leaf_hash_altered(services: CompositionRoot) -> None:
+    # Past one tile, so that merkle_nodes holds (8, 0), which the roots of the heads are made from.
+    for i in range(tiles.WIDTH + 4):
+        services.ledger.register_donor(CTX, f"tile-{i}", name=f"Công ty {i}", kind="business")
+    services.runner.catch_up()
+    head = services.tree_heads.publish()
+    assert head is not None and head["tree_size"] > tiles.WIDTH
+    assert verify(services).ok
+    kept = json.dumps(head).encode()
+    assert verify(services, trusted_head=kept).ok
+    # The kept root is made from (8, 0) and, right of it, from leaf hashes (a leaf under (8, 0)
+    # is checked by the full verify only, as every leaf is).
+    size = head["tree_size"]
+    assert merkle.root_keys(size)[0] == (8, 0) and size % tiles.WIDTH >= 2
+    for table, column, key in (("merkle_nodes", "hash", "level = 8 AND idx = 0"),
+                               ("merkle_leaves", "leaf_hash", f"leaf_index = {size - 2}")):
+        with services.db.write() as cur:
+            good = cur.execute(f"SELECT {column} AS h FROM {table} WHERE {key}").fetchone()
+            assert good is not None
+            cur.execute(f"UPDATE {table} SET {column} = ? WHERE {key}", ("00" * 32,))
+        problems = verify(services).problems
+        assert any(p.startswith(f"table {table}: live row not in the replay") for p in problems), problems
+        trusted = verify(services, trusted_head=kept).problems
+        assert any("not a prefix" in p for p in trusted), trusted
+        with services.db.write() as cur:
+            cur.execute(f"UPDATE {table} SET {column} = ? WHERE {key}", (good["h"],))
+    assert verify(services).ok

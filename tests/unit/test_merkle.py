@@ -728,3 +728,18 @@ def test_the_snippets_in_the_docs_agree_with_merkle_py() -> None:
         for first in range(1, size + 1):
             assert consistency(first, size, tree.root(first), tree.root(size),
                                tree.consistency_proof(first, size))
+
+
+@settings(max_examples=50, deadline=None)
+@given(level=st.integers(0, 8), index=st.integers(0, 3), data=st.data())
+def test_perfect_root_is_the_perfect_node_over_its_hashes(level: int, index: int,
+                                                         data: st.DataObject) -> None:
+    tree = MemoryTree.from_data([b"%d" % i for i in range(4 << 8)])
+    # Over leaves, or over the nodes of a level below: the same node.
+    below = data.draw(st.integers(0, level), label="below")
+    span = 1 << (level - below)
+    hashes = [tree.nodes[(below, index * span + i)] for i in range(span)]
+    assert merkle.perfect_root(hashes) == tree.nodes[(level, index)]
+    for wrong in (0, 3, span + 1 if span > 1 else 3):
+        with pytest.raises(ValueError):
+            merkle.perfect_root(hashes[:1] * wrong)
