@@ -39,9 +39,10 @@ from bench.clients import describe, get_many, p99
 from bench.cpu import CpuMeter
 from bench.figures import Figure
 from bench.http_receipts import running_server
-from domain import merkle, tiles
+from domain import merkle
 from ledger.bootstrap import build
 from ledger.settings import Settings
+from projections.merkle import STRIDE
 
 API = "/api/v1"
 TARGET_P99_MS = 50.0
@@ -104,7 +105,7 @@ def measure(db_url: str, work_dir: Path, tree: merkle.MemoryTree, *, requests: i
 def load_tree(db_url: str, tree: merkle.MemoryTree) -> int:
     """Write the tree as the Merkle projection stores it; returns how many nodes that is."""
     leaves = tree.leaves
-    nodes = [(key, h) for key, h in tree.nodes.items() if key[0] and key[0] % tiles.HEIGHT == 0]
+    nodes = [(key, h) for key, h in tree.nodes.items() if key[0] and key[0] % STRIDE == 0]
     with psycopg.connect(db_url) as conn:
         with conn.cursor() as cur:
             with cur.copy("COPY merkle_leaves (leaf_index, position, leaf_hash) FROM STDIN") as copy:

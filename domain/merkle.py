@@ -9,7 +9,7 @@ Storage model. The tree is read as *perfect* subtrees: node ``(level, index)`` i
 the leaves ``[index·2^level, (index+1)·2^level)``; ``(0, i)`` is the leaf hash of leaf i.
 Appending leaf n creates ``(0, n)`` and then, while the new node's index is odd, its parent
 (:func:`nodes_after_append`). A store may keep only some of them and compute the others (the
-projection keeps the tile levels: domain/tiles.py, ``fetch_below``). Every range ``[a, b)``
+projection keeps every fourth level: domain/tiles.py, ``fetch_below``). Every range ``[a, b)``
 that the RFC recursions (MTH, PATH, SUBPROOF) ever look at starts at a multiple of the smallest
 power of two ≥ ``b - a``, so its MTH is the fold, from the right, of the O(log n) perfect nodes
 of the binary decomposition of the range (:func:`range_keys`, :func:`fold`). Reads therefore

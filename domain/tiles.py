@@ -9,8 +9,8 @@ is not zero, one partial tile of that width (served at ``tile/<L>/<N>.p/<W>``). 
 node ``(8·L + h, j)`` with ``h < 8`` lies inside one tile of level ``L`` and is the MTH of
 ``2^h`` of its hashes (:func:`run_below`): :func:`fetch_below` makes the
 :data:`domain.merkle.Fetch` the proof builders take from the tile levels alone, read from the
-files by :func:`tile_fetch` (so inclusion and consistency proofs come from the files alone) and
-from the stored rows by projections/merkle.py (which keeps only the tile levels).
+files by :func:`tile_fetch` (so inclusion and consistency proofs come from the files alone).
+projections/merkle.py keeps every fourth level in the same way (the tile levels among them).
 
 Entry bundles (``tile/entries/<N>[.p/<W>]``) hold the leaves of the level-0 tile ``N``, each
 as a big-endian uint16 length and the leaf bytes, in leaf-index order.
@@ -166,29 +166,30 @@ ReadTile = Callable[[Tile], bytes]
 
 
 Run = tuple[int, int, int]
-"""``(L, first, count)``: the hashes ``first`` … ``first + count - 1`` of tile level ``L`` (the
-perfect nodes ``(8·L, i)``; level 0 holds the leaf hashes)."""
+"""``(L, first, count)``: the hashes ``first`` … ``first + count - 1`` of kept level ``L`` (the
+perfect nodes ``(height·L, i)``, height 8 for tiles; level 0 holds the leaf hashes)."""
 
 ReadRuns = Callable[[list[Run]], Mapping[tuple[int, int], bytes]]
 """Given runs, return at least their hashes as ``{(L, i): hash}``; LookupError if the tree has
 not got one of them."""
 
 
-def run_below(key: merkle.Key) -> Run:
-    """The run of tile-level hashes whose MTH is the perfect node ``key``: node ``(8·L + h, j)``
-    is the MTH of the ``2^h`` hashes ``j·2^h`` … ``(j+1)·2^h − 1`` of level ``L``, all in one tile."""
+def run_below(key: merkle.Key, height: int = HEIGHT) -> Run:
+    """The run of kept hashes whose MTH is the perfect node ``key``, when every ``height``-th
+    level is kept: node ``(height·L + h, j)`` is the MTH of the ``2^h`` hashes ``j·2^h`` …
+    ``(j+1)·2^h − 1`` of kept level ``L`` (for tiles, all in one tile)."""
     level, j = key
-    tlevel, h = divmod(level, HEIGHT)
+    tlevel, h = divmod(level, height)
     return tlevel, j << h, 1 << h
 
 
-def fetch_below(read: ReadRuns) -> merkle.Fetch:
-    """A :data:`domain.merkle.Fetch` that makes each node from the tile-level hashes below it
-    (:func:`run_below`), all read by one call of ``read``: so only the tile levels need be kept,
-    whether as files or as rows."""
+def fetch_below(read: ReadRuns, height: int = HEIGHT) -> merkle.Fetch:
+    """A :data:`domain.merkle.Fetch` that makes each node from the kept hashes below it
+    (:func:`run_below`), all read by one call of ``read``: so only every ``height``-th level need
+    be kept, whether as files (the tile levels) or as rows."""
 
     def fetch(keys: list[merkle.Key]) -> dict[merkle.Key, bytes]:
-        runs = {key: run_below(key) for key in keys}
+        runs = {key: run_below(key, height) for key in keys}
         hashes = read(list(dict.fromkeys(runs.values())))
         out: dict[merkle.Key, bytes] = {}
         for key, (tlevel, first, count) in runs.items():

@@ -1,11 +1,12 @@
-"""The Merkle tree over the log (RFC 9162), kept as its tile levels: O(log n) work per event.
+"""The Merkle tree over the log (RFC 9162), kept as every fourth level: O(log n) work per event.
 
 Stored: one row per leaf (`merkle_leaves`: its hash, level 0, and its bytes, the public leaf of
-domain/leaf.py), and of the other perfect subtrees only those at the tile levels 8, 16, 24, …
-(`merkle_nodes`), the hashes C2SP tlog-tiles serve: about one row in 256 per event. Every other
-perfect node a root or proof needs is the MTH of at most 128 hashes of the tile level below it,
-computed when it is read (domain/tiles.py, :func:`fetcher`). Also kept: the public facts of the
-first event of the aggregates whose later leaves repeat them (`merkle_origins`)."""
+domain/leaf.py), and of the other perfect subtrees only those at the levels 4, 8, 12, …
+(`merkle_nodes`; the tile levels 8, 16, … that C2SP tlog-tiles serve are among them): about one
+row in 16 per event. Every other perfect node a root or proof needs is the MTH of at most 8
+hashes of the kept level below it, computed when it is read (domain/tiles.py, :func:`fetcher`).
+Also kept: the public facts of the first event of the aggregates whose later leaves repeat them
+(`merkle_origins`)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,11 @@ from domain.leaf import ORIGIN_KINDS, Facts, leaf
 from projections.base import Projection
 from projections.db import Cursor
 
+# Of the perfect nodes above the leaves, those of every STRIDE-th level are stored (the tile
+# levels 8, 16, … among them, which the tiles serve): one row per 16 events, where every node
+# was about one per event, and a proof reads at most 15 hashes per kept level (at 8 it read 255).
+STRIDE = 4
+assert tiles.HEIGHT % STRIDE == 0
 ORIGINS_LIMIT = 200_000  # origins kept in memory from batch to batch during a rebuild
 
 
@@ -82,7 +88,7 @@ class MerkleTree(Projection):
                     (self.size, stored.id, leaf_hash.hex(), data.decode("utf-8")))
         for level, idx, h in nodes[1:]:
             del self.frontier[level - 1]  # combined into this node
-            if level % tiles.HEIGHT == 0:
+            if level % STRIDE == 0:
                 self.insert("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)",
                             (level, idx, h.hex()))
         top_level, _, top = nodes[-1]
@@ -110,7 +116,7 @@ def _ranges(runs: list[tiles.Run]) -> list[tiles.Run]:
 
 
 def _term(dialect: str, tlevel: int) -> str:
-    """A query for the stored hashes of one range of a tile level, as rows ``(t, first, last,
+    """A query for the stored hashes of one range of a kept level, as rows ``(t, first, last,
     n, hashes)``: hashes ``first`` … ``last`` (``n`` of them) concatenated in hex."""
     index, column, where = (
         ("leaf_index", "leaf_hash", "FROM merkle_leaves WHERE leaf_index BETWEEN ? AND ?")
@@ -124,7 +130,7 @@ def _term(dialect: str, tlevel: int) -> str:
 
 
 def _read_runs(cur: Cursor, runs: list[tiles.Run]) -> dict[tuple[int, int], bytes]:
-    """The tile-level hashes of these runs, ``{(L, i): hash}``, each range an index range scan
+    """The kept hashes of these runs, ``{(L, i): hash}``, each range an index range scan
     and all of them one query (UNION ALL): level 0 from the leaves, the others from the nodes.
     A range with a row missing inside it gives nothing (its nodes are then missing)."""
     found: dict[tuple[int, int], bytes] = {}
@@ -134,7 +140,7 @@ def _read_runs(cur: Cursor, runs: list[tiles.Run]) -> dict[tuple[int, int], byte
         params: list[int] = []
         for tlevel, first, count in ranges[start:start + TERMS]:
             parts.append(_term(cur.dialect, tlevel))
-            params += ([] if tlevel == 0 else [tiles.HEIGHT * tlevel]) + [first, first + count - 1]
+            params += ([] if tlevel == 0 else [STRIDE * tlevel]) + [first, first + count - 1]
         for row in cur.execute(" UNION ALL ".join(parts), params).fetchall():
             n = int(row["n"])
             if not n or int(row["last"]) - int(row["first"]) + 1 != n:
@@ -146,9 +152,9 @@ def _read_runs(cur: Cursor, runs: list[tiles.Run]) -> dict[tuple[int, int], byte
 
 
 def fetcher(cur: Cursor) -> merkle.Fetch:
-    """Read the perfect nodes a root or proof needs: the tile-level hashes below them in one
+    """Read the perfect nodes a root or proof needs: the kept hashes below them in one
     query, the rest computed (domain/tiles.py); LookupError if any is missing."""
-    return tiles.fetch_below(lambda runs: _read_runs(cur, runs))
+    return tiles.fetch_below(lambda runs: _read_runs(cur, runs), STRIDE)
 
 
 def leaf_count(cur: Cursor) -> int:
@@ -178,11 +184,11 @@ def stored_leaf(cur: Cursor, position: int) -> dict[str, Any] | None:
 
 
 def level_hashes(cur: Cursor, level: int, start: int, end: int) -> list[bytes]:
-    """The stored perfect nodes ``(level, start)`` … ``(level, end - 1)`` of a tile level (0: the
+    """The stored perfect nodes ``(level, start)`` … ``(level, end - 1)`` of a kept level (0: the
     leaf hashes), in order (a tile's hashes); LookupError if any is missing."""
-    tlevel, rest = divmod(level, tiles.HEIGHT)
+    tlevel, rest = divmod(level, STRIDE)
     if rest:
-        raise ValueError(f"level {level} is not a tile level: its nodes are not stored")
+        raise ValueError(f"level {level} is not kept: its nodes are not stored")
     if end <= start:
         return []
     found = _read_runs(cur, [(tlevel, start, end - start)])

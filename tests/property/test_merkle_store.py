@@ -1,8 +1,8 @@
-"""The Merkle tree as the projection stores it (leaves, and the nodes of the tile levels 8, 16, …
-alone), on a real SQLite file and a real PostgreSQL: every root, inclusion and consistency proof
+"""The Merkle tree as the projection stores it (leaves, and the nodes of every fourth level 4, 8,
+… alone), on a real SQLite file and a real PostgreSQL: every root, inclusion and consistency proof
 read from it equals domain/merkle.py's in-memory reference, for tree sizes around the tile edges
 too; the projection, run in batches (a rebuild's, which carry the right edge, or live ones, which
-read it back), leaves exactly one leaf per event and the nodes of the tile levels; and migration
+read it back), leaves exactly one leaf per event and the nodes of the kept levels; and migration
 0017 turns the tables of the earlier form (every perfect node) into this one, with the same
 proofs."""
 
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import migrations
 from domain import merkle, tiles
 from projections.db import Database
-from projections.merkle import MerkleTree, fetcher, level_hashes
+from projections.merkle import STRIDE, MerkleTree, fetcher, level_hashes
 from tests.conftest import PG_URL, _pg_admin
 
 BIG = 65_536 + 520  # past the first level-2 node; every smaller size is a prefix of the store
@@ -99,18 +99,19 @@ def big(db: Database) -> merkle.MemoryTree:
     return reference(db)
 
 
-def test_the_store_holds_one_leaf_per_event_and_the_tile_levels_alone(
+def test_the_store_holds_one_leaf_per_event_and_the_kept_levels_alone(
         db: Database, big: merkle.MemoryTree) -> None:
     assert big.size == BIG
     leaves = db.query("SELECT leaf_index, position, leaf_hash FROM merkle_leaves ORDER BY leaf_index")
     assert [(int(r["leaf_index"]), int(r["position"])) for r in leaves] == [(i, i + 1) for i in range(BIG)]
     assert [bytes.fromhex(r["leaf_hash"]) for r in leaves] == big.leaves
-    tile_levels = {key: h for key, h in big.nodes.items() if key[0] and key[0] % tiles.HEIGHT == 0}
-    assert set(tile_levels) == {(8, i) for i in range(BIG >> 8)} | {(16, 0)}
-    assert stored_nodes(db) == tile_levels
+    kept = {key: h for key, h in big.nodes.items() if key[0] and key[0] % STRIDE == 0}
+    assert set(kept) == {(level, i) for level in (4, 8, 12, 16) for i in range(BIG >> level)}
+    assert stored_nodes(db) == kept
     with db.read() as cur:
         assert level_hashes(cur, 0, 250, 260) == big.leaves[250:260]
         assert level_hashes(cur, 8, 254, 258) == [big.nodes[(8, i)] for i in range(254, 258)]
+        assert level_hashes(cur, 4, 30, 34) == [big.nodes[(4, i)] for i in range(30, 34)]
         with pytest.raises(LookupError):
             level_hashes(cur, 16, 0, 2)
         with pytest.raises(ValueError):
@@ -153,7 +154,7 @@ def test_a_row_missing_inside_a_range_is_found_missing(db: Database, big: merkle
         cur.execute("DELETE FROM merkle_nodes WHERE level = 8 AND idx = 3")
         fetch = fetcher(cur)
         with pytest.raises(LookupError):
-            fetch([(4, 0)])  # leaves 0 … 15
+            fetch([(3, 1)])  # leaves 8 … 15
         with pytest.raises(LookupError):
             fetch([(10, 0)])  # the level-8 nodes 0 … 3
         with pytest.raises(LookupError):
@@ -169,7 +170,7 @@ BATCHES = st.lists(st.tuples(st.integers(1, 300), st.booleans()), min_size=1, ma
 
 @settings(max_examples=25, deadline=None)
 @given(batches=BATCHES)
-def test_any_batches_store_exactly_the_leaves_and_the_tile_levels(
+def test_any_batches_store_exactly_the_leaves_and_the_kept_levels(
         tmp_path_factory: pytest.TempPathFactory, batches: list[tuple[int, bool]]) -> None:
     # A store of its own: the module's is the big tree the other tests read.
     db = Database(f"sqlite:///{tmp_path_factory.mktemp('batches') / 'store.db'}")
@@ -178,14 +179,15 @@ def test_any_batches_store_exactly_the_leaves_and_the_tile_levels(
         project(db, MerkleTree(), batches)
         tree = reference(db)
         assert tree.size == sum(n for n, _ in batches)
-        assert stored_nodes(db) == {(8, i): tree.nodes[(8, i)] for i in range(tree.size >> 8)}
+        assert stored_nodes(db) == {key: h for key, h in tree.nodes.items()
+                                    if key[0] and key[0] % STRIDE == 0}
         with db.read() as cur:
             assert merkle.root(tree.size, fetcher(cur)) == tree.root()
     finally:
         db.close()
 
 
-def test_migration_0017_leaves_the_tile_levels_and_the_same_proofs(database_url: str) -> None:
+def test_migration_0017_leaves_the_kept_levels_and_the_same_proofs(database_url: str) -> None:
     tree = merkle.MemoryTree(merkle.leaf_hash(b"%d" % i) for i in range(BIG))
     db = Database(database_url)
     try:
@@ -200,7 +202,7 @@ def test_migration_0017_leaves_the_tile_levels_and_the_same_proofs(database_url:
         assert len(stored_nodes(db)) == len(tree.nodes) == 2 * BIG - bin(BIG).count("1")
         assert migrations.apply(uri) == 1
         assert stored_nodes(db) == {key: h for key, h in tree.nodes.items()
-                                    if key[0] and key[0] % tiles.HEIGHT == 0}
+                                    if key[0] and key[0] % STRIDE == 0}
         with db.read() as cur:
             fetch = fetcher(cur)
             for size in EDGES:
