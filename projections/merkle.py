@@ -98,8 +98,8 @@ class MerkleTree(Projection):
 
 GAP = 32
 """Hashes left out between two runs of one level that are still read as one range: fewer,
-longer ranges cost less than more, shorter ones (an inclusion path's siblings at levels 0 … 7
-are the whole tile of its leaf but that leaf)."""
+longer ranges cost less than more, shorter ones (an inclusion path's siblings at levels 0 … 3
+are the whole block of 16 leaves of its leaf but that leaf)."""
 TERMS = 200  # ranges per query
 
 
