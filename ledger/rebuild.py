@@ -34,11 +34,12 @@ from projections.runner import Runner
 log = logging.getLogger(__name__)
 # What rebuilding each projection costs, in CPU milliseconds (this process's and PostgreSQL's)
 # per 1,000 events of the generated log, beyond fetching and decoding the events it reads:
-# measured with bench/rebuild.py's log (20,000 events) on 2 vCPUs, one projection at a time.
+# measured with bench/rebuild.py's log (20,000 events) on 2 vCPUs, one projection at a time
+# (wall time, the machine otherwise idle, less about half of DECODING for those that decode).
 # The Merkle tree's includes fetching every event (it decodes none). A projection missing here
 # counts 1. Traces, needs and proposals have no events in that log: theirs are guesses.
-COSTS = {"merkle": 60.0, "donations": 22.0, "balances": 12.0, "bank": 8.0, "traces": 4.0,
-         "children": 1.5, "after_closing": 1.0, "needs": 1.0, "proposals": 1.0}
+COSTS = {"merkle": 24.0, "donations": 13.0, "balances": 12.0, "bank": 4.7, "after_closing": 3.7,
+         "traces": 2.5, "children": 1.0, "needs": 1.0, "proposals": 0.5}
 # Fetching and decoding the events, once per group with a projection that needs them decoded.
 DECODING = 11.0
 # A spawned worker's start-up (interpreter, imports, opening the store), in milliseconds: the
