@@ -450,12 +450,16 @@ class Frontier:
         self.stack: list[tuple[int, bytes]] = []  # (level, hash), highest level first
         self.extend(nodes)
 
-    def append(self, leaf: bytes) -> None:
+    def append(self, leaf: bytes, made: list[tuple[int, int, bytes]] | None = None) -> None:
+        """Append a leaf hash; with `made`, add to it each perfect node ``(level, index, hash)``
+        the append completes above the leaf, bottom-up (what a store of nodes must write)."""
         level, node = 0, leaf
         while self.stack and self.stack[-1][0] == level:
             _, left = self.stack.pop()
             node = node_hash(left, node)
             level += 1
+            if made is not None:
+                made.append((level, self.size >> level, node))
         self.stack.append((level, node))
         self.size += 1
 

@@ -35,20 +35,17 @@ class MerkleTree(Projection):
 
     def __init__(self) -> None:
         super().__init__()
-        self.size = 0
-        # The right edge: level → root of the perfect subtree of that level on the tree's right
-        # edge (one per bit of the size, ≤ 40): all an append needs.
-        self.frontier: dict[int, bytes] = {}
+        # The right edge (the roots of its perfect subtrees, ≤ 40): all an append needs.
+        self.frontier = merkle.Frontier()
         self.origins: dict[str, Facts] = {}
 
     def begin(self, cur: Cursor) -> None:
         super().begin(cur)
         if not self.rebuilding:
             # Read once per batch: the right edge is the root's decomposition (merkle.root_keys).
-            self.size = leaf_count(cur)
-            keys = merkle.root_keys(self.size)
+            keys = merkle.root_keys(leaf_count(cur))
             found = fetcher(cur)(keys) if keys else {}
-            self.frontier = {level: found[(level, idx)] for level, idx in keys}
+            self.frontier = merkle.Frontier((level, found[(level, idx)]) for level, idx in keys)
             self.origins = {}
             return
         # A rebuild's batches follow each other in one transaction: the size and the right edge
@@ -58,7 +55,7 @@ class MerkleTree(Projection):
 
     def clear(self, cur: Cursor) -> None:
         super().clear(cur)
-        self.size, self.frontier, self.origins = 0, {}, {}
+        self.frontier, self.origins = merkle.Frontier(), {}
 
     def _origin(self, cur: Cursor, originator_id: str) -> Facts:
         if originator_id not in self.origins:
@@ -79,21 +76,16 @@ class MerkleTree(Projection):
         elif first:
             self.origins[oid] = None  # as origin_of would find: its later events need not ask
         leaf_hash = merkle.leaf_hash(data)
-        # The left siblings an append combines with are the right edge's roots.
-        nodes = merkle.nodes_after_append(self.size, leaf_hash,
-                                          lambda level, _: self.frontier[level])
         # Written at the end of the batch; the right edge is all the batch reads again.
         self.insert("INSERT INTO merkle_leaves (leaf_index, position, leaf_hash, leaf)"
                     " VALUES (?, ?, ?, ?)",
-                    (self.size, stored.id, leaf_hash.hex(), data.decode("utf-8")))
-        for level, idx, h in nodes[1:]:
-            del self.frontier[level - 1]  # combined into this node
+                    (self.frontier.size, stored.id, leaf_hash.hex(), data.decode("utf-8")))
+        made: list[tuple[int, int, bytes]] = []
+        self.frontier.append(leaf_hash, made)
+        for level, idx, h in made:
             if level % STRIDE == 0:
                 self.insert("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)",
                             (level, idx, h.hex()))
-        top_level, _, top = nodes[-1]
-        self.frontier[top_level] = top
-        self.size += 1
 
 
 GAP = 32

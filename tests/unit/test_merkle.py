@@ -398,6 +398,17 @@ def test_every_perfect_node_is_the_mth_of_its_leaves() -> None:
     assert tree.nodes == MemoryTree(hashes).nodes
 
 
+def test_a_frontier_says_the_perfect_nodes_each_append_completes() -> None:
+    hashes = [merkle.leaf_hash(i.to_bytes(2, "big")) for i in range(300)]
+    tree = MemoryTree(hashes)
+    frontier = merkle.Frontier()
+    for n, leaf in enumerate(hashes):
+        made: list[tuple[int, int, bytes]] = []
+        frontier.append(leaf, made)
+        assert made == merkle.nodes_after_append(n, leaf, lambda level, i: tree.nodes[(level, i)])[1:]
+    assert frontier.root() == tree.root()
+
+
 def test_range_keys_and_fold() -> None:
     assert merkle.range_keys(0, 7) == [(2, 0), (1, 2), (0, 6)]
     assert merkle.range_keys(8, 12) == [(2, 2)]
