@@ -196,7 +196,7 @@ def fetch_below(read: ReadRuns, height: int = HEIGHT) -> merkle.Fetch:
             try:
                 out[key] = merkle.perfect_root([hashes[(tlevel, i)] for i in range(first, first + count)])
             except KeyError:
-                raise LookupError(f"merkle node {key}: hashes of tile level {tlevel} missing") from None
+                raise LookupError(f"merkle node {key}: hashes of kept level {tlevel} missing") from None
         return out
 
     return fetch

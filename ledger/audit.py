@@ -7,10 +7,8 @@ checks the trial balance. Each difference is reported with its position, table o
 
 from __future__ import annotations
 
-import atexit
 import base64
 import concurrent.futures as futures
-import gc
 import itertools
 import json
 import logging
@@ -36,10 +34,9 @@ from domain.business_dates import Entry, business_days
 from domain.ids import as_id
 from domain.leaf import ORIGIN_KINDS, PUBLISHING_KINDS, Facts, leaf
 from domain.merkle import Frontier
-from ledger.bootstrap import CompositionRoot, build, position_of
-from ledger.rebuild import split
-from ledger.settings import Settings
-from projections.collector import BATCH_THRESHOLDS, fewer_collections
+from ledger.bootstrap import CompositionRoot, position_of
+from ledger.rebuild import open_in_worker, split
+from projections.collector import fewer_collections
 from projections.db import Database
 from projections.merkle import fetcher
 from projections.queries import Queries
@@ -267,18 +264,15 @@ _worker: CompositionRoot | None = None  # a worker process's own services
 
 def _start_worker(settings: dict[str, Any], lock: Any) -> None:
     global _worker
-    # One at a time: migrations' checks run at once by two processes collide in PostgreSQL's
-    # catalog (as in ledger/rebuild.py).
-    with lock:
-        _worker = build(Settings(**settings), connections=1)
-    atexit.register(_worker.close)
-    gc.set_threshold(*BATCH_THRESHOLDS)  # a process for batch work only (projections/collector.py)
+    _worker = open_in_worker(settings, lock)
 
 
 def _hash_in_worker(first: int, start: int, stop: int | None, sizes: list[int], leaves: int) -> Hashed:
     assert _worker is not None  # set by _start_worker
-    return hash_range(_worker, first, start, stop, set(sizes), origin_of=origin_lookup(_worker),
-                      leaves=None if stop is None else leaves)
+    # (A replay's worker gets the same from Runner.rebuild.)
+    with fewer_collections():
+        return hash_range(_worker, first, start, stop, set(sizes), origin_of=origin_lookup(_worker),
+                          leaves=None if stop is None else leaves)
 
 
 def _replay_in_worker(names: list[str]) -> list[str]:

@@ -16,18 +16,14 @@ from __future__ import annotations
 
 import atexit
 import concurrent.futures as futures
-import gc
 import logging
 import multiprocessing
-import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ledger.application import Ledger
 from ledger.bootstrap import CompositionRoot, build
 from ledger.settings import Settings
-from projections.collector import BATCH_THRESHOLDS
 from projections.read_models import all_projections, select_projections
 from projections.runner import Runner
 
@@ -95,19 +91,22 @@ _services: CompositionRoot | None = None  # a worker's store, opened when it sta
 _all_started: Any = None  # a barrier for all the workers of one pool
 
 
+def open_in_worker(settings: dict[str, Any], lock: Any) -> CompositionRoot:
+    """The store, opened by a worker process as it starts (of a rebuild or of `audit verify`),
+    closed when it exits."""
+    # One process at a time opens the store: the event store's CREATE TABLE IF NOT EXISTS and
+    # the migrations' checks, run at once by two processes, collide in PostgreSQL's catalog.
+    # A worker reads the log one page at a time: one connection per pool, not a server's ten.
+    with lock:
+        services = build(Settings(**settings), connections=1)
+    atexit.register(services.close)
+    return services
+
+
 def _worker(settings: dict[str, Any], lock: Any, barrier: Any) -> None:
     global _services, _all_started
     _all_started = barrier
-    # A worker reads the log one page at a time: it needs a connection or two, not the pool of
-    # ten a server keeps (POSTGRES_POOL_SIZE of DatabaseUrl.eventsourcing_env; the library reads it
-    # prefixed with the application's name first).
-    os.environ[f"{Ledger.name.upper()}_POSTGRES_POOL_SIZE"] = "1"
-    # One process at a time opens the store: the event store's CREATE TABLE IF NOT EXISTS and
-    # the migrations' checks, run at once by two processes, collide in PostgreSQL's catalog.
-    with lock:
-        _services = build(Settings(**settings))
-    atexit.register(_services.close)
-    gc.set_threshold(*BATCH_THRESHOLDS)  # a process for batch work only (projections/collector.py)
+    _services = open_in_worker(settings, lock)
 
 
 def _ready() -> None:
