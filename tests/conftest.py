@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -35,9 +36,9 @@ def _pg_admin() -> psycopg.Connection[tuple[object, ...]]:
         pytest.skip(f"PostgreSQL unreachable: {e}")
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A brand-new, empty PostgreSQL database, dropped afterwards."""
+@contextmanager
+def fresh_pg_url() -> Iterator[str]:
+    """A brand-new, empty PostgreSQL database, dropped when the block ends."""
     name = f"mb_test_{uuid.uuid4().hex[:12]}"
     with _pg_admin() as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -46,6 +47,12 @@ def pg_url() -> Iterator[str]:
     finally:
         with _pg_admin() as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    with fresh_pg_url() as url:
+        yield url
 
 
 @pytest.fixture

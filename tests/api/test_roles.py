@@ -22,7 +22,7 @@ from adapters.statements import Statement, StatementLine, write_csv
 from adapters.tokens import create_token
 from api.app import create_app
 from ledger.bootstrap import CompositionRoot
-from tests.conftest import PG_URL, _pg_admin, make_services, make_tokens
+from tests.conftest import fresh_pg_url, make_services, make_tokens
 from tests.helpers import API, auth, communes, donor, post, receipt
 from tests.helpers import districts as token_districts
 
@@ -60,14 +60,8 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     if request.param == "sqlite":
         yield f"sqlite:///{data_dir / 'ledger.db'}", data_dir
         return
-    name = f"mb_test_{uuid.uuid4().hex[:12]}"
-    with _pg_admin() as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_URL.rsplit("/", 1)[0] + "/" + name, data_dir
-    finally:
-        with _pg_admin() as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_pg_url() as url:
+        yield url, data_dir
 
 
 @pytest.fixture(scope="module")

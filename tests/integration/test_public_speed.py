@@ -14,8 +14,8 @@ on a real SQLite file and a real PostgreSQL.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from projections import queries
 from projections.db import Database
 from projections.donations import Donations
 from projections.runner import Runner
-from tests.conftest import PG_URL, _pg_admin, make_services
+from tests.conftest import fresh_pg_url, make_services
 
 TOTALS = tuple(t for t in Donations.tables if t.startswith("public_") and t != "public_donations")
 CTX = Context(actor="test", role="finance", request_id="public-speed")
@@ -47,24 +47,14 @@ def services(request: pytest.FixtureRequest,
     demo, plus receipts in 2020 and 2022, reversals and a cancelled pledge. The tests below
     leave it as they found it."""
     tmp = tmp_path_factory.mktemp(request.param)
-    name = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp / 'ledger.db'}"
-    else:
-        name = f"mb_test_{uuid.uuid4().hex[:12]}"
-        with _pg_admin() as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        url = PG_URL.rsplit("/", 1)[0] + "/" + name
-    svc = make_services(url, tmp / "data")
-    try:
+    with contextlib.ExitStack() as stack:
+        url = (f"sqlite:///{tmp / 'ledger.db'}" if request.param == "sqlite"
+               else stack.enter_context(fresh_pg_url()))
+        svc = make_services(url, tmp / "data")
+        stack.callback(svc.close)
         load_demo(svc.ledger)
         add_other_years(svc)
         yield svc
-    finally:
-        svc.close()
-        if name is not None:
-            with _pg_admin() as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def add_other_years(services: CompositionRoot) -> None:

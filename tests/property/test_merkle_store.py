@@ -8,6 +8,7 @@ proofs."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 
@@ -20,7 +21,7 @@ import migrations
 from domain import merkle, tiles
 from projections.db import Database
 from projections.merkle import STRIDE, MerkleTree, fetcher, level_hashes
-from tests.conftest import PG_URL, _pg_admin
+from tests.conftest import fresh_pg_url
 
 BIG = 65_536 + 520  # past the first level-2 node; every smaller size is a prefix of the store
 EDGES = [n + d for n in (256, 512, 65_536) for d in (-2, -1, 0, 1, 2)] + [1, 2, 3, BIG]
@@ -30,23 +31,13 @@ ORIGINATOR = uuid.UUID(int=1)
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    name = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('merkle') / 'store.db'}"
-    else:
-        name = f"mb_test_{uuid.uuid4().hex[:12]}"
-        with _pg_admin() as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        url = PG_URL.rsplit("/", 1)[0] + "/" + name
-    database = Database(url)
-    try:
+    with contextlib.ExitStack() as stack:
+        url = (f"sqlite:///{tmp_path_factory.mktemp('merkle') / 'store.db'}" if request.param == "sqlite"
+               else stack.enter_context(fresh_pg_url()))
+        database = Database(url)
+        stack.callback(database.close)
         migrations.apply(database.url.yoyo_uri())
         yield database
-    finally:
-        database.close()
-        if name is not None:
-            with _pg_admin() as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def event(position: int) -> Notification:
