@@ -3,7 +3,9 @@ and the tables of wrapped keys."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from uuid import UUID
@@ -42,13 +44,28 @@ def statement_key(service_key: bytes) -> bytes:
 
 
 def secret_file(path: Path, size: int) -> bytes:
-    """Random bytes kept in a file readable by the owner only, made on first use."""
+    """Random bytes kept in a file readable by the owner only, made on first use.
+
+    Processes that start together on a new data directory (a server's workers) race to make it:
+    each writes a whole key to a file of its own and links it into place, which only the first
+    link does, so none reads a half-written key and all read the winner's."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(os.urandom(size))
-    return path.read_bytes()
+        fd, made = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(os.urandom(size))
+                f.flush()
+                os.fsync(f.fileno())
+            with contextlib.suppress(FileExistsError):  # another process's key came first
+                os.link(made, path)
+        finally:
+            os.unlink(made)
+    key = path.read_bytes()
+    if len(key) != size:
+        raise ValueError(f"{path} holds {len(key)} bytes where a key has {size}: restore it from"
+                         " the keys' backup (docs/deploy.md, Keys)")
+    return key
 
 
 class ChildKeyTable:

@@ -255,16 +255,16 @@ def _pool(services: CompositionRoot, workers: int) -> Iterator[futures.ProcessPo
     # Spawned, not forked: the parent's threads, pools and connections stay in the parent.
     context = multiprocessing.get_context("spawn")
     with futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                                     initargs=(services.settings.model_dump(), context.Lock())) as pool:
+                                     initargs=(services.settings.model_dump(),)) as pool:
         yield pool
 
 
 _worker: CompositionRoot | None = None  # a worker process's own services
 
 
-def _start_worker(settings: dict[str, Any], lock: Any) -> None:
+def _start_worker(settings: dict[str, Any]) -> None:
     global _worker
-    _worker = open_in_worker(settings, lock)
+    _worker = open_in_worker(settings)
 
 
 def _hash_in_worker(first: int, start: int, stop: int | None, sizes: list[int], leaves: int) -> Hashed:

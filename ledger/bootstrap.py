@@ -148,20 +148,21 @@ def build(settings: Settings | None = None, *, connections: int | None = None) -
         total, position, head = queries.total(figure)
         return total + max(0, head - position) * MAX_AMOUNT_VND
 
-    ledger = Ledger(
-        env,
-        areas=(areas := load_areas()),
-        open_receipts=open_receipts,
-        child_keys=ChildKeyTable(db),
-        donor_keys=DonorKeyTable(db),
-        service_key=load_service_key(settings.data_dir, settings.service_key_hex),
-        position_of=position_of(db),
-        dates=settings.date_window,
-        totals=totals,
-        child_max_age=settings.child_max_age,
-        four_eyes_vnd=settings.four_eyes_vnd,
-    )
-    migrations.apply(db.url.yoyo_uri())
+    with db.schema_lock():  # the library creates its tables as the Ledger is made
+        ledger = Ledger(
+            env,
+            areas=(areas := load_areas()),
+            open_receipts=open_receipts,
+            child_keys=ChildKeyTable(db),
+            donor_keys=DonorKeyTable(db),
+            service_key=load_service_key(settings.data_dir, settings.service_key_hex),
+            position_of=position_of(db),
+            dates=settings.date_window,
+            totals=totals,
+            child_max_age=settings.child_max_age,
+            four_eyes_vnd=settings.four_eyes_vnd,
+        )
+        migrations.apply(db.url.yoyo_uri())
     runner = Runner(db, ledger, all_projections())
     ledger.commands.on_recorded = runner.wake.set  # new events: the read models follow at once
     tree_heads = TreeHeads(db, load_signing_key(settings.data_dir, settings.signing_key_hex))

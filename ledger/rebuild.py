@@ -91,22 +91,19 @@ _services: CompositionRoot | None = None  # a worker's store, opened when it sta
 _all_started: Any = None  # a barrier for all the workers of one pool
 
 
-def open_in_worker(settings: dict[str, Any], lock: Any) -> CompositionRoot:
+def open_in_worker(settings: dict[str, Any]) -> CompositionRoot:
     """The store, opened by a worker process as it starts (of a rebuild or of `audit verify`),
     closed when it exits."""
-    # One process at a time opens the store: the event store's CREATE TABLE IF NOT EXISTS and
-    # the migrations' checks, run at once by two processes, collide in PostgreSQL's catalog.
     # A worker reads the log one page at a time: one connection per pool, not a server's ten.
-    with lock:
-        services = build(Settings(**settings), connections=1)
+    services = build(Settings(**settings), connections=1)
     atexit.register(services.close)
     return services
 
 
-def _worker(settings: dict[str, Any], lock: Any, barrier: Any) -> None:
+def _worker(settings: dict[str, Any], barrier: Any) -> None:
     global _services, _all_started
     _all_started = barrier
-    _services = open_in_worker(settings, lock)
+    _services = open_in_worker(settings)
 
 
 def _ready() -> None:
@@ -137,7 +134,7 @@ def started_workers(settings: Settings, count: int, *, wait: bool = True,
     # Spawned, not forked: the parent's threads, pools and connections stay in the parent.
     context = multiprocessing.get_context("spawn")
     with futures.ProcessPoolExecutor(count, mp_context=context, initializer=_worker, initargs=(
-            settings.model_dump(), context.Lock(), context.Barrier(count))) as pool:
+            settings.model_dump(), context.Barrier(count))) as pool:
         if wait:
             for ready in [pool.submit(_ready) for _ in range(count)]:
                 ready.result()

@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from adapters.keys import secret_file
 from domain import checkpoint as cp
 from domain import merkle
 
@@ -54,14 +55,7 @@ class Round:
 
 def load_key(path: Path) -> Ed25519PrivateKey:
     """The witness key: 32 raw bytes in `path`, made (mode 0600) on first start."""
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(os.urandom(32))
-    raw = path.read_bytes()
-    if len(raw) != 32:
-        raise ValueError(f"{path}: a witness key is 32 raw bytes")
-    return Ed25519PrivateKey.from_private_bytes(raw)
+    return Ed25519PrivateKey.from_private_bytes(secret_file(path, 32))
 
 
 def write_atomically(path: Path, data: bytes) -> None:

@@ -30,6 +30,7 @@ Row = dict[str, Any]
 _INSERT = re.compile(r"INSERT INTO (\w+) \(([\w, ]+)\) VALUES \([?, ]+\)")
 SQLITE_BUSY_TIMEOUT_S = 30
 POOL_TIMEOUT_S = 5
+SCHEMA_LOCK_KEY = 0x4D42_5343  # "MBSC": the advisory lock of Database.schema_lock
 # The SQLite file holds wrapped child keys and personal data: owner only. SQLite gives its -wal,
 # -shm and -journal files the main file's mode, so creating that one 0600 covers them all.
 SQLITE_MODE = 0o600
@@ -292,6 +293,21 @@ class Database:
             return
         with self._pool.connection(timeout=timeout_s) as conn:
             conn.execute("SELECT 1")
+
+    @contextmanager
+    def schema_lock(self) -> Iterator[None]:
+        """Held while a process creates or checks the schema as it starts (the event store's
+        tables and function, the migrations). PostgreSQL refuses two CREATE OR REPLACE FUNCTION
+        of one function at once ("tuple concurrently updated"): two API workers and a projection
+        worker started together failed that way. A session lock on a connection of its own, so
+        the pool's connections stay free for the work it guards. SQLite serialises writers
+        itself."""
+        if self._pool is None:
+            yield
+            return
+        with psycopg.connect(self.url.pg_conninfo, autocommit=True) as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+            yield  # the lock goes with the session, however the block ends
 
     def listen_connection(self) -> psycopg.Connection[Any]:
         """A separate autocommit connection for LISTEN (PostgreSQL only)."""

@@ -49,6 +49,12 @@ def _wait_for_tree_head(client: httpx.Client, size: int) -> None:
     pytest.fail(f"no tree head of size {size} within 30 s")
 
 
+def _logs(state: Path) -> str:
+    """The processes' own logs, for a start that failed: they go with the temporary directory."""
+    return "".join(f"\n--- {log.name} ---\n{log.read_text(errors='replace')[-4000:]}"
+                   for log in sorted((state / "log").glob("*.log")))
+
+
 def _unavailable(reason: str) -> None:
     if IN_CI:
         pytest.fail(reason)
@@ -72,7 +78,7 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
     made = Deployment(f"http://127.0.0.1:{ports[2]}", tmp_path / "state", env, ports[0], ports[1])
     try:
         started = made.script("start")
-        assert started.returncode == 0, started.stdout + started.stderr
+        assert started.returncode == 0, started.stdout + started.stderr + _logs(made.state)
         yield made
     finally:
         destroyed = made.script("destroy")
