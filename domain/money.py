@@ -16,6 +16,18 @@ MAX_AMOUNT_VND = 10**15
 # cap holds more than 8,000 of the largest commands in flight at the moment one is checked.
 MAX_TOTAL_VND = 10**18
 TOTALS = ("received", "allocated", "pledged", "estimated")
+# What one event of each kind can add to a total, where many events move it: the name of its
+# amount field, or None for nothing. Any other event the total's read model reads may add up to
+# MAX_AMOUNT_VND (ledger/total_bound.py). These are the kinds projections/balances.py reads: it
+# adds a receipt's amount to the received column, a draw's to the allocated one, and nothing else
+# raises either (tests/integration/test_total_bound.py keeps the two in step).
+_BALANCES_KINDS = ("Receipt.Recorded", "Receipt.Drawn", "Receipt.Returned", "Receipt.Reversed",
+                   "Programme.Opened", "Programme.FundsAllocated", "Programme.SupportDistributed",
+                   "Programme.AllocationReturned", "Programme.DistributionReturned")
+RAISED_BY: dict[str, dict[str, str | None]] = {
+    "received": {k: "amount_vnd" if k == "Receipt.Recorded" else None for k in _BALANCES_KINDS},
+    "allocated": {k: "amount_vnd" if k == "Receipt.Drawn" else None for k in _BALANCES_KINDS},
+}
 MAX_QUANTITY = 10**9
 
 FUNDS: dict[str, dict[str, str]] = {

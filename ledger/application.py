@@ -1161,8 +1161,9 @@ class Ledger(GroupCommitApplication):
 
     def within_limit(self, figure: str, amount: int) -> None:
         """Refuse what would take a ledger-wide total past money.MAX_TOTAL_VND. The cheap bound
-        (the read models plus the largest amount for each event they have not applied yet) is
-        enough while the ledger is far from the limit, which is always but in an attack."""
+        (the read models plus what the events they have not applied yet can add: see
+        ledger/total_bound.py) is enough while the ledger is far from the limit, which is always
+        but in an attack."""
         if self.totals(figure, exact=False) + amount <= MAX_TOTAL_VND:
             return
         if self.totals(figure, exact=True) + amount > MAX_TOTAL_VND:

@@ -14,10 +14,10 @@ from adapters import event_store
 from adapters.keys import ChildKeyTable, DonorKeyTable, load_service_key
 from adapters.signing import TreeHeads, load_signing_key
 from domain.areas import AreaTree
-from domain.money import MAX_AMOUNT_VND
 from ledger.application import Ledger
 from ledger.bank_book import BankBook
 from ledger.settings import Settings
+from ledger.total_bound import TotalBounds
 from ledger.witnesses import Checkpoints
 from projections.bank_queries import BankQueries
 from projections.db import Database
@@ -142,11 +142,10 @@ def build(settings: Settings | None = None, *, connections: int | None = None) -
         return queries.open_receipts(fund, goods, district, commune, category)
 
     def totals(figure: str, *, exact: bool) -> int:
-        # Each event the projection has not applied yet adds at most MAX_AMOUNT_VND to a total.
+        # (`bounds` is assigned below, before any command can run.)
         if exact:
             catch_up()
-        total, position, head = queries.total(figure)
-        return total + max(0, head - position) * MAX_AMOUNT_VND
+        return bounds.upper(figure)
 
     with db.schema_lock():  # the library creates its tables as the Ledger is made
         ledger = Ledger(
@@ -164,6 +163,7 @@ def build(settings: Settings | None = None, *, connections: int | None = None) -
         )
         migrations.apply(db.url.yoyo_uri())
     runner = Runner(db, ledger, all_projections())
+    bounds = TotalBounds(queries, ledger, runner.projections)
     ledger.commands.on_recorded = runner.wake.set  # new events: the read models follow at once
     tree_heads = TreeHeads(db, load_signing_key(settings.data_dir, settings.signing_key_hex))
     bank_queries = BankQueries(db, catch_up, ledger)
