@@ -305,7 +305,8 @@ class Database:
         if self._pool is None:
             yield
             return
-        with psycopg.connect(self.url.pg_conninfo, autocommit=True) as conn:
+        with psycopg.connect(self.url.pg_conninfo, autocommit=True,
+                             connect_timeout=POOL_TIMEOUT_S) as conn:
             conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
             yield  # the lock goes with the session, however the block ends
 
