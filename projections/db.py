@@ -30,6 +30,7 @@ Row = dict[str, Any]
 _INSERT = re.compile(r"INSERT INTO (\w+) \(([\w, ]+)\) VALUES \([?, ]+\)")
 SQLITE_BUSY_TIMEOUT_S = 30
 POOL_TIMEOUT_S = 5
+MAX_PREPARED_PARAMS = 16  # Cursor.execute
 SCHEMA_LOCK_KEY = 0x4D42_5343  # "MBSC": the advisory lock of Database.schema_lock
 # The SQLite file holds wrapped child keys and personal data: owner only. SQLite gives its -wal,
 # -shm and -journal files the main file's mode, so creating that one 0600 covers them all.
@@ -150,7 +151,15 @@ class Cursor:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         if self.dialect == "postgresql":
-            self.raw.execute(sql.replace("?", "%s"), params)
+            # A statement of many parameters (an IN list of ids) is never prepared. psycopg
+            # prepares a statement run five times, and PostgreSQL may then keep one generic plan
+            # for the connection's life: made while a table was small, a sequential scan that
+            # compares each row with every parameter in turn (an IN list of parameters can't be
+            # hashed as one of values can). By the fifth day of figure (h), a statement import's
+            # look-up of its line ids took 1.5-3 s per 500 ids on the server's connections, and
+            # 5 ms with a plan made for the values.
+            prepare = False if len(params) > MAX_PREPARED_PARAMS else None
+            self.raw.execute(sql.replace("?", "%s"), params, prepare=prepare)
         else:
             self.raw.execute(sql, params)
         return self
