@@ -22,7 +22,13 @@ def load_signing_key(data_dir: Path, given_hex: str = "") -> Ed25519PrivateKey:
     """From settings if given, else `signing.key` in the data directory, made on first start."""
     if given_hex:
         return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(given_hex))
-    return Ed25519PrivateKey.from_private_bytes(secret_file(data_dir / "signing.key", KEY_BYTES))
+    return key_file(data_dir / "signing.key")
+
+
+def key_file(path: Path) -> Ed25519PrivateKey:
+    """An Ed25519 key kept as its 32 raw bytes in `path` (mode 0600), made on first use: the
+    log's signing key, a witness's own."""
+    return Ed25519PrivateKey.from_private_bytes(secret_file(path, KEY_BYTES))
 
 
 def public_key_hex(key: Ed25519PrivateKey) -> str:

@@ -663,11 +663,12 @@ def witness(
 
     import httpx
 
+    from adapters.signing import key_file
     from domain.checkpoint import cosignature_key_id, public_bytes
-    from ledger.witness import Witness, load_key
+    from ledger.witness import Witness
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    private = load_key(Path(key))
+    private = key_file(Path(key))
     public = public_bytes(private)
     print(f"witness {name}: public key {public.hex()} (key id {cosignature_key_id(name, public).hex()});"
           f" give the ledger MINHBACH_WITNESSES='{name}={public.hex()}'")

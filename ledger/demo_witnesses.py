@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapters.signing import key_file
 from domain.checkpoint import public_bytes
-from ledger.witness import load_key
 
 # (directory, key name): the plan's partner organisations that mobilise the money.
 PARTNERS = (
@@ -44,7 +44,7 @@ class DemoWitness:
 
     @property
     def public_hex(self) -> str:
-        return public_bytes(load_key(self.key_file)).hex()
+        return public_bytes(key_file(self.key_file)).hex()
 
 
 def prepare(data_dir: Path) -> list[DemoWitness]:

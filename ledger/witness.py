@@ -31,7 +31,6 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from adapters.keys import secret_file
 from domain import checkpoint as cp
 from domain import merkle
 
@@ -51,11 +50,6 @@ class Round:
     status: str
     tree_size: int | None = None
     detail: str = ""
-
-
-def load_key(path: Path) -> Ed25519PrivateKey:
-    """The witness key: 32 raw bytes in `path`, made (mode 0600) on first start."""
-    return Ed25519PrivateKey.from_private_bytes(secret_file(path, 32))
 
 
 def write_atomically(path: Path, data: bytes) -> None:

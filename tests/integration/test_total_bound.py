@@ -91,7 +91,7 @@ def test_a_command_no_longer_applies_the_log_itself_when_the_read_models_trail(
         services: CompositionRoot, monkeypatch: pytest.MonkeyPatch) -> None:
     """With each unapplied event worth a tenth of the limit, ten of them make the one-query bound
     useless, as a thousand do in a statement import; the commands go on without moving the read
-    models, and one that would pass the limit is still refused."""
+    models, and the bound is their exact sum. (test_total_limit.py shows the limit refusing.)"""
     monkeypatch.setattr(ledger.total_bound, "MAX_AMOUNT_VND", 10**17)
     giver = _donor(services)
     services.runner.catch_up()
