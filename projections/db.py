@@ -11,9 +11,10 @@ import os
 import re
 import sqlite3
 import stat
+import tempfile
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,15 +42,25 @@ log = logging.getLogger("minhbach.db")
 
 def create_private_sqlite(path: Path) -> None:
     """Create the SQLite file 0600 before SQLite or the eventsourcing library opens it (either
-    would create it 0644 under the usual umask); tighten one an older release left readable."""
+    would create it 0644 under the usual umask); tighten one an older release left readable.
+
+    The file is made aside, already in WAL mode, and linked into place: processes starting
+    together on a new store otherwise each found an empty file in rollback mode and switched it
+    to WAL at once, and SQLite refuses a concurrent switch with "database is locked" without
+    waiting out the busy timeout."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, SQLITE_MODE)
-    except FileExistsError:
-        log.debug("%s exists already: only its mode is checked", path)
-    else:
+    if not path.exists():
+        fd, aside = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         os.close(fd)
-        os.chmod(path, SQLITE_MODE)  # os.open's mode passes through the umask: say it exactly
+        try:
+            os.chmod(aside, SQLITE_MODE)  # mkstemp's is 0600 already: say it, not rely on it
+            with closing(sqlite3.connect(aside)) as conn:
+                conn.execute("PRAGMA journal_mode=WAL")
+            os.link(aside, path)
+        except FileExistsError:
+            log.debug("%s was made by another process as this one started", path)
+        finally:
+            os.unlink(aside)
     for name in (path, *(path.with_name(path.name + s) for s in SQLITE_SIDE_FILES)):
         try:
             mode = stat.S_IMODE(os.stat(name).st_mode)

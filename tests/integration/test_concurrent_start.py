@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eventsourcing.sqlite import SQLiteDatastore
 
 from adapters.keys import secret_file
 from ledger.bootstrap import build
 from ledger.settings import Settings
+from projections.db import create_private_sqlite
 
 PROCESSES = 4
 ROUNDS = 3  # the first on an empty store (creating), the others on a made one (re-checking)
@@ -89,3 +91,34 @@ def test_a_cut_key_file_is_refused_not_used(tmp_path: Path) -> None:
     path.write_bytes(b"\x01" * 20)  # a restore that cut the file short
     with pytest.raises(ValueError, match="holds 20 bytes where a key has 32"):
         secret_file(path, 32)
+
+
+def _open_new_sqlite(path: str, barrier: Any, answers: Any) -> None:
+    barrier.wait()
+    try:
+        create_private_sqlite(Path(path))
+        with SQLiteDatastore(path, lock_timeout=30).transaction(commit=False) as cursor:
+            cursor.execute("PRAGMA journal_mode")
+            answers.put(cursor.fetchone()[0])
+    except Exception as error:
+        answers.put(f"failed: {error!r}")
+
+
+def test_processes_creating_one_sqlite_file_all_open_it(tmp_path: Path) -> None:
+    """The first round above, narrowed to its race and repeated: each process switching a new
+    empty file to WAL as the event store opens it failed about one round in four with "database
+    is locked" (the switch does not wait out the busy timeout)."""
+    context = multiprocessing.get_context("fork")
+    for n in range(20):
+        barrier, answers = context.Barrier(8), context.Queue()
+        path = tmp_path / f"store{n}" / "ledger.db"
+        openers = [context.Process(target=_open_new_sqlite, args=(str(path), barrier, answers))
+                   for _ in range(8)]
+        for opener in openers:
+            opener.start()
+        got = [answers.get(timeout=60) for _ in openers]
+        for opener in openers:
+            opener.join(timeout=30)
+        assert got == ["wal"] * 8, (n, got)
+        assert [p.name for p in path.parent.iterdir()] == ["ledger.db"]  # nothing made aside left
+        assert path.stat().st_mode & 0o777 == 0o600
