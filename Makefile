@@ -33,7 +33,7 @@ run: install
 test: install browser tools
 	$(BIN)/ruff check domain projections ledger adapters api migrations tests bench tools
 	$(BIN)/mypy domain projections ledger adapters api
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=15
 
 bench: install
 	$(BIN)/minhbach bench
