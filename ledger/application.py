@@ -70,6 +70,7 @@ from ledger.answers import (
     Reversed,
     answer_draw,
 )
+from ledger.command_reads import CommandReads
 from ledger.command_runner import CommandRunner, PositionOf
 from ledger.group_commit import GroupCommitApplication
 
@@ -339,7 +340,8 @@ class Ledger(GroupCommitApplication):
         mobilised_by = self.mobilised(mobilised_by)
 
         def build() -> tuple[list[Aggregate], ReceiptRecorded]:
-            self.require_donor(donor_id)
+            reads = CommandReads()
+            reads.require(donor_id, Donor, "donor", self.find_or_none)  # before the pledge's checks
             earmark = checked
             if pledge_id is not None:
                 pledge = self.require(pledge_id, Pledge, "pledge")
@@ -353,7 +355,7 @@ class Ledger(GroupCommitApplication):
                 ctx, donor_id=donor_id, fund=fund, received_on=received_on, channel=channel,
                 amount_vnd=value, goods=goods, restriction=earmark, pledge_id=pledge_id,
                 bank_txn_id=bank_txn_id, mobilised_by=mobilised_by, note=note,
-                after_closing_reason=after_closing_reason)
+                after_closing_reason=after_closing_reason, reads=reads)
             receipt = aggregates[0]
             return aggregates, {"id": str(receipt.id), "received_on": received_on}
 
@@ -367,9 +369,11 @@ class Ledger(GroupCommitApplication):
                     channel: str, amount_vnd: int, goods: Goods | None, restriction: Restriction,
                     pledge_id: UUID | None, bank_txn_id: str | None, mobilised_by: str | None,
                     note: str | None, new_donor: Donor | None = None,
-                    after_closing_reason: str | None = None) -> list[Aggregate]:
+                    after_closing_reason: str | None = None,
+                    reads: CommandReads | None = None) -> list[Aggregate]:
         """A new receipt, and the claim on its bank transaction id (first, the receipt);
-        `new_donor` is its donor when the same command registers it.
+        `new_donor` is its donor when the same command registers it, and `reads` what a command
+        making many receipts has read for them all.
 
         Every rule of a receipt is checked here, before the aggregate is made: its constructor
         also applies stored events, and history must load whatever a later release accepts."""
@@ -381,15 +385,17 @@ class Ledger(GroupCommitApplication):
         # as recorded, even a free text recorded before partners were reference data).
         mobilised_by = check_optional(mobilised_by, "mobilised_by", max_length=MAX_NAME)
         note = check_note(note)
-        after_closing = self._calendar().check_dated(
+        reads = reads or CommandReads()
+        reads.calendar = reads.calendar or self._calendar()
+        after_closing = reads.calendar.check_dated(
             received_on, reason=check_note(after_closing_reason, "after_closing_reason"),
             admin=ctx.role == "admin")
-        self.within_limit("received", amount_vnd)
+        self.within_limit("received", amount_vnd, reads)
         receipt = Receipt(id=uuid4(), donor_id=donor_id, fund=fund, received_on=received_on,
                           channel=channel, amount_vnd=amount_vnd, goods=goods,
                           restriction=restriction, pledge_id=pledge_id, bank_txn_id=bank_txn_id,
                           mobilised_by=mobilised_by, note=note, meta=ctx.meta(note),
-                          donor_name=self.public_donor_name(donor_id, new_donor),
+                          donor_name=self.public_donor_name(donor_id, new_donor, reads),
                           after_closing=after_closing)
         aggregates: list[Aggregate] = [receipt]
         if bank_txn_id:
@@ -405,11 +411,12 @@ class Ledger(GroupCommitApplication):
             aggregates.append(claim)
         return aggregates
 
-    def public_donor_name(self, donor_id: UUID, donor: Donor | None = None) -> str:
+    def public_donor_name(self, donor_id: UUID, donor: Donor | None, reads: CommandReads) -> str:
         """The donor as a receipt's public leaf names them when it is recorded: their public
-        name, or "Ẩn danh" when anonymous (or when they have none). Read afresh each time, since
-        a correction may change it; `donor` is one registered in the same command, not saved yet."""
-        donor = donor or self.require(donor_id, Donor, "donor")
+        name, or "Ẩn danh" when anonymous (or when they have none). Read afresh by each command,
+        since a correction may change it; `donor` is one registered in the same command, not
+        saved yet."""
+        donor = donor or reads.require(donor_id, Donor, "donor", self.find_or_none)
         if donor.anonymous or not donor.public_name:
             return ANONYMOUS
         return str(donor.public_name)
@@ -1159,14 +1166,13 @@ class Ledger(GroupCommitApplication):
 
     # ---- shared checks --------------------------------------------------------------------
 
-    def within_limit(self, figure: str, amount: int) -> None:
-        """Refuse what would take a ledger-wide total past money.MAX_TOTAL_VND. The cheap bound
-        (the read models plus what the events they have not applied yet can add: see
-        ledger/total_bound.py) is enough while the ledger is far from the limit, which is always
-        but in an attack."""
-        if self.totals(figure, exact=False) + amount <= MAX_TOTAL_VND:
-            return
-        if self.totals(figure, exact=True) + amount > MAX_TOTAL_VND:
+    def within_limit(self, figure: str, amount: int, reads: CommandReads | None = None) -> None:
+        """Refuse what would take a ledger-wide total past money.MAX_TOTAL_VND, counting what
+        the command added before (`reads`). The cheap bound (the read models plus what the events
+        they have not applied yet can add: see ledger/total_bound.py) is enough while the ledger
+        is far from the limit, which is always but in an attack."""
+        if not (reads or CommandReads()).within_limit(
+                figure, amount, lambda exact: self.totals(figure, exact=exact), MAX_TOTAL_VND):
             raise TotalLimitReached(f"the {figure} total of the ledger may not pass "
                                     f"{MAX_TOTAL_VND} đồng")
 

@@ -40,7 +40,7 @@ from domain.bank import (
 from domain.claims import Claim, claim_id
 from domain.dates import DateWindow, check_optional_date, parse_iso_date
 from domain.distributions import Distribution
-from domain.donors import Pledge
+from domain.donors import Donor, Pledge
 from domain.errors import AlreadyRecorded, InvalidInput, NotFound, SeasonClosed
 from domain.inputs import check_note
 from domain.matching import find_payment_codes, find_receipt_references
@@ -50,6 +50,7 @@ from domain.receipts import Receipt
 from domain.text import MAX_CODE, MAX_NAME, MAX_NOTE, MAX_TEXT, check_optional, check_text, fold, nfc
 from ledger.answers import AccountRegistered, Matched, StatementRecorded
 from ledger.application import Ledger
+from ledger.command_reads import CommandReads
 from ledger.command_runner import Step
 
 MAX_KEY = 100  # "txn:" + a bank transaction id, or "h:" + a SHA-256 in hex
@@ -250,6 +251,7 @@ class BankBook:
                careful: bool) -> tuple[list[Aggregate], int, int]:
         aggregates: list[Aggregate] = []
         added = sure = 0
+        reads = CommandReads()  # the chunk is one command: each pledge and donor read once
         for line_id, line in chunk:
             if careful and self.ledger.find_or_none(line_id, BankLine) is not None:
                 continue
@@ -272,7 +274,7 @@ class BankBook:
                     plan.taken.add(entry.id)
                     sure += 1
             elif (pledge_id := plan.pledge_for(line)) is not None:
-                created = self._receipt_for_pledge(ctx, account, line, pledge_id)
+                created = self._receipt_for_pledge(ctx, account, line, pledge_id, reads)
                 if created:
                     receipt = created[0]
                     bank_line.match(match_id=uuid4(), target_id=receipt.id, kind="receipt",
@@ -299,8 +301,8 @@ class BankBook:
         return claim
 
     def _receipt_for_pledge(self, ctx: Context, account: BankAccount, line: LineInput,
-                            pledge_id: UUID) -> list[Aggregate]:
-        pledge = self.ledger.find_or_none(pledge_id, Pledge)
+                            pledge_id: UUID, reads: CommandReads) -> list[Aggregate]:
+        pledge = reads.find(pledge_id, Pledge, self.ledger.find_or_none)
         if pledge is None or pledge.cancelled or pledge.goods is not None:
             return []
         try:
@@ -308,7 +310,7 @@ class BankBook:
                 ctx, donor_id=pledge.donor_id, fund=account.fund, received_on=line.booked_on,
                 channel="bank", amount_vnd=line.amount_vnd, goods=None,
                 restriction=pledge.restriction, pledge_id=pledge_id, bank_txn_id=line.bank_txn_id,
-                mobilised_by=pledge.mobilised_by, note=_note(line))
+                mobilised_by=pledge.mobilised_by, note=_note(line), reads=reads)
         except (AlreadyRecorded, SeasonClosed):
             # Left unmatched for staff (a line dated in a closed season needs an admin's reason).
             return []
@@ -382,8 +384,9 @@ class BankBook:
                                    " rate and rate_source")
             aggregates: list[Aggregate] = []
             donor, new_donor = donor_id, None
+            reads = CommandReads()
             if donor is not None:
-                self.ledger.require_donor(donor)
+                reads.require(donor, Donor, "donor", self.ledger.find_or_none)
             else:
                 named = self.index.donors_named(fold(line.counterparty)) if line.counterparty else []
                 if len(named) == 1:
@@ -401,7 +404,7 @@ class BankBook:
                 ctx, donor_id=donor, fund=account.fund, received_on=line.booked_on, channel="bank",
                 amount_vnd=line.amount_vnd, goods=None, restriction=checked, pledge_id=None,
                 bank_txn_id=line.bank_txn_id, mobilised_by=None, note=note or _note(line),
-                new_donor=new_donor)
+                new_donor=new_donor, reads=reads)
             receipt = created[0]
             match_id = uuid4()
             line.match(match_id=match_id, target_id=receipt.id, kind="receipt", how="created",

@@ -7,7 +7,8 @@ trail the log by fewer than about a thousand events. They trail by more while a 
 imported (2,000 lines, some 8,000 events, in one transaction), and then every receipt had to apply
 the log to the read models itself before it could be checked: a third of a typhoon-day surge's
 time. So for the figures that many events move (domain.money.RAISED_BY) each process also reads
-the events after the read model, each once, adding what each one adds to the figure."""
+the events after the read model, each once, adding what each one adds to the figure; and only
+as far as the bound needs, so that most commands of a surge read none."""
 
 from __future__ import annotations
 
@@ -38,6 +39,9 @@ class _Tail:
     reached: int
     added: int = 0
 
+    def bound(self, head: int) -> int:
+        return self.total + self.added + max(0, head - self.reached) * MAX_AMOUNT_VND
+
 
 class TotalBounds:
     def __init__(self, queries: Queries, app: Application[Any], projections: Sequence[Projection]) -> None:
@@ -52,26 +56,34 @@ class TotalBounds:
         """At least the figure's total at the log's head as it is now."""
         total, position, head = self.queries.total(figure)
         cheap = total + max(0, head - position) * MAX_AMOUNT_VND
-        if cheap <= MAX_TOTAL_VND - MAX_AMOUNT_VND or figure not in RAISED_BY:
+        if cheap <= self._enough() or figure not in RAISED_BY:
             return cheap  # nothing a command may add can pass the limit yet
         return min(cheap, self.tail(figure, total, position, head))
 
-    def tail(self, figure: str, total: int, position: int, head: int) -> int:
+    @staticmethod
+    def _enough() -> int:
+        return MAX_TOTAL_VND - MAX_AMOUNT_VND  # room for any one amount
+
+    def tail(self, figure: str, total: int, position: int, head: int, *,
+             enough: int | None = None) -> int:
         """The read model's `total` at `position`, or an older one of this process's, plus what
-        each event after it up to `head` can add."""
+        each event after it up to `head` can add: read event by event as far as needed for the
+        bound to be at most `enough` (room for any one amount, unless told), the others counted
+        at the largest amount."""
+        enough = self._enough() if enough is None else enough
         with self._lock:
             tail = self._tails.get(figure)
             if tail is None or (position >= tail.reached and position > tail.base):
                 # The read model has every event read here, and more: start again from it.
                 tail = self._tails[figure] = _Tail(total, position, position)
-            while tail.reached < head:
+            while tail.reached < head and tail.bound(head) > enough:
                 batch = self.app.recorder.select_notifications(
                     start=tail.reached + 1, limit=READ_BATCH, stop=head)
                 if not batch:
                     break
                 tail.added += sum(self._adds(figure, stored) for stored in batch)
                 tail.reached = batch[-1].id
-            return tail.total + tail.added + max(0, head - tail.reached) * MAX_AMOUNT_VND
+            return tail.bound(head)
 
     def _adds(self, figure: str, stored: Notification) -> int:
         projection = self._projection[figure]

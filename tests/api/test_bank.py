@@ -10,9 +10,11 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
+import ledger.application
 from adapters.statements import Statement, StatementLine, write_camt053, write_csv, write_xlsx
 from adapters.vietqr import parse_payload
 from domain.matching import payment_code
@@ -230,3 +232,25 @@ def test_vietqr_of_a_pledge_and_who_may_do_what(client: TestClient, tokens: dict
     get(client, "/reconciliation", tokens["auditor"], account=ACCOUNT["code"])
     get(client, "/reconciliation", fin, 404, account="NOPE")
     assert client.get(f"{API}/reconciliation", params={"account": ACCOUNT["code"]}).status_code == 401
+
+
+def test_an_import_whose_payments_together_pass_the_total_limit_is_refused(
+        client: TestClient, services: CompositionRoot, tokens: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chunk of an import is one command: its receipts count towards the limit together. Each
+    checked against the log alone, as they were, two payments of pledges passed it."""
+    monkeypatch.setattr(ledger.application, "MAX_TOTAL_VND", 5_000_000)
+    fin = tokens["finance"]
+    post(client, "/bank-accounts", fin, ACCOUNT)
+    codes = [post(client, "/pledges", fin, {"donor_id": donor(client, fin, name),
+                                            "amount_vnd": 2_000_000})["payment_code"]
+             for name in ("Công ty Hòa Bình", "Hợp tác xã Mai Pha")]
+    paid = statement([("2021-03-03", 3_000_000, f"FT2106000{n}", "CONG TY", f"UNG HO {code}")
+                      for n, code in enumerate(codes)])
+    head = services.ledger.recorder.max_notification_id()
+    refused = upload(client, fin, write_csv(paid), expect=422)
+    assert refused["code"] == "total_limit_reached"
+    assert services.ledger.recorder.max_notification_id() == head  # nothing recorded
+    imported = upload(client, fin, write_csv(replace(paid, lines=paid.lines[:1],
+                                                     closing_balance_vnd=OPENING + 3_000_000)))
+    assert imported["matched"] == 1  # one of them alone is within the limit

@@ -30,7 +30,7 @@ def _receipt(services: CompositionRoot, giver: UUID, amount: int) -> UUID:
 
 
 def _tail(bounds: TotalBounds, services: CompositionRoot, figure: str) -> int:
-    return bounds.tail(figure, *services.queries.total(figure))
+    return bounds.tail(figure, *services.queries.total(figure), enough=0)  # read to the head
 
 
 def _exact(services: CompositionRoot, figure: str) -> int:
@@ -102,3 +102,22 @@ def test_a_command_no_longer_applies_the_log_itself_when_the_read_models_trail(
     assert (total, position) == (0, before) and head - position >= 12  # nobody caught up
     bounds = TotalBounds(services.queries, services.ledger, services.runner.projections)
     assert bounds.upper("received") == 12_000_000
+
+
+def test_the_bound_reads_new_events_only_when_it_must(
+        services: CompositionRoot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each receipt of a surge would otherwise read the events the others recorded since: the
+    events not yet read count at the largest amount until that bound comes near the limit."""
+    monkeypatch.setattr(ledger.total_bound, "MAX_AMOUNT_VND", 10**17)  # the limit is ten of them
+    giver = _donor(services)
+    services.runner.catch_up()
+    for _ in range(12):
+        _receipt(services, giver, 1_000_000)
+    bounds = TotalBounds(services.queries, services.ledger, services.runner.projections)
+    assert bounds.upper("received") == 12_000_000  # 12 unread events: too many, all read
+    for _ in range(3):
+        _receipt(services, giver, 1_000_000)
+    assert bounds.upper("received") == 12_000_000 + 3 * 10**17  # 3 unread: room for one more
+    for _ in range(7):
+        _receipt(services, giver, 1_000_000)
+    assert bounds.upper("received") == 22_000_000  # 10 unread: read, to the head
