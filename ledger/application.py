@@ -386,7 +386,8 @@ class Ledger(GroupCommitApplication):
         mobilised_by = check_optional(mobilised_by, "mobilised_by", max_length=MAX_NAME)
         note = check_note(note)
         reads = reads or CommandReads()
-        reads.calendar = reads.calendar or self._calendar()
+        if reads.calendar is None:
+            reads.calendar = self._calendar()
         after_closing = reads.calendar.check_dated(
             received_on, reason=check_note(after_closing_reason, "after_closing_reason"),
             admin=ctx.role == "admin")
