@@ -43,6 +43,7 @@ from domain.programmes import Programme
 from domain.receipts import Receipt
 from domain.seasons import Seasons
 from ledger.application import Ledger
+from ledger.command_reads import CommandReads
 
 SEASON = "2021"
 FUNDS = tuple(money.FUNDS)
@@ -91,8 +92,8 @@ class BatchedLedger:
             vars(self.ledger).pop(name, None)
         self.ledger.open_receipts = self._open_receipts
 
-    def _find(self, aggregate_id: UUID, cls: type[A]) -> A | None:
-        found = self.known.get(aggregate_id)
+    def _find(self, aggregate_id: UUID, cls: type[A], reads: CommandReads | None = None) -> A | None:
+        found = self.known.get(aggregate_id)  # the batch's memory stands in for any command's reads
         return found if isinstance(found, cls) else None
 
     def _collect(self, *aggregates: Aggregate) -> list[Any]:

@@ -149,8 +149,12 @@ class Ledger(GroupCommitApplication):
         self._partners: dict[str, Partner] | None = None
         self.commands = CommandRunner(self, position_of)
 
-    def find_or_none(self, aggregate_id: UUID, cls: type[A]) -> A | None:
-        """The aggregate with this id if it is a `cls`, else None (never raises NotFound)."""
+    def find_or_none(self, aggregate_id: UUID, cls: type[A],
+                     reads: CommandReads | None = None) -> A | None:
+        """The aggregate with this id if it is a `cls`, else None (never raises NotFound); as
+        the command first read it, with its `reads`."""
+        if reads is not None:
+            return reads.find(aggregate_id, cls)
         if cls in self.snapshotting_intervals or cls is Aggregate:
             try:
                 aggregate: Aggregate | None = self.repository.get(aggregate_id)
@@ -161,15 +165,20 @@ class Ledger(GroupCommitApplication):
             aggregate = project_aggregate(None, self.events.get(aggregate_id))
         return aggregate if isinstance(aggregate, cls) else None
 
+    def command_reads(self) -> CommandReads:
+        """What one command reads of the log, each aggregate once (ledger/command_reads.py)."""
+        return CommandReads(self.find_or_none)
+
     def require_donor(self, donor_id: UUID) -> None:
         # A donor, once registered, is never removed: one look in the log per donor is enough.
         if donor_id not in self._known_donors:
             self.require(donor_id, Donor, "donor")
             self._known_donors.add(donor_id)
 
-    def require(self, aggregate_id: UUID, cls: type[A], what: str) -> A:
+    def require(self, aggregate_id: UUID, cls: type[A], what: str,
+                reads: CommandReads | None = None) -> A:
         """The aggregate with this id, which must be a `cls`: NotFound ("no {what} with id …") if not."""
-        aggregate = self.find_or_none(aggregate_id, cls)
+        aggregate = self.find_or_none(aggregate_id, cls, reads)
         if aggregate is None:
             raise NotFound(f"no {what} with id {aggregate_id}")
         return aggregate
@@ -340,8 +349,8 @@ class Ledger(GroupCommitApplication):
         mobilised_by = self.mobilised(mobilised_by)
 
         def build() -> tuple[list[Aggregate], ReceiptRecorded]:
-            reads = CommandReads()
-            reads.require(donor_id, Donor, "donor", self.find_or_none)  # before the pledge's checks
+            reads = self.command_reads()
+            self.require(donor_id, Donor, "donor", reads)  # before the pledge's checks
             earmark = checked
             if pledge_id is not None:
                 pledge = self.require(pledge_id, Pledge, "pledge")
@@ -385,10 +394,8 @@ class Ledger(GroupCommitApplication):
         # as recorded, even a free text recorded before partners were reference data).
         mobilised_by = check_optional(mobilised_by, "mobilised_by", max_length=MAX_NAME)
         note = check_note(note)
-        reads = reads or CommandReads()
-        if reads.calendar is None:
-            reads.calendar = self._calendar()
-        after_closing = reads.calendar.check_dated(
+        reads = reads or self.command_reads()
+        after_closing = self._calendar(reads).check_dated(
             received_on, reason=check_note(after_closing_reason, "after_closing_reason"),
             admin=ctx.role == "admin")
         self.within_limit("received", amount_vnd, reads)
@@ -417,7 +424,7 @@ class Ledger(GroupCommitApplication):
         name, or "Ẩn danh" when anonymous (or when they have none). Read afresh by each command,
         since a correction may change it; `donor` is one registered in the same command, not
         saved yet."""
-        donor = donor or reads.require(donor_id, Donor, "donor", self.find_or_none)
+        donor = donor or self.require(donor_id, Donor, "donor", reads)
         if donor.anonymous or not donor.public_name:
             return ANONYMOUS
         return str(donor.public_name)
@@ -470,9 +477,9 @@ class Ledger(GroupCommitApplication):
 
     # ---- seasons --------------------------------------------------------------------------
 
-    def _calendar(self) -> Seasons:
+    def _calendar(self, reads: CommandReads | None = None) -> Seasons:
         """The season calendar (empty until the first season is opened: nothing is saved then)."""
-        return self.find_or_none(seasons_id(), Seasons) or Seasons(id=seasons_id(), meta={})
+        return self.find_or_none(seasons_id(), Seasons, reads) or Seasons(id=seasons_id(), meta={})
 
     def seasons(self) -> list[Season]:
         """Every season opened, in date order."""
@@ -1172,7 +1179,7 @@ class Ledger(GroupCommitApplication):
         the command added before (`reads`). The cheap bound (the read models plus what the events
         they have not applied yet can add: see ledger/total_bound.py) is enough while the ledger
         is far from the limit, which is always but in an attack."""
-        if not (reads or CommandReads()).within_limit(
+        if not (reads or self.command_reads()).within_limit(
                 figure, amount, lambda exact: self.totals(figure, exact=exact), MAX_TOTAL_VND):
             raise TotalLimitReached(f"the {figure} total of the ledger may not pass "
                                     f"{MAX_TOTAL_VND} đồng")

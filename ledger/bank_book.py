@@ -251,7 +251,7 @@ class BankBook:
                careful: bool) -> tuple[list[Aggregate], int, int]:
         aggregates: list[Aggregate] = []
         added = sure = 0
-        reads = CommandReads()  # the chunk is one command: each pledge and donor read once
+        reads = self.ledger.command_reads()  # the chunk is one command: each pledge, donor once
         for line_id, line in chunk:
             if careful and self.ledger.find_or_none(line_id, BankLine) is not None:
                 continue
@@ -302,7 +302,7 @@ class BankBook:
 
     def _receipt_for_pledge(self, ctx: Context, account: BankAccount, line: LineInput,
                             pledge_id: UUID, reads: CommandReads) -> list[Aggregate]:
-        pledge = reads.find(pledge_id, Pledge, self.ledger.find_or_none)
+        pledge = self.ledger.find_or_none(pledge_id, Pledge, reads)
         if pledge is None or pledge.cancelled or pledge.goods is not None:
             return []
         try:
@@ -384,9 +384,9 @@ class BankBook:
                                    " rate and rate_source")
             aggregates: list[Aggregate] = []
             donor, new_donor = donor_id, None
-            reads = CommandReads()
+            reads = self.ledger.command_reads()
             if donor is not None:
-                reads.require(donor, Donor, "donor", self.ledger.find_or_none)
+                self.ledger.require(donor, Donor, "donor", reads)
             else:
                 named = self.index.donors_named(fold(line.counterparty)) if line.counterparty else []
                 if len(named) == 1:

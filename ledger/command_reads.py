@@ -1,7 +1,7 @@
 """What one command that makes many receipts (a statement import's chunk of up to 2,000 lines)
 reads once for all of them, and what its own receipts add to the ledger's totals.
 
-One command sees one season calendar and each donor and pledge as they were when it first read
+One command sees the season calendar and each donor and pledge as they were when it first read
 them, as a single receipt does. Read once per receipt, they were two thirds of an import's own
 time on a typhoon-day surge. And the total limit counts the command's earlier receipts, which
 are in no read model and no log yet: checked one by one against the log alone, a chunk could pass
@@ -16,36 +16,26 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import NotFound
-from domain.seasons import Seasons
-
 A = TypeVar("A", bound=Aggregate)
 
 
 @dataclass
 class CommandReads:
-    """Made afresh for each attempt of a command (a retried one reads again)."""
+    """Made afresh for each attempt of a command (a retried one reads again). `load` reads an
+    aggregate from the log (None if there is none, or it is not a `cls`)."""
 
-    calendar: Seasons | None = None
+    load: Callable[[UUID, type[Aggregate]], Aggregate | None]
     _found: dict[UUID, Aggregate | None] = field(default_factory=dict)
     _bounds: dict[str, int] = field(default_factory=dict)
     _own: dict[str, int] = field(default_factory=dict)
 
-    def find(self, aggregate_id: UUID, cls: type[A], find: Callable[[UUID, type[A]], A | None]) -> A | None:
-        """The aggregate as `find` first gave it in this command. Only for aggregates the
-        command reads and does not change."""
+    def find(self, aggregate_id: UUID, cls: type[A]) -> A | None:
+        """The aggregate as it was first read in this command. Only for aggregates the command
+        reads and does not change."""
         if aggregate_id not in self._found:
-            self._found[aggregate_id] = find(aggregate_id, cls)
+            self._found[aggregate_id] = self.load(aggregate_id, cls)
         found = self._found[aggregate_id]
         return found if isinstance(found, cls) else None
-
-    def require(self, aggregate_id: UUID, cls: type[A], what: str,
-                find: Callable[[UUID, type[A]], A | None]) -> A:
-        """As `find`, and NotFound ("no {what} with id …") when there is none."""
-        found = self.find(aggregate_id, cls, find)
-        if found is None:
-            raise NotFound(f"no {what} with id {aggregate_id}")
-        return found
 
     def within_limit(self, figure: str, amount: int, bound: Callable[[bool], int],
                      limit: int) -> bool:

@@ -56,21 +56,15 @@ class TotalBounds:
         """At least the figure's total at the log's head as it is now."""
         total, position, head = self.queries.total(figure)
         cheap = total + max(0, head - position) * MAX_AMOUNT_VND
-        if cheap <= self._enough() or figure not in RAISED_BY:
+        enough = MAX_TOTAL_VND - MAX_AMOUNT_VND  # room for any one amount
+        if cheap <= enough or figure not in RAISED_BY:
             return cheap  # nothing a command may add can pass the limit yet
-        return min(cheap, self.tail(figure, total, position, head))
+        return min(cheap, self.tail(figure, total, position, head, enough=enough))
 
-    @staticmethod
-    def _enough() -> int:
-        return MAX_TOTAL_VND - MAX_AMOUNT_VND  # room for any one amount
-
-    def tail(self, figure: str, total: int, position: int, head: int, *,
-             enough: int | None = None) -> int:
+    def tail(self, figure: str, total: int, position: int, head: int, *, enough: int) -> int:
         """The read model's `total` at `position`, or an older one of this process's, plus what
         each event after it up to `head` can add: read event by event as far as needed for the
-        bound to be at most `enough` (room for any one amount, unless told), the others counted
-        at the largest amount."""
-        enough = self._enough() if enough is None else enough
+        bound to be at most `enough`, the others counted at the largest amount."""
         with self._lock:
             tail = self._tails.get(figure)
             if tail is None or (position >= tail.reached and position > tail.base):
