@@ -16,7 +16,7 @@ import functools
 import hashlib
 import json
 import re
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import orjson
@@ -30,6 +30,7 @@ __all__ = [
     "ORIGIN_KINDS",
     "PUBLISHING_KINDS",
     "Facts",
+    "Leaf",
     "decode_state",
     "leaf",
     "public_facts",
@@ -239,9 +240,26 @@ def _topic_json(topic: str) -> bytes:
     return json.dumps(topic, ensure_ascii=False).encode("utf-8")
 
 
+class Leaf(NamedTuple):
+    data: bytes  # the leaf's bytes
+    facts: Facts  # its public facts
+    public: bytes  # their canonical JSON, as the leaf holds it
+
+
+_CANONICAL_ID = re.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _id_text(originator_id: UUID | str) -> str:
+    # An id given as its canonical text is used as it is: making it a UUID and back costs more
+    # than the rest of a plain event's leaf.
+    if type(originator_id) is str and _CANONICAL_ID.fullmatch(originator_id):
+        return originator_id
+    return str(as_id(originator_id))
+
+
 def leaf(position: int, originator_id: UUID | str, originator_version: int, topic: str,
-         state: bytes, origin: Facts = None) -> tuple[bytes, Facts]:
-    """The leaf bytes of one stored event, and its public facts.
+         state: bytes, origin: Facts = None) -> Leaf:
+    """The leaf bytes of one stored event, its public facts and their JSON.
 
     A state that is not the library's JSON (none of ours) publishes nothing."""
     if type(position) is not int or type(originator_version) is not int:
@@ -255,7 +273,7 @@ def leaf(position: int, originator_id: UUID | str, originator_version: int, topi
         facts, public = _fast(kind, state, position, origin) or _reference(kind, state, position, origin)
     # canonical_json of {position, topic, public, sealed}, assembled directly in key order
     # (tests/unit/test_public_leaf.py holds it byte for byte equal to canonical_json).
-    sealed = hashlib.sha256(sealed_input(str(as_id(originator_id)), originator_version, state))
+    sealed = hashlib.sha256(sealed_input(_id_text(originator_id), originator_version, state))
     data = b"".join((b'{"position":', b"%d" % position, b',"public":', public, b',"sealed":"',
                      sealed.hexdigest().encode("ascii"), b'","topic":', _topic_json(topic), b"}"))
-    return data, facts
+    return Leaf(data, facts, public)

@@ -101,7 +101,7 @@ class LeafBuilder:
         origin = None if first else self.origins.get(oid)
         if origin is None and not first and self.origin_of and kind in _FOLLOWERS:
             origin = self.origin_of(oid, n.id)
-        data, facts = leaf(n.id, n.originator_id, n.originator_version, n.topic, n.state, origin)
+        data, facts, _ = leaf(n.id, oid, n.originator_version, n.topic, n.state, origin)
         if first and facts is not None and kind in ORIGIN_KINDS:
             self.origins[oid] = facts
         return data

@@ -12,6 +12,8 @@ from projections.db import Cursor
 from projections.stock import StockBook
 
 CACHE_LIMIT = 200_000
+# Columns of a new receipt's row (Balances.new_receipts).
+_REMAINING_VND, _REMAINING_QUANTITY, _REVERSED = 11, 12, 15
 
 
 class Balances(Projection):
@@ -27,10 +29,16 @@ class Balances(Projection):
         self.funds: dict[tuple[str, str], list[int]] = {}
         self.remaining: dict[str, list[int]] = {}
         self.programmes: dict[str, list[int]] = {}
+        # The rows of this batch's new receipts and programmes, written at its end with the
+        # batch's changes to them already in: an UPDATE of a row inserted in the same batch costs
+        # PostgreSQL a second version of it (and, for `remaining_vnd`, new index entries).
+        self.new_receipts: dict[str, list[Any]] = {}
+        self.new_programmes: dict[str, list[Any]] = {}
 
     def begin(self, cur: Cursor) -> None:
         super().begin(cur)
         self.funds, self.remaining, self.programmes = {}, {}, {}
+        self.new_receipts, self.new_programmes = {}, {}
         self.stock.begin()
         if len(self.receipts) > CACHE_LIMIT:
             self.receipts.clear()  # only between batches: this batch's receipts aren't written yet
@@ -47,16 +55,13 @@ class Balances(Projection):
         goods = e.goods
         gk = goods_key(goods["item"], goods.get("unit")).text() if goods else None
         quantity = goods["quantity"] if goods else 0
-        self.insert(
-            "INSERT INTO receipt_balances (receipt_id, position, fund, restriction, r_district,"
-            " r_commune, r_category, specificity, item, received_on, amount_vnd, remaining_vnd,"
-            " remaining_quantity, goods_key, quantity) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (str(e.originator_id), position, e.fund, key, r.get("district"), r.get("commune"),
-             r.get("category"), specificity(r), goods["item"] if goods else None,
-             e.received_on, e.amount_vnd, e.amount_vnd, quantity, gk, quantity),
-        )
+        receipt_id = str(e.originator_id)
+        self.new_receipts[receipt_id] = [
+            receipt_id, position, e.fund, key, r.get("district"), r.get("commune"),
+            r.get("category"), specificity(r), goods["item"] if goods else None, e.received_on,
+            e.amount_vnd, e.amount_vnd, quantity, gk, quantity, 0]
         self._fund(e.fund, key, 0, e.amount_vnd)
-        self.receipts[str(e.originator_id)] = (e.fund, key, e.amount_vnd, gk, quantity)
+        self.receipts[receipt_id] = (e.fund, key, e.amount_vnd, gk, quantity)
         if goods and gk:
             self.stock.received(e.fund, key, gk, goods["item"], goods.get("unit") or "", quantity,
                                 e.amount_vnd)
@@ -84,8 +89,13 @@ class Balances(Projection):
             # It sets the final value: a draw or return earlier in this batch, still pending as a
             # delta, must not be added on top of it when the batch ends.
             self.remaining.pop(receipt_id, None)
-            self.update("UPDATE receipt_balances SET remaining_vnd = 0, remaining_quantity = 0,"
-                        " reversed = 1 WHERE receipt_id = ?", (receipt_id,))
+            row = self.new_receipts.get(receipt_id)
+            if row is not None:
+                row[_REMAINING_VND] = row[_REMAINING_QUANTITY] = 0
+                row[_REVERSED] = 1
+            else:
+                self.update("UPDATE receipt_balances SET remaining_vnd = 0, remaining_quantity = 0,"
+                            " reversed = 1 WHERE receipt_id = ?", (receipt_id,))
             return
         sign = -1 if kind == "Receipt.Drawn" else 1
         delta = self.remaining.setdefault(receipt_id, [0, 0])
@@ -101,11 +111,8 @@ class Balances(Projection):
 
     @handles("Programme.Opened")
     def opened(self, cur: Cursor, e: Any, position: int) -> None:
-        self.insert(
-            "INSERT INTO programme_balances (programme_id, season, district, commune, category)"
-            " VALUES (?,?,?,?,?)",
-            (str(e.originator_id), e.season, e.district, e.commune, e.category),
-        )
+        self.new_programmes[str(e.originator_id)] = [
+            str(e.originator_id), e.season, e.district, e.commune, e.category, 0, 0, 0]
 
     @handles("Programme.FundsAllocated", "Programme.SupportDistributed",
              "Programme.AllocationReturned", "Programme.DistributionReturned")
@@ -151,11 +158,22 @@ class Balances(Projection):
                                          quantity, value)
 
     def finish(self, cur: Cursor) -> None:
-        # Many changes to one receipt, fund or programme in a batch become one statement.
+        # Many changes to one receipt, fund or programme in a batch become one statement, or
+        # none for a row this batch makes.
         for receipt_id, (vnd, quantity) in self.remaining.items():
+            if (row := self.new_receipts.get(receipt_id)) is not None:
+                row[_REMAINING_VND] += vnd
+                row[_REMAINING_QUANTITY] += quantity
+                continue
             self.update("UPDATE receipt_balances SET remaining_vnd = remaining_vnd + ?,"
                         " remaining_quantity = remaining_quantity + ? WHERE receipt_id = ?",
                         (vnd, quantity, receipt_id))
+        for row in self.new_receipts.values():
+            self.insert(
+                "INSERT INTO receipt_balances (receipt_id, position, fund, restriction, r_district,"
+                " r_commune, r_category, specificity, item, received_on, amount_vnd, remaining_vnd,"
+                " remaining_quantity, goods_key, quantity, reversed)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", tuple(row))
         for (fund, key), (received, allocated, returned) in self.funds.items():
             self.update(
                 "INSERT INTO fund_balances (fund, restriction, received_vnd, allocated_vnd,"
@@ -165,14 +183,24 @@ class Balances(Projection):
                 " returned_vnd = fund_balances.returned_vnd + excluded.returned_vnd",
                 (fund, key, received, allocated, returned))
         for programme_id, (allocated, distributed, returned) in self.programmes.items():
+            if (row := self.new_programmes.get(programme_id)) is not None:
+                row[5] += allocated
+                row[6] += distributed
+                row[7] += returned
+                continue
             self.update(
                 "UPDATE programme_balances SET allocated_vnd = allocated_vnd + ?,"
                 " distributed_vnd = distributed_vnd + ?, returned_vnd = returned_vnd + ?"
                 " WHERE programme_id = ?", (allocated, distributed, returned, programme_id))
+        for row in self.new_programmes.values():
+            self.insert("INSERT INTO programme_balances (programme_id, season, district, commune,"
+                        " category, allocated_vnd, distributed_vnd, returned_vnd)"
+                        " VALUES (?,?,?,?,?,?,?,?)", tuple(row))
         inserts, updates = self.stock.statements()
         for sql, params in inserts:
             self.insert(sql, params)
         for sql, params in updates:
             self.update(sql, params)
         self.funds, self.remaining, self.programmes = {}, {}, {}
+        self.new_receipts, self.new_programmes = {}, {}
         super().finish(cur)

@@ -109,6 +109,9 @@ class Donations(Projection):
         self.donors: dict[str, tuple[str, str]] = {}  # never changes once registered
         self.batch_receipts: dict[str, _Receipt] = {}  # not yet written
         self.batch_pledges: dict[str, _Pledge] = {}  # the pledges this batch touched
+        # The pledges this batch makes, written at its end as batch_pledges has them then (an
+        # UPDATE of a row made in the same batch would cost PostgreSQL a second version of it).
+        self.new_pledges: dict[str, tuple[str, int, str, int, str | None]] = {}
         self.batch_distributions: dict[str, _Distribution] = {}  # not yet written
         self._reset_totals()
 
@@ -126,6 +129,7 @@ class Donations(Projection):
         super().begin(cur)
         self.batch_receipts = {}
         self.batch_pledges = {}
+        self.new_pledges = {}
         self.batch_distributions = {}
         self._reset_totals()
 
@@ -190,12 +194,9 @@ class Donations(Projection):
 
     @handles("Pledge.Made")
     def pledge(self, cur: Cursor, e: Any, position: int) -> None:
-        self.insert(
-            "INSERT INTO pledges (pledge_id, position, donor_id, amount_vnd, due_on)"
-            " VALUES (?,?,?,?,?)",
-            (str(e.originator_id), position, str(e.donor_id), e.amount_vnd, e.due_on),
-        )
-        self.batch_pledges[str(e.originator_id)] = _Pledge(e.amount_vnd, 0, False)
+        pledge_id = str(e.originator_id)
+        self.new_pledges[pledge_id] = (pledge_id, position, str(e.donor_id), e.amount_vnd, e.due_on)
+        self.batch_pledges[pledge_id] = _Pledge(e.amount_vnd, 0, False)
         self.counters["pledged_vnd"] += e.amount_vnd
         self.counters["pledges"] += 1
 
@@ -203,7 +204,8 @@ class Donations(Projection):
     def pledge_cancelled(self, cur: Cursor, e: Any, position: int) -> None:
         # The ledger cancels a pledge at most once (a second cancellation is refused).
         pledge_id = str(e.originator_id)
-        self.update("UPDATE pledges SET cancelled = 1 WHERE pledge_id = ?", (pledge_id,))
+        if pledge_id not in self.new_pledges:
+            self.update("UPDATE pledges SET cancelled = 1 WHERE pledge_id = ?", (pledge_id,))
         self._change_pledge(cur, pledge_id, position, cancelled=True)
         self.counters["pledges"] -= 1
 
@@ -280,8 +282,9 @@ class Donations(Projection):
         # A receipt reversed after its pledge was cancelled lowers what the pledge counts for;
         # one recorded while its pledge was being cancelled raises it (the ledger refuses a
         # receipt for a cancelled pledge, but does not lock the pledge to record one).
-        self.update("UPDATE pledges SET received_vnd = received_vnd + ? WHERE pledge_id = ?",
-                    (amount_vnd, pledge_id))
+        if pledge_id not in self.new_pledges:
+            self.update("UPDATE pledges SET received_vnd = received_vnd + ? WHERE pledge_id = ?",
+                        (amount_vnd, pledge_id))
         self._change_pledge(cur, pledge_id, position, received_vnd=amount_vnd)
 
     def _received(self, r: _Receipt, sign: int) -> None:
@@ -350,6 +353,12 @@ class Donations(Projection):
     # ---- the end of a batch: every total written once -------------------------------------------
 
     def finish(self, cur: Cursor) -> None:
+        for pledge_id, row in self.new_pledges.items():
+            pledge = self.batch_pledges[pledge_id]
+            self.insert("INSERT INTO pledges (pledge_id, position, donor_id, amount_vnd, due_on,"
+                        " received_vnd, cancelled) VALUES (?,?,?,?,?,?,?)",
+                        (*row, pledge.received_vnd, int(pledge.cancelled)))
+        self.new_pledges = {}
         super().finish(cur)
         _add(cur, "public_received", ("month", "fund"), ("received_vnd", "receipts", "goods_vnd"),
              [(*key, *totals) for key, totals in self.received.items()])

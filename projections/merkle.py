@@ -66,13 +66,12 @@ class MerkleTree(Projection):
         oid = str(stored.originator_id)
         kind = stored.topic.rpartition(":")[2]
         first = stored.originator_version == 1
-        data, facts = leaf(stored.id, stored.originator_id, stored.originator_version,
-                           stored.topic, stored.state,
-                           None if first else self._origin(cur, oid))
+        data, facts, public = leaf(stored.id, oid, stored.originator_version, stored.topic,
+                                   stored.state, None if first else self._origin(cur, oid))
         if first and kind in ORIGIN_KINDS and facts is not None:
             self.origins[oid] = facts
             self.insert("INSERT INTO merkle_origins (originator_id, public) VALUES (?, ?)",
-                        (oid, json.dumps(facts, ensure_ascii=False)))
+                        (oid, public.decode("utf-8")))
         elif first:
             self.origins[oid] = None  # as origin_of would find: its later events need not ask
         leaf_hash = merkle.leaf_hash(data)

@@ -171,7 +171,7 @@ def test_export_verifies_offline_and_every_edit_is_caught(
         assert set(event) == {"leaf_index", "position", "originator_id", "originator_version",
                               "topic", "state"}
         assert event["leaf_index"] == index
-        data, facts = leaf_of(event["position"], event["originator_id"],
+        data, facts, _ = leaf_of(event["position"], event["originator_id"],
                               event["originator_version"], event["topic"],
                               base64.b64decode(event["state"]), origins.get(event["originator_id"]))
         if event["originator_version"] == 1 and event["topic"].rpartition(":")[2] in ORIGIN_KINDS:

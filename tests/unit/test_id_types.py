@@ -141,8 +141,8 @@ def test_a_leaf_with_uuid_nested_ids_publishes_what_the_same_event_with_text_ids
                                                                   "drawn_from": []}]}
     with_uuids, with_text = transcoder.encode(attrs), transcoder.encode(as_text(attrs))
     assert with_uuids != with_text
-    new_leaf, new_facts = leaves.leaf(7, DISTRIBUTION, 1, topic, with_uuids)
-    old_leaf, old_facts = leaves.leaf(7, str(DISTRIBUTION), 1, topic, with_text)
+    new_leaf, new_facts, _ = leaves.leaf(7, DISTRIBUTION, 1, topic, with_uuids)
+    old_leaf, old_facts, _ = leaves.leaf(7, str(DISTRIBUTION), 1, topic, with_text)
     assert new_facts == old_facts
     assert new_facts is not None and new_facts["named_children"] == "< 5"
     # The old event's leaf is what the leaf always was: the canonical JSON of these four.

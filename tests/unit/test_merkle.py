@@ -728,7 +728,7 @@ def test_the_snippets_in_the_docs_agree_with_merkle_py() -> None:
     assert leaf_bytes(42, str(EXAMPLE_ID).upper(), 1, "t", b"\x00", None) == \
         public_leaf(42, EXAMPLE_ID, 1, "t", b"\x00")[0]
     state = b'{"received_on":"2021-01-02","amount_vnd":5}'
-    ours, facts = public_leaf(42, EXAMPLE_ID, 1, "m:Receipt.Recorded", state)
+    ours, facts, _ = public_leaf(42, EXAMPLE_ID, 1, "m:Receipt.Recorded", state)
     assert leaf_bytes(42, str(EXAMPLE_ID), 1, "m:Receipt.Recorded", state, facts) == ours
     tree = MemoryTree.from_data([b"%d" % i for i in range(45)])
     for size in range(46):

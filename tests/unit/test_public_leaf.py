@@ -30,7 +30,7 @@ EXAMPLE_STATE = ('{"amount_vnd":500000,"channel":"bank","donor_name":"Ẩn danh"
 
 
 def test_the_documented_example() -> None:
-    data, facts = leaves.leaf(42, "7C9E6679-7425-40DE-944B-E07FC1F90AE7", 1,
+    data, facts, _ = leaves.leaf(42, "7C9E6679-7425-40DE-944B-E07FC1F90AE7", 1,
                               "domain.receipts:Receipt.Recorded", EXAMPLE_STATE)
     assert data.decode() == (
         '{"position":42,"public":{"amount_vnd":500000,"channel":"bank","donor":"Ẩn danh",'
@@ -54,7 +54,7 @@ def test_nothing_private_is_published() -> None:
         "donor_name": "Ẩn danh",
         "meta": Context(actor="thu-quy", role="finance", request_id="req-1").meta("gọi 0912345678"),
     }, ensure_ascii=False).encode()
-    data, _ = leaves.leaf(7, uuid4(), 1, "domain.receipts:Receipt.Recorded", state)
+    data, _, _ = leaves.leaf(7, uuid4(), 1, "domain.receipts:Receipt.Recorded", state)
     text = data.decode()
     for private in ("FT123", "0912345678", "thu-quy", "req-1", "donor_id", "pledge", "salt"):
         assert private not in text
@@ -63,7 +63,7 @@ def test_nothing_private_is_published() -> None:
     made = json.dumps({"season": "2021", "commune": "c", "district": "d", "category": "other",
                        "lines": lines, "total_vnd": 10, "beneficiaries_count": 3,
                        "overrides": 0, "distributed_on": "2021-04-01"}).encode()
-    data, facts = leaves.leaf(8, uuid4(), 1, "domain.distributions:Distribution.Made", made)
+    data, facts, _ = leaves.leaf(8, uuid4(), 1, "domain.distributions:Distribution.Made", made)
     assert facts is not None and facts["named_children"] == "< 5"  # one child: a small cell
     assert lines[0]["child_id"] not in data.decode() and "Mai" not in data.decode()
 
@@ -101,7 +101,7 @@ def test_the_verifier_builds_the_same_leaf_bytes(kind: str, a: dict[str, Any], p
                                                  version: int) -> None:
     state = json.dumps(a, ensure_ascii=False).encode()
     oid = uuid4()
-    ours, _ = leaves.leaf(position, oid, version, f"domain.x:{kind}", state)
+    ours, _, _ = leaves.leaf(position, oid, version, f"domain.x:{kind}", state)
     theirs = tool.Leaves().leaf(position, str(oid), version, f"domain.x:{kind}", state)
     assert ours == theirs
     assert tool.parse_public_leaf(ours)["position"] == position
@@ -124,7 +124,7 @@ def test_the_leaf_is_the_canonical_json_of_its_four_fields(kind: str, state: byt
     # byte for byte, for any topic and any stored bytes.
     oid = uuid4()
     topic = f"domain.x:{kind}"
-    data, facts = leaves.leaf(position, oid, version, topic, state)
+    data, facts, _ = leaves.leaf(position, oid, version, topic, state)
     sealed = hashlib.sha256(canonical_json({"originator_id": str(oid), "originator_version": version,
                                             "state": base64.b64encode(state).decode()})).hexdigest()
     assert leaves.sealed_digest(oid, version, state) == sealed
