@@ -49,6 +49,7 @@ from projections.db import Cursor, Row
 ANONYMOUS = "Ẩn danh"
 ALL_YEARS = "*"
 IN_LIST = 500  # ids per `IN (...)`, well below SQLite's limit on parameters
+COUNTS_LIMIT = 500_000  # distinct-count keys a rebuild keeps in memory (see Donations.counts)
 
 Place = tuple[str, str, str, str]  # season, district, commune, category
 ALL = "*"  # a grain's part that covers everything: all seasons, everywhere, all categories
@@ -113,6 +114,10 @@ class Donations(Projection):
         # UPDATE of a row made in the same batch would cost PostgreSQL a second version of it).
         self.new_pledges: dict[str, tuple[str, int, str, int, str | None]] = {}
         self.batch_distributions: dict[str, _Distribution] = {}  # not yet written
+        # During a rebuild, every row of the distinct-count tables as the rebuild wrote it
+        # (table → key → count): no one else writes them meanwhile, so a batch's crossings of
+        # zero need not be read back from them. None when not known (see begin).
+        self.counts: dict[str, dict[tuple[str, str], int]] | None = None
         self._reset_totals()
 
     def _reset_totals(self) -> None:
@@ -132,10 +137,13 @@ class Donations(Projection):
         self.new_pledges = {}
         self.batch_distributions = {}
         self._reset_totals()
+        if not self.rebuilding:
+            self.counts = None  # after a rebuild, or once a failed batch took its rows back
 
     def clear(self, cur: Cursor) -> None:
         super().clear(cur)
         self.donors.clear()
+        self.counts = {"public_donor_years": {}, "public_reach_children": {}}
 
     # ---- donors and pledges -------------------------------------------------------------------
 
@@ -364,11 +372,16 @@ class Donations(Projection):
              [(*key, *totals) for key, totals in self.received.items()])
         _add(cur, "public_names", ("folded",), ("receipts",),
              [(name, n) for name, n in self.names.items()])
+        if self.counts is not None and sum(map(len, self.counts.values())) > COUNTS_LIMIT:
+            self.counts = None
+        counts = self.counts or {}
         for (_, year), crossed in _crossings(cur, "public_donor_years", ("donor_id", "year"),
-                                             "receipts", self.donor_years):
+                                             "receipts", self.donor_years,
+                                             counts.get("public_donor_years")):
             self.counters[f"donors:{year}"] += crossed
         for (_, grain), crossed in _crossings(cur, "public_reach_children", ("child_id", "grain"),
-                                              "distributions", self.child_grains):
+                                              "distributions", self.child_grains,
+                                              counts.get("public_reach_children")):
             season, district, commune, category = grain.split("|")
             self.reached[(season, district, commune, category)][0] += crossed
         _add(cur, "public_reach", ("season", "district", "commune", "category"),
@@ -413,14 +426,20 @@ def _add(cur: Cursor, table: str, keys: tuple[str, ...], counts: tuple[str, ...]
 
 
 def _crossings(cur: Cursor, table: str, keys: tuple[str, str], count: str,
-               changes: dict[tuple[str, str], int]) -> Iterator[tuple[tuple[str, str], int]]:
+               changes: dict[tuple[str, str], int], known: dict[tuple[str, str], int] | None = None,
+               ) -> Iterator[tuple[tuple[str, str], int]]:
     """Add `changes` ((member, group) → change) to `table`'s `count` column, and yield for each
     key 1 if its count went from 0 to more, -1 if it fell back to 0, else 0: how the number of
-    distinct members of the group changed. The member leads the table's primary key."""
+    distinct members of the group changed. The member leads the table's primary key. `known`,
+    if given, is every row of the table (key → count), kept up to date here."""
     if not changes:
         return
     member, group = keys
-    if cur.dialect == "postgresql":
+    if known is not None:
+        _add(cur, table, keys, (count,), [(*key, n) for key, n in changes.items()])
+        after = {key: known.get(key, 0) + change for key, change in changes.items()}
+        known.update(after)
+    elif cur.dialect == "postgresql":
         rows = _add(cur, table, keys, (count,), [(*key, n) for key, n in changes.items()],
                     returning=True)
         after = {(r[member], r[group]): int(r[count]) for r in rows}

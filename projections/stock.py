@@ -34,7 +34,9 @@ class StockBook:
     def begin(self) -> None:
         # per row: [received, allocated, distributed, value_vnd] deltas of this batch
         self.rows: dict[Key, list[int]] = {}
-        self.names: list[tuple[str, str, str]] = []
+        # goods key → (item, unit) as first recorded in this batch (the table keeps the first
+        # of all: a key it holds already is left as it is)
+        self.names: dict[str, tuple[str, str]] = {}
         self.new_tranches: list[tuple[Any, ...]] = []
         if len(self.tranches) > CACHE_LIMIT:
             self.tranches.clear()  # between batches only: this batch's rows are written
@@ -54,7 +56,7 @@ class StockBook:
 
     def received(self, fund: str, restriction: str, goods_key: str, item: str, unit: str,
                  quantity: int, value_vnd: int) -> None:
-        self.names.append((goods_key, item, unit))
+        self.names.setdefault(goods_key, (item, unit))
         self._add((FUND, fund, restriction, "", goods_key), received=quantity, value=value_vnd)
 
     def drawn(self, fund: str, restriction: str, goods_key: str, quantity: int,
@@ -75,7 +77,7 @@ class StockBook:
         """A tranche of goods came into a programme; `name` is its (item, unit) as recorded, if
         the piece carries it (the receipt's own name was kept before, when it was recorded)."""
         if name is not None:
-            self.names.append((goods_key, *name))
+            self.names.setdefault(goods_key, name)
         self._add((PROGRAMME, fund, "", programme_id, goods_key), allocated=quantity,
                   value=value_vnd)
         tranche = (programme_id, fund, goods_key, quantity, value_vnd)
@@ -122,9 +124,9 @@ class StockBook:
     def statements(self) -> tuple[list[tuple[str, tuple[Any, ...]]], list[tuple[str, tuple[Any, ...]]]]:
         """This batch's (inserts, updates) for the projection to write, and a fresh batch."""
         inserts: list[tuple[str, tuple[Any, ...]]] = []
-        for name in self.names:
+        for goods_key, (item, unit) in self.names.items():
             inserts.append(("INSERT INTO goods_names (goods_key, item, unit) VALUES (?,?,?)"
-                            " ON CONFLICT (goods_key) DO NOTHING", name))
+                            " ON CONFLICT (goods_key) DO NOTHING", (goods_key, item, unit)))
         for row in self.new_tranches:
             inserts.append(("INSERT INTO stock_tranches (allocation_id, receipt_id, programme_id,"
                             " fund, goods_key, quantity, value_vnd) VALUES (?,?,?,?,?,?,?)", row))
