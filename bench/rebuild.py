@@ -42,7 +42,7 @@ PAGE = 1000
 TARGET_RATIO = 0.5
 WORKERS = 2
 PARALLEL_TARGET_RATIO = 0.35
-PASSES = 3  # of each rebuild, alternating, a baseline pass between any two
+PASSES = 5  # of each rebuild, alternating, a baseline pass between any two
 
 Say = Callable[[str], None]
 
