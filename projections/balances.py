@@ -33,7 +33,7 @@ class Balances(Projection):
         # batch's changes to them already in: an UPDATE of a row inserted in the same batch costs
         # PostgreSQL a second version of it (and, for `remaining_vnd`, new index entries).
         self.new_receipts: dict[str, list[Any]] = {}
-        self.new_programmes: dict[str, list[Any]] = {}
+        self.new_programmes: dict[str, tuple[str, str, str, str]] = {}  # id → its place
 
     def begin(self, cur: Cursor) -> None:
         super().begin(cur)
@@ -111,8 +111,7 @@ class Balances(Projection):
 
     @handles("Programme.Opened")
     def opened(self, cur: Cursor, e: Any, position: int) -> None:
-        self.new_programmes[str(e.originator_id)] = [
-            str(e.originator_id), e.season, e.district, e.commune, e.category, 0, 0, 0]
+        self.new_programmes[str(e.originator_id)] = (e.season, e.district, e.commune, e.category)
 
     @handles("Programme.FundsAllocated", "Programme.SupportDistributed",
              "Programme.AllocationReturned", "Programme.DistributionReturned")
@@ -182,20 +181,16 @@ class Balances(Projection):
                 " allocated_vnd = fund_balances.allocated_vnd + excluded.allocated_vnd,"
                 " returned_vnd = fund_balances.returned_vnd + excluded.returned_vnd",
                 (fund, key, received, allocated, returned))
+        for programme_id, place in self.new_programmes.items():
+            self.insert("INSERT INTO programme_balances (programme_id, season, district, commune,"
+                        " category, allocated_vnd, distributed_vnd, returned_vnd)"
+                        " VALUES (?,?,?,?,?,?,?,?)",
+                        (programme_id, *place, *self.programmes.pop(programme_id, (0, 0, 0))))
         for programme_id, (allocated, distributed, returned) in self.programmes.items():
-            if (row := self.new_programmes.get(programme_id)) is not None:
-                row[5] += allocated
-                row[6] += distributed
-                row[7] += returned
-                continue
             self.update(
                 "UPDATE programme_balances SET allocated_vnd = allocated_vnd + ?,"
                 " distributed_vnd = distributed_vnd + ?, returned_vnd = returned_vnd + ?"
                 " WHERE programme_id = ?", (allocated, distributed, returned, programme_id))
-        for row in self.new_programmes.values():
-            self.insert("INSERT INTO programme_balances (programme_id, season, district, commune,"
-                        " category, allocated_vnd, distributed_vnd, returned_vnd)"
-                        " VALUES (?,?,?,?,?,?,?,?)", tuple(row))
         inserts, updates = self.stock.statements()
         for sql, params in inserts:
             self.insert(sql, params)
