@@ -220,6 +220,17 @@ def public_facts(kind: str, attrs: dict[str, Any], position: int, origin: Facts 
     return None
 
 
+_CANONICAL_ID = re.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _id_text(originator_id: UUID | str) -> str:
+    # An id given as its canonical text is used as it is: making it a UUID and back costs more
+    # than the rest of a plain event's leaf.
+    if type(originator_id) is str and _CANONICAL_ID.fullmatch(originator_id):
+        return originator_id
+    return str(as_id(originator_id))
+
+
 def sealed_input(originator_id: str, originator_version: int, state: bytes) -> bytes:
     # canonical_json of {originator_id, originator_version, state (base64)}, assembled
     # directly: a UUID's text, an int and base64 need no escaping, and the keys are in order.
@@ -232,7 +243,7 @@ def sealed_digest(originator_id: UUID | str, originator_version: int, state: byt
     """Hex SHA-256 of the canonical JSON of {originator_id, originator_version, state (base64)}."""
     if type(originator_version) is not int:
         raise ValueError("originator_version must be an integer")
-    return hashlib.sha256(sealed_input(str(as_id(originator_id)), originator_version, state)).hexdigest()
+    return hashlib.sha256(sealed_input(_id_text(originator_id), originator_version, state)).hexdigest()
 
 
 @functools.lru_cache(maxsize=256)
@@ -244,17 +255,6 @@ class Leaf(NamedTuple):
     data: bytes  # the leaf's bytes
     facts: Facts  # its public facts
     public: bytes  # their canonical JSON, as the leaf holds it
-
-
-_CANONICAL_ID = re.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def _id_text(originator_id: UUID | str) -> str:
-    # An id given as its canonical text is used as it is: making it a UUID and back costs more
-    # than the rest of a plain event's leaf.
-    if type(originator_id) is str and _CANONICAL_ID.fullmatch(originator_id):
-        return originator_id
-    return str(as_id(originator_id))
 
 
 def leaf(position: int, originator_id: UUID | str, originator_version: int, topic: str,

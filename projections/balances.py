@@ -12,8 +12,6 @@ from projections.db import Cursor
 from projections.stock import StockBook
 
 CACHE_LIMIT = 200_000
-# Columns of a new receipt's row (Balances.new_receipts).
-_REMAINING_VND, _REMAINING_QUANTITY, _REVERSED = 11, 12, 15
 
 
 class Balances(Projection):
@@ -29,16 +27,18 @@ class Balances(Projection):
         self.funds: dict[tuple[str, str], list[int]] = {}
         self.remaining: dict[str, list[int]] = {}
         self.programmes: dict[str, list[int]] = {}
-        # The rows of this batch's new receipts and programmes, written at its end with the
-        # batch's changes to them already in: an UPDATE of a row inserted in the same batch costs
-        # PostgreSQL a second version of it (and, for `remaining_vnd`, new index entries).
-        self.new_receipts: dict[str, list[Any]] = {}
+        # This batch's new receipts and programmes (the columns that never change), written at
+        # its end with the batch's changes to them (`remaining`, `programmes`) already in: an
+        # UPDATE of a row inserted in the same batch costs PostgreSQL a second version of it
+        # (and, for `remaining_vnd`, new index entries).
+        self.new_receipts: dict[str, tuple[Any, ...]] = {}
+        self.reversed_new: set[str] = set()  # of new_receipts
         self.new_programmes: dict[str, tuple[str, str, str, str]] = {}  # id → its place
 
     def begin(self, cur: Cursor) -> None:
         super().begin(cur)
         self.funds, self.remaining, self.programmes = {}, {}, {}
-        self.new_receipts, self.new_programmes = {}, {}
+        self.new_receipts, self.reversed_new, self.new_programmes = {}, set(), {}
         self.stock.begin()
         if len(self.receipts) > CACHE_LIMIT:
             self.receipts.clear()  # only between batches: this batch's receipts aren't written yet
@@ -56,10 +56,10 @@ class Balances(Projection):
         gk = goods_key(goods["item"], goods.get("unit")).text() if goods else None
         quantity = goods["quantity"] if goods else 0
         receipt_id = str(e.originator_id)
-        self.new_receipts[receipt_id] = [
+        self.new_receipts[receipt_id] = (
             receipt_id, position, e.fund, key, r.get("district"), r.get("commune"),
             r.get("category"), specificity(r), goods["item"] if goods else None, e.received_on,
-            e.amount_vnd, e.amount_vnd, quantity, gk, quantity, 0]
+            gk, e.amount_vnd, quantity)
         self._fund(e.fund, key, 0, e.amount_vnd)
         self.receipts[receipt_id] = (e.fund, key, e.amount_vnd, gk, quantity)
         if goods and gk:
@@ -89,10 +89,8 @@ class Balances(Projection):
             # It sets the final value: a draw or return earlier in this batch, still pending as a
             # delta, must not be added on top of it when the batch ends.
             self.remaining.pop(receipt_id, None)
-            row = self.new_receipts.get(receipt_id)
-            if row is not None:
-                row[_REMAINING_VND] = row[_REMAINING_QUANTITY] = 0
-                row[_REVERSED] = 1
+            if receipt_id in self.new_receipts:
+                self.reversed_new.add(receipt_id)
             else:
                 self.update("UPDATE receipt_balances SET remaining_vnd = 0, remaining_quantity = 0,"
                             " reversed = 1 WHERE receipt_id = ?", (receipt_id,))
@@ -159,20 +157,22 @@ class Balances(Projection):
     def finish(self, cur: Cursor) -> None:
         # Many changes to one receipt, fund or programme in a batch become one statement, or
         # none for a row this batch makes.
+        for receipt_id, row in self.new_receipts.items():
+            *_, amount, quantity = row
+            # What is left: all of it, or nothing once reversed, and this batch's draws on it.
+            reversed_ = receipt_id in self.reversed_new
+            vnd, items = self.remaining.pop(receipt_id, (0, 0))
+            self.insert(
+                "INSERT INTO receipt_balances (receipt_id, position, fund, restriction, r_district,"
+                " r_commune, r_category, specificity, item, received_on, goods_key, amount_vnd,"
+                " quantity, remaining_vnd, remaining_quantity, reversed)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (*row, (0 if reversed_ else amount) + vnd, (0 if reversed_ else quantity) + items,
+                 int(reversed_)))
         for receipt_id, (vnd, quantity) in self.remaining.items():
-            if (row := self.new_receipts.get(receipt_id)) is not None:
-                row[_REMAINING_VND] += vnd
-                row[_REMAINING_QUANTITY] += quantity
-                continue
             self.update("UPDATE receipt_balances SET remaining_vnd = remaining_vnd + ?,"
                         " remaining_quantity = remaining_quantity + ? WHERE receipt_id = ?",
                         (vnd, quantity, receipt_id))
-        for row in self.new_receipts.values():
-            self.insert(
-                "INSERT INTO receipt_balances (receipt_id, position, fund, restriction, r_district,"
-                " r_commune, r_category, specificity, item, received_on, amount_vnd, remaining_vnd,"
-                " remaining_quantity, goods_key, quantity, reversed)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", tuple(row))
         for (fund, key), (received, allocated, returned) in self.funds.items():
             self.update(
                 "INSERT INTO fund_balances (fund, restriction, received_vnd, allocated_vnd,"
@@ -197,5 +197,5 @@ class Balances(Projection):
         for sql, params in updates:
             self.update(sql, params)
         self.funds, self.remaining, self.programmes = {}, {}, {}
-        self.new_receipts, self.new_programmes = {}, {}
+        self.new_receipts, self.reversed_new, self.new_programmes = {}, set(), {}
         super().finish(cur)

@@ -27,9 +27,9 @@ the sums over the rows not reversed (a cancelled pledge's row counting for what 
 batch gathers its changes per key in memory and writes each key once, at the end of the batch;
 every key a batch touches gets its row, even when its change nets to zero, so the rows never depend
 on where the batches were cut (a rebuild equals the live projection). A distinct count (donors of a
-year, children of a grain) changes when a member's own count crosses zero: on PostgreSQL the
-batch's one upsert per table returns the new counts, on SQLite one read before it gives the old
-ones.
+year, children of a grain) changes when a member's own count crosses zero: during a rebuild the
+projection knows every count (`Donations.counts`); otherwise on PostgreSQL the batch's one upsert
+per table returns the new counts, and on SQLite one read before it gives the old ones.
 """
 
 from __future__ import annotations

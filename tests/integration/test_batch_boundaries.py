@@ -11,6 +11,7 @@ from uuid import UUID
 
 from domain.meta import Context
 from ledger.bootstrap import CompositionRoot
+from projections.donations import SEPARATOR, _add
 from projections.runner import Runner
 from tests.helpers import communes
 
@@ -34,7 +35,6 @@ def test_a_receipt_returned_then_reversed_in_one_batch_has_nothing_left(services
     live = services.db.query(sql, (receipt,))
     services.runner.rebuild()
     assert live == services.db.query(sql, (receipt,)) == [{"remaining_vnd": 0, "reversed": 1}]
-
 
 
 def test_rows_made_and_changed_in_one_batch_equal_those_changed_batch_by_batch(
@@ -75,8 +75,6 @@ def test_rows_made_and_changed_in_one_batch_equal_those_changed_batch_by_batch(
 def test_totals_keyed_by_text_holding_the_separator_or_nothing_add_up(services: CompositionRoot) -> None:
     """`_add` sends each key column as one joined string, except a column with the separator in
     a key or an empty key: those go as arrays, and every way gives the same rows."""
-    from projections.donations import SEPARATOR, _add
-
     keys = [("a", 1), (f"b{SEPARATOR}c", 2), ("", 3)]
     for chosen in ([keys[0]], keys[:2], [keys[2]], keys):
         with services.db.write() as cur:
